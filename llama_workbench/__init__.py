@@ -1,0 +1,55 @@
+"""llama_workbench: the Llama Stack model (typed APIs, swappable providers, YAML run configs) in Jupyter."""
+
+from __future__ import annotations
+
+import logging
+
+from llama_workbench.core.config import StackConfig, load_config
+from llama_workbench.core.datatypes import Api, ProviderDeps, ProviderSpec
+from llama_workbench.core.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConfigError,
+    ConflictError,
+    LlamaWorkbenchError,
+    MissingDependencyError,
+    NotFoundError,
+    PermissionDeniedError,
+    ProviderError,
+    ProviderUnavailableError,
+    RateLimitError,
+    ResolverError,
+    StorageError,
+    UnprocessableError,
+)
+from llama_workbench.core.stack import Stack
+from llama_workbench.distributions import list_distributions
+from llama_workbench.version import __version__
+
+# A library leaves logging configuration to its host: no output unless the host asks for it.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__all__ = [
+    "Api",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigError",
+    "ConflictError",
+    "LlamaWorkbenchError",
+    "MissingDependencyError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "ProviderDeps",
+    "ProviderError",
+    "ProviderSpec",
+    "ProviderUnavailableError",
+    "RateLimitError",
+    "ResolverError",
+    "Stack",
+    "StackConfig",
+    "StorageError",
+    "UnprocessableError",
+    "__version__",
+    "list_distributions",
+    "load_config",
+]

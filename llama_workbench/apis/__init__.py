@@ -1,0 +1,1 @@
+"""Typed APIs: one subpackage per API (models.py, api.py, routes.py)."""

@@ -1,0 +1,1 @@
+"""The Inference API: OpenAI-compatible chat completions, completions and embeddings."""

@@ -1,0 +1,1 @@
+"""The Inspect API: health, version and the routes a server serves."""

@@ -1,0 +1,1 @@
+"""The Models API: the registry of models served by inference providers."""

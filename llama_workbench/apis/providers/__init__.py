@@ -1,0 +1,1 @@
+"""The Providers API: the provider instances a stack runs, with their (masked) configs."""

@@ -1,0 +1,194 @@
+"""The `llama-workbench` command line: stack run | list | list-apis | list-providers | show-config."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from llama_workbench.core.errors import LlamaWorkbenchError, error_line
+
+
+def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+        for r in [header, *rows]
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _source(value: str) -> str | Path:
+    """A distribution name or a path to a run config."""
+    path = Path(value).expanduser()
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return path
+    from llama_workbench.distributions import distribution_path
+
+    return distribution_path(value)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from llama_workbench.distributions import list_distributions
+
+    rows = [(d.name, d.description) for d in list_distributions()]
+    print(_table(rows, ("distribution", "description")))
+    return 0
+
+
+def cmd_list_apis(args: argparse.Namespace) -> int:
+    from llama_workbench.core.resolver import API_DEFINITIONS
+
+    rows = [
+        (d.api.value, d.table_api.value if d.table_api else "") for d in API_DEFINITIONS.values()
+    ]
+    rows += [("providers", ""), ("inspect", "")]
+    print(_table(rows, ("api", "registry api")))
+    return 0
+
+
+def cmd_list_providers(args: argparse.Namespace) -> int:
+    from llama_workbench.core.datatypes import Api
+    from llama_workbench.providers.registry import default_registry
+
+    registry = default_registry()
+    api = None
+    if args.api:
+        try:
+            api = Api(args.api)
+        except ValueError:
+            known = ", ".join(a.value for a in registry.apis())
+            raise LlamaWorkbenchError(
+                f"Unknown API '{args.api}'. APIs with providers: {known}"
+            ) from None
+    rows = [
+        (
+            s.api.value,
+            s.provider_type,
+            "yes"
+            if _installed(s.pip_packages)
+            else f"pip install 'llama-workbench[{s.pip_extra}]'",
+            s.description,
+        )
+        for s in registry.list(api)
+    ]
+    print(_table(rows, ("api", "provider_type", "installed", "description")))
+    return 0
+
+
+def _installed(packages: Sequence[str]) -> bool:
+    names = {"sentence-transformers": "sentence_transformers"}
+    return all(importlib.util.find_spec(names.get(p, p)) is not None for p in packages)
+
+
+def cmd_show_config(args: argparse.Namespace) -> int:
+    path = _source(args.config)
+    print(Path(path).read_text(encoding="utf-8"), end="")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from llama_workbench.core.stack import Stack
+
+    stack = Stack.from_config(_source(args.config))
+    try:
+        host = args.host or stack.config.server.host
+        port = args.port or stack.config.server.port
+        providers = stack.providers.list()
+        models = stack.models.list()
+        print(f"Stack '{stack.config.distro_name}' is ready (data dir: {stack.data_dir}).")
+        print(
+            _table(
+                [(p.api, p.provider_id, p.provider_type) for p in providers],
+                ("api", "provider_id", "provider_type"),
+            )
+        )
+        print()
+        print(
+            _table(
+                [(m.identifier, m.model_type.value, m.provider_id) for m in models],
+                ("model", "type", "provider"),
+            )
+        )
+        print(
+            f"\nServing over HTTP on {host}:{port} is not part of this version yet; the stack was built and checked."
+        )
+    finally:
+        stack.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="llama-workbench",
+        description="Build, inspect and run llama_workbench stacks (Llama Stack run configs).",
+    )
+    from llama_workbench.version import __version__
+
+    parser.add_argument("--version", action="version", version=f"llama-workbench {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    stack = commands.add_parser(
+        "stack",
+        help="Stacks: run, list distributions, list APIs and providers.",
+        description="Stacks: run, list distributions, list APIs and providers.",
+    )
+    sub = stack.add_subparsers(dest="stack_command", metavar="SUBCOMMAND", required=True)
+
+    run = sub.add_parser(
+        "run",
+        help="Build a stack from a distribution or run config and serve it.",
+        description="Build a stack from a distribution name or a run config path.",
+    )
+    run.add_argument(
+        "config", help="A distribution name (see `stack list`) or a path to a run config YAML."
+    )
+    run.add_argument(
+        "--host", help="Interface to bind (default: the config's server.host, 127.0.0.1)."
+    )
+    run.add_argument("--port", type=int, help="Port (default: the config's server.port, 8321).")
+    run.set_defaults(func=cmd_run)
+
+    sub.add_parser(
+        "list",
+        help="List the bundled distributions.",
+        description="List the bundled distributions.",
+    ).set_defaults(func=cmd_list)
+    sub.add_parser(
+        "list-apis",
+        help="List the APIs this version provides.",
+        description="List the APIs this version provides.",
+    ).set_defaults(func=cmd_list_apis)
+    providers = sub.add_parser(
+        "list-providers",
+        help="List provider types, optionally of one API.",
+        description="List provider types, optionally of one API.",
+    )
+    providers.add_argument("api", nargs="?", help="Only this API (e.g. inference).")
+    providers.set_defaults(func=cmd_list_providers)
+    show = sub.add_parser(
+        "show-config",
+        help="Print a distribution's run config.",
+        description="Print a distribution's run config (a starting point for your own).",
+    )
+    show.add_argument("config", help="A distribution name or a run config path.")
+    show.set_defaults(func=cmd_show_config)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `llama-workbench`; errors are one line on stderr and exit status 1."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except LlamaWorkbenchError as exc:
+        print(f"llama-workbench: {error_line(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

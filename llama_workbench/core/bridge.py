@@ -1,0 +1,161 @@
+"""The one sync/async bridge: run the stack's coroutines from any thread or any event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from typing import Any, TypeVar
+
+from llama_workbench.core.errors import LlamaWorkbenchError
+
+T = TypeVar("T")
+
+
+class LoopThread:
+    """An event loop running forever in a daemon thread; stacks built from sync code live on it."""
+
+    def __init__(self, name: str = "llama-workbench-loop") -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def stop(self) -> None:
+        if self.loop.is_running():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout=5)
+
+
+_shared: LoopThread | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_loop() -> asyncio.AbstractEventLoop:
+    """The process-wide background loop, started on first use."""
+    global _shared
+    if _shared is None:
+        with _shared_lock:
+            if _shared is None:
+                _shared = LoopThread()
+                atexit.register(_shared.stop)
+    return _shared.loop
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def run_sync(coro: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop) -> T:
+    """Run `coro` on `loop` and wait for it from this (non-loop) thread.
+
+    Works inside Jupyter, whose own loop is running in the calling thread: the work happens on
+    `loop`, in another thread, so nothing nests. Ctrl-C cancels the work instead of orphaning it.
+    """
+    if _running_loop() is loop:
+        coro.close()
+        raise LlamaWorkbenchError(
+            "A synchronous stack call was made from inside the stack's own event loop, which "
+            "would deadlock. Use the async face instead: `await stack.aio.<api>.<method>(...)`."
+        )
+    future = asyncio.run_coroutine_threadsafe(coro, loop)
+    try:
+        return future.result()
+    except BaseException:
+        # KeyboardInterrupt or an error in this thread: stop the work on the loop as well.
+        future.cancel()
+        raise
+
+
+async def run_async(coro: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop) -> T:
+    """Await `coro` on `loop` from whatever loop the caller runs (the same one: no hop)."""
+    if _running_loop() is loop:
+        return await coro
+    future = asyncio.run_coroutine_threadsafe(coro, loop)
+    try:
+        return await asyncio.wrap_future(future)
+    except asyncio.CancelledError:
+        future.cancel()
+        raise
+
+
+async def _anext(iterator: AsyncIterator[T]) -> T:
+    return await iterator.__anext__()
+
+
+async def _aclose(iterator: AsyncIterator[Any]) -> None:
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+class SyncStream(Iterator[T]):
+    """A sync iterator over an async iterator that lives on another loop; `close()` stops it."""
+
+    def __init__(self, iterator: AsyncIterator[T], loop: asyncio.AbstractEventLoop) -> None:
+        self._iterator = iterator
+        self._loop = loop
+        self._done = False
+
+    def __iter__(self) -> SyncStream[T]:
+        return self
+
+    def __next__(self) -> T:
+        if self._done:
+            raise StopIteration
+        try:
+            return run_sync(_anext(self._iterator), self._loop)
+        except StopAsyncIteration:
+            self._done = True
+            raise StopIteration from None
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Stop the stream early; the producer (e.g. generation) is stopped too."""
+        if not self._done:
+            self._done = True
+            # The loop may be gone (interpreter exit): then there is nothing left to stop.
+            with contextlib.suppress(concurrent.futures.CancelledError, RuntimeError):
+                run_sync(_aclose(self._iterator), self._loop)
+
+    def __enter__(self) -> SyncStream[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if not self._done and self._loop.is_running():
+            asyncio.run_coroutine_threadsafe(_aclose(self._iterator), self._loop)
+
+
+class AsyncStream(AsyncIterator[T]):
+    """An async iterator over one that lives on another loop."""
+
+    def __init__(self, iterator: AsyncIterator[T], loop: asyncio.AbstractEventLoop) -> None:
+        self._iterator = iterator
+        self._loop = loop
+
+    def __aiter__(self) -> AsyncStream[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        return await run_async(_anext(self._iterator), self._loop)
+
+    async def aclose(self) -> None:
+        await run_async(_aclose(self._iterator), self._loop)
+
+
+def is_async_iterator(value: object) -> bool:
+    return hasattr(value, "__anext__") and hasattr(value, "__aiter__")

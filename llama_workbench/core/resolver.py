@@ -1,0 +1,299 @@
+"""Resolver: validate a run config against the registry -> order by dependencies -> construct -> check."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ValidationError
+
+from llama_workbench.core.config import StackConfig, validation_problems
+from llama_workbench.core.datatypes import Api, ProviderDeps, ProviderSpec
+from llama_workbench.core.errors import ConfigError, ResolverError
+from llama_workbench.providers.registry import ProviderRegistry, load_config_class, load_factory
+from llama_workbench.storage.manager import StorageManager
+
+Builder = Callable[["BuildContext"], Awaitable[dict[Api, Any]]]
+
+
+@dataclass(frozen=True)
+class ApiDefinition:
+    """How an API is assembled: the Protocol its providers implement and how its router is built."""
+
+    api: Api
+    provider_protocol: str
+    build: Builder
+    table_api: Api | None = None
+
+
+@dataclass(frozen=True)
+class PlannedProvider:
+    api: Api
+    provider_id: str
+    spec: ProviderSpec
+    config: BaseModel
+
+
+@dataclass
+class StackPlan:
+    """A validated config: the providers to build, in dependency order."""
+
+    config: StackConfig
+    order: list[Api]
+    providers: dict[Api, list[PlannedProvider]] = field(default_factory=dict)
+
+
+@dataclass
+class BuildContext:
+    """What an API's builder gets: its constructed providers and the stack's shared parts."""
+
+    api: Api
+    config: StackConfig
+    providers: dict[str, Any]
+    storage: StorageManager
+
+
+async def _build_inference(ctx: BuildContext) -> dict[Api, Any]:
+    from llama_workbench.core.routing import InferenceRouter, ModelsRoutingTable
+
+    kv = await ctx.storage.kv("metadata")
+    table = ModelsRoutingTable(ctx.providers, kv, ctx.config.registered_resources.models)
+    await table.initialize()
+    return {Api.inference: InferenceRouter(table), Api.models: table}
+
+
+API_DEFINITIONS: dict[Api, ApiDefinition] = {
+    Api.inference: ApiDefinition(
+        Api.inference,
+        "llama_workbench.apis.inference.api:InferenceProvider",
+        _build_inference,
+        table_api=Api.models,
+    ),
+}
+# APIs whose implementation is the routing table of a routed API (enabled with it).
+TABLE_APIS = {d.table_api: d.api for d in API_DEFINITIONS.values() if d.table_api}
+
+
+def enabled_apis(config: StackConfig) -> list[Api]:
+    """The routed APIs a config enables: those listed in `apis`, else those with providers."""
+    return list(dict.fromkeys(config.apis or list(config.providers)))
+
+
+def plan_stack(config: StackConfig, registry: ProviderRegistry) -> StackPlan:
+    """Check everything that can be checked without building anything; raise one ConfigError."""
+    problems: list[str] = []
+    apis = [a for a in enabled_apis(config) if a not in TABLE_APIS]
+    for api in apis:
+        if api not in API_DEFINITIONS:
+            problems.append(
+                f"  apis: '{api}' is not available in this version of llama_workbench "
+                f"(available: {', '.join(sorted(a.value for a in API_DEFINITIONS))})"
+            )
+        elif not config.providers.get(api):
+            problems.append(f"  providers.{api}: API '{api}' is enabled but has no providers")
+    plan = StackPlan(config=config, order=[])
+    for api, entries in config.providers.items():
+        for index, entry in enumerate(entries):
+            planned = _plan_provider(
+                config, api, index, entry.provider_type, entry.config, registry, problems
+            )
+            if planned is not None:
+                plan.providers.setdefault(api, []).append(planned)
+    _check_dependencies(plan, problems)
+    _check_resources(config, problems)
+    if problems:
+        count = len(problems)
+        raise ConfigError(
+            "\n".join(
+                [f"Invalid run config ({count} problem{'s' if count > 1 else ''}):", *problems]
+            )
+        )
+    plan.order = _dependency_order(plan)
+    return plan
+
+
+def _plan_provider(
+    config: StackConfig,
+    api: Api,
+    index: int,
+    provider_type: str,
+    raw: dict[str, Any],
+    registry: ProviderRegistry,
+    problems: list[str],
+) -> PlannedProvider | None:
+    loc = ("providers", api.value, index)
+    try:
+        spec = registry.get(api, provider_type)
+        config_cls = load_config_class(spec)
+    except ConfigError as exc:
+        problems.append(
+            f"  {config.where((*loc, 'provider_type'))}: providers.{api}[{index}].provider_type: {exc.message}"
+        )
+        return None
+    try:
+        provider_config = config_cls.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(
+            validation_problems(exc, config._origin, config._lines, prefix=(*loc, "config"))
+        )
+        return None
+    entry = config.providers[api][index]
+    return PlannedProvider(
+        api=api, provider_id=entry.provider_id, spec=spec, config=provider_config
+    )
+
+
+def _check_dependencies(plan: StackPlan, problems: list[str]) -> None:
+    for api, planned in plan.providers.items():
+        for p in planned:
+            for dep in p.spec.api_dependencies:
+                target = TABLE_APIS.get(dep, dep)
+                if not plan.providers.get(target):
+                    problems.append(
+                        f"  providers.{api}: provider '{p.provider_id}' ({p.spec.provider_type}) "
+                        f"needs the '{dep}' API, which this config does not enable; add a provider for it"
+                    )
+
+
+def _check_resources(config: StackConfig, problems: list[str]) -> None:
+    inference_ids = {p.provider_id for p in config.providers.get(Api.inference, [])}
+    for i, model in enumerate(config.registered_resources.models):
+        if model.provider_id is not None and model.provider_id not in inference_ids:
+            problems.append(
+                f"  registered_resources.models[{i}].provider_id: '{model.provider_id}' is not an "
+                f"inference provider of this config (have: {', '.join(sorted(inference_ids)) or 'none'})"
+            )
+    resources = config.registered_resources
+    for kind in (
+        "shields",
+        "vector_dbs",
+        "vector_stores",
+        "datasets",
+        "scoring_fns",
+        "benchmarks",
+        "tool_groups",
+    ):
+        if getattr(resources, kind):
+            problems.append(
+                f"  registered_resources.{kind}: this version of llama_workbench has no API for "
+                f"{kind} yet; leave the list empty"
+            )
+
+
+def _dependency_order(plan: StackPlan) -> list[Api]:
+    """APIs in construction order; a cycle is an error that names it."""
+    graph: dict[Api, set[Api]] = {}
+    for api, planned in plan.providers.items():
+        deps = graph.setdefault(api, set())
+        for p in planned:
+            for dep in (*p.spec.api_dependencies, *p.spec.optional_api_dependencies):
+                target = TABLE_APIS.get(dep, dep)
+                if target in plan.providers:
+                    deps.add(target)
+    order: list[Api] = []
+    state: dict[Api, str] = {}
+
+    def visit(api: Api, path: list[Api]) -> None:
+        if state.get(api) == "done":
+            return
+        if state.get(api) == "visiting":
+            cycle = [*path[path.index(api) :], api]
+            raise ResolverError("Provider dependency cycle: " + " -> ".join(a.value for a in cycle))
+        state[api] = "visiting"
+        for dep in sorted(graph.get(api, ()), key=lambda a: a.value):
+            visit(dep, [*path, api])
+        state[api] = "done"
+        order.append(api)
+
+    for api in sorted(graph, key=lambda a: a.value):
+        visit(api, [])
+    return order
+
+
+async def build_stack(
+    plan: StackPlan, storage: StorageManager
+) -> tuple[dict[Api, Any], dict[str, Any]]:
+    """Construct every provider and router in order; returns (impls by API, providers by id)."""
+    impls: dict[Api, Any] = {}
+    instances: dict[str, Any] = {}
+    data_dir = plan.config.resolved_data_dir()
+    for api in plan.order:
+        definition = API_DEFINITIONS[api]
+        protocol = _import_attr(definition.provider_protocol)
+        built: dict[str, Any] = {}
+        for p in plan.providers.get(api, []):
+            dep_apis = (*p.spec.api_dependencies, *p.spec.optional_api_dependencies)
+            deps = ProviderDeps(
+                provider_id=p.provider_id,
+                apis={d: impls[d] for d in dep_apis if d in impls},
+                storage=storage,
+                data_dir=data_dir,
+            )
+            impl = await load_factory(p.spec)(p.config, deps)
+            check_protocol(impl, protocol, f"provider '{p.provider_id}' ({p.spec.provider_type})")
+            built[p.provider_id] = impl
+            instances[f"{api}/{p.provider_id}"] = impl
+        impls.update(await definition.build(BuildContext(api, plan.config, built, storage)))
+    return impls, instances
+
+
+def check_protocol(impl: object, protocol: type, label: str) -> None:
+    """Every method of `protocol` must exist on `impl`, be async, and accept the same arguments."""
+    problems = []
+    for name, proto_fn in protocol_methods(protocol).items():
+        fn = getattr(impl, name, None)
+        if fn is None or not callable(fn):
+            problems.append(f"missing method {name}()")
+        elif not (inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)):
+            problems.append(f"{name}() must be 'async def'")
+        elif not _accepts_same_arguments(fn, proto_fn):
+            problems.append(
+                f"{name}{inspect.signature(fn)} does not accept {name}{_unbound(proto_fn)}"
+            )
+    if problems:
+        raise ResolverError(
+            f"{label} does not implement {protocol.__name__}: " + "; ".join(problems)
+        )
+
+
+def protocol_methods(protocol: type) -> dict[str, Callable[..., Any]]:
+    """Public methods a Protocol declares, including those of the Protocols it extends."""
+    methods: dict[str, Callable[..., Any]] = {}
+    for cls in reversed(protocol.__mro__):
+        if cls in (object, Protocol) or not getattr(cls, "_is_protocol", False):
+            continue
+        for name, value in vars(cls).items():
+            if not name.startswith("_") and inspect.isfunction(value):
+                methods[name] = value
+    return methods
+
+
+def _unbound(fn: Callable[..., Any]) -> inspect.Signature:
+    sig = inspect.signature(fn)
+    return sig.replace(parameters=list(sig.parameters.values())[1:])
+
+
+def _accepts_same_arguments(fn: Callable[..., Any], proto_fn: Callable[..., Any]) -> bool:
+    params = list(_unbound(proto_fn).parameters.values())
+    args = [
+        object()
+        for p in params
+        if p.default is inspect.Parameter.empty and p.kind == p.POSITIONAL_OR_KEYWORD
+    ]
+    try:
+        inspect.signature(fn).bind(*args)
+    except TypeError:
+        return False
+    return True
+
+
+def _import_attr(path: str) -> Any:
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def provider_configs(plan: StackPlan) -> Mapping[str, BaseModel]:
+    return {f"{p.api}/{p.provider_id}": p.config for ps in plan.providers.values() for p in ps}

@@ -1,0 +1,333 @@
+"""Routing tables (registries of resources, persisted in the kv store) and the routers over them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from llama_workbench.apis.inference.api import InferenceProvider
+from llama_workbench.apis.inference.models import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    Completion,
+    CompletionRequest,
+    EmbeddingsRequest,
+    EmbeddingsResponse,
+)
+from llama_workbench.apis.models.models import Model, ModelType, RegisterModelRequest
+from llama_workbench.core.config import ModelInput
+from llama_workbench.core.errors import (
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    ProviderUnavailableError,
+)
+from llama_workbench.storage.kv import KVStore
+
+logger = logging.getLogger(__name__)
+
+R = TypeVar("R", bound=BaseModel)
+Req = TypeVar("Req", bound=BaseModel)
+
+
+class ResourceTable(Generic[R]):
+    """Resources of one kind by identifier; those marked `persist` live in the kv store.
+
+    The same class serves models now and shields, vector stores, datasets, scoring functions,
+    benchmarks and tool groups as their APIs arrive: each is a pydantic model with `identifier`.
+    """
+
+    def __init__(self, kind: str, resource_cls: type[R], kv: KVStore) -> None:
+        self.kind = kind
+        self._cls = resource_cls
+        self._kv = kv
+        self._items: dict[str, R] = {}
+
+    async def load(self) -> None:
+        """Read the persisted resources (registered by users in earlier runs)."""
+        for _key, value in await self._kv.items_with_prefix(f"{self.kind}:"):
+            item = self._cls.model_validate_json(value)
+            self._items[_identifier(item)] = item
+
+    def get(self, identifier: str) -> R | None:
+        return self._items.get(identifier)
+
+    def all(self) -> list[R]:
+        return list(self._items.values())
+
+    async def put(self, item: R, *, persist: bool) -> None:
+        identifier = _identifier(item)
+        if persist:
+            await self._kv.set(f"{self.kind}:{identifier}", item.model_dump_json())
+        self._items[identifier] = item
+
+    async def remove(self, identifier: str) -> None:
+        await self._kv.delete(f"{self.kind}:{identifier}")
+        self._items.pop(identifier, None)
+
+
+def _identifier(item: BaseModel) -> str:
+    return str(item.identifier)  # type: ignore[attr-defined]
+
+
+class ModelsRoutingTable:
+    """The Models API: registered models plus those providers list, federated in one list."""
+
+    listing_ttl_s = 60.0
+
+    def __init__(
+        self, providers: Mapping[str, InferenceProvider], kv: KVStore, declared: list[ModelInput]
+    ) -> None:
+        self._providers = dict(providers)
+        self._table: ResourceTable[Model] = ResourceTable("model", Model, kv)
+        self._declared = declared
+        self._listed: dict[str, list[Model]] = {}
+        self._listed_at: dict[str, float] = {}
+        self._lock = asyncio.Lock()
+
+    async def initialize(self) -> None:
+        await self._table.load()
+        for item in self._declared:
+            model = self._model_from(
+                item.model_id,
+                item.provider_id,
+                item.provider_model_id,
+                item.model_type,
+                item.metadata,
+                item.fallback_model_id,
+                source="config",
+            )
+            model = await self._providers[model.provider_id].register_model(model)
+            await self._table.put(model, persist=False)
+
+    # -- the Models protocol
+
+    async def list(self) -> list[Model]:
+        await self._refresh_listings()
+        models = {m.identifier: m for listed in self._listed.values() for m in listed}
+        models.update({m.identifier: m for m in self._table.all()})
+        return sorted(models.values(), key=lambda m: (m.provider_id, m.identifier))
+
+    async def retrieve(self, model_id: str) -> Model:
+        return await self.resolve(model_id)
+
+    async def register(self, request: RegisterModelRequest) -> Model:
+        model = self._model_from(
+            request.model_id,
+            request.provider_id,
+            request.provider_model_id,
+            request.model_type,
+            request.metadata,
+            request.fallback_model_id,
+            source="user",
+        )
+        existing = self._table.get(model.identifier)
+        if existing is not None and (
+            existing.provider_id != model.provider_id
+            or existing.provider_resource_id != model.provider_resource_id
+        ):
+            raise ConflictError(
+                f"Model '{model.identifier}' is already registered with provider "
+                f"'{existing.provider_id}' as '{existing.provider_resource_id}'; unregister it first."
+            )
+        model = await self._providers[model.provider_id].register_model(model)
+        await self._table.put(model, persist=True)
+        return model
+
+    async def unregister(self, model_id: str) -> None:
+        model = await self.resolve(model_id)
+        if model.source != "user":
+            raise BadRequestError(
+                f"Model '{model.identifier}' comes from the {model.source} (provider "
+                f"'{model.provider_id}'); remove it there instead of unregistering it."
+            )
+        await self._table.remove(model.identifier)
+
+    # -- lookup used by the routers
+
+    async def resolve(self, model_id: str) -> Model:
+        """Find a model by identifier, `provider_id/model`, or an unambiguous provider model id."""
+        found = self._match(model_id)
+        if found is None:
+            await self._refresh_listings(force=True)
+            found = self._match(model_id)
+        if found is None:
+            known = [m.identifier for m in await self.list()]
+            raise NotFoundError("Model", model_id, known)
+        return found
+
+    def provider_for(self, model: Model) -> InferenceProvider:
+        return self._providers[model.provider_id]
+
+    def _all(self) -> list[Model]:
+        models = {m.identifier: m for listed in self._listed.values() for m in listed}
+        models.update({m.identifier: m for m in self._table.all()})
+        return list(models.values())
+
+    def _match(self, model_id: str) -> Model | None:
+        models = self._all()
+        for model in models:
+            if model.identifier == model_id:
+                return model
+        provider_id, _, rest = model_id.partition("/")
+        if rest and provider_id in self._providers:
+            for model in models:
+                if model.provider_id == provider_id and model.provider_resource_id == rest:
+                    return model
+        same = [m for m in models if m.provider_resource_id == model_id]
+        if len(same) > 1:
+            raise BadRequestError(
+                f"Model id '{model_id}' is ambiguous: it is served as "
+                f"{', '.join(sorted(m.identifier for m in same))}. Use one of those ids."
+            )
+        return same[0] if same else None
+
+    def _model_from(
+        self,
+        model_id: str,
+        provider_id: str | None,
+        provider_model_id: str | None,
+        model_type: str | ModelType,
+        metadata: dict[str, Any],
+        fallback_model_id: str | None,
+        *,
+        source: str,
+    ) -> Model:
+        if provider_id is None:
+            if len(self._providers) != 1:
+                raise BadRequestError(
+                    f"Model '{model_id}' needs a provider_id: this stack has "
+                    f"{len(self._providers)} inference providers ({', '.join(sorted(self._providers))})."
+                )
+            provider_id = next(iter(self._providers))
+        if provider_id not in self._providers:
+            raise NotFoundError("Inference provider", provider_id, self._providers)
+        return Model(
+            identifier=model_id,
+            provider_id=provider_id,
+            provider_resource_id=provider_model_id or model_id,
+            model_type=ModelType(model_type),
+            metadata=metadata,
+            fallback_model_id=fallback_model_id,
+            source=source,  # type: ignore[arg-type]
+        )
+
+    async def _refresh_listings(self, force: bool = False) -> None:
+        now = time.monotonic()
+        stale = [
+            pid
+            for pid in self._providers
+            if force or now - self._listed_at.get(pid, -1e9) > self.listing_ttl_s
+        ]
+        if not stale:
+            return
+        async with self._lock:
+            results = await asyncio.gather(
+                *(self._list_one(pid) for pid in stale), return_exceptions=True
+            )
+        for pid, result in zip(stale, results, strict=True):
+            self._listed_at[pid] = now
+            if isinstance(result, BaseException):
+                # An unreachable remote provider must not break the list: its registered models
+                # still show, and the error surfaces when one of them is used.
+                logger.debug("provider %s could not list its models: %s", pid, result)
+                self._listed.setdefault(pid, [])
+            else:
+                self._listed[pid] = result
+
+    async def _list_one(self, provider_id: str) -> list[Model]:
+        listed = await self._providers[provider_id].list_provider_models()
+        return [
+            Model(
+                identifier=f"{provider_id}/{pm.provider_model_id}",
+                provider_id=provider_id,
+                provider_resource_id=pm.provider_model_id,
+                model_type=pm.model_type,
+                metadata=pm.metadata,
+                source="provider",
+            )
+            for pm in listed
+        ]
+
+
+class InferenceRouter:
+    """The Inference API: looks the model up, calls the provider that owns it, with fallback."""
+
+    def __init__(self, table: ModelsRoutingTable) -> None:
+        self._table = table
+
+    async def chat_completion(
+        self, request: ChatCompletionRequest
+    ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
+        return await self._route(request, ModelType.llm, lambda p, r: p.chat_completion(r))
+
+    async def completion(
+        self, request: CompletionRequest
+    ) -> Completion | AsyncIterator[Completion]:
+        return await self._route(request, ModelType.llm, lambda p, r: p.completion(r))
+
+    async def embeddings(self, request: EmbeddingsRequest) -> EmbeddingsResponse:
+        result = await self._route(request, ModelType.embedding, lambda p, r: p.embeddings(r))
+        return result  # type: ignore[no-any-return]
+
+    async def _route(
+        self,
+        request: Any,
+        kind: ModelType,
+        call: Callable[[InferenceProvider, Any], Awaitable[Any]],
+    ) -> Any:
+        model = await self._table.resolve(request.model)
+        tried: list[str] = []
+        while True:
+            _check_kind(model, kind)
+            tried.append(model.identifier)
+            provider = self._table.provider_for(model)
+            try:
+                result = await call(
+                    provider, request.model_copy(update={"model": model.provider_resource_id})
+                )
+            except ProviderUnavailableError:
+                fallback = model.fallback_model_id
+                if not fallback or fallback in tried:
+                    raise
+                logger.info("model %s unreachable, falling back to %s", model.identifier, fallback)
+                model = await self._table.resolve(fallback)
+                continue
+            return _relabel(result, request.model)
+
+
+def _check_kind(model: Model, kind: ModelType) -> None:
+    if model.model_type == kind:
+        return
+    use = "embeddings" if model.model_type == ModelType.embedding else "chat or completions"
+    raise BadRequestError(
+        f"Model '{model.identifier}' is a {model.model_type.value} model; use it for {use}."
+    )
+
+
+def _relabel(result: Any, model_id: str) -> Any:
+    """Report the model under the id the caller asked for, streaming or not."""
+    if isinstance(result, BaseModel):
+        if getattr(result, "model", None) != model_id:
+            result.model = model_id  # type: ignore[attr-defined]
+        return result
+    if hasattr(result, "__anext__"):
+        return _relabel_stream(result, model_id)
+    return result
+
+
+async def _relabel_stream(stream: AsyncIterator[Any], model_id: str) -> AsyncIterator[Any]:
+    try:
+        async for chunk in stream:
+            chunk.model = model_id
+            yield chunk
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()

@@ -1,0 +1,342 @@
+"""`Stack`: a run config assembled into live APIs, usable from sync code, async code and any thread."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import typing
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from llama_workbench.core.bridge import (
+    AsyncStream,
+    SyncStream,
+    is_async_iterator,
+    run_async,
+    run_sync,
+    shared_loop,
+)
+from llama_workbench.core.config import StackConfig, load_config, validation_problems
+from llama_workbench.core.datatypes import Api
+from llama_workbench.core.errors import NotFoundError, UnprocessableError
+from llama_workbench.core.resolver import (
+    PlannedProvider,
+    StackPlan,
+    build_stack,
+    plan_stack,
+    protocol_methods,
+)
+from llama_workbench.providers.registry import ProviderRegistry, default_registry
+from llama_workbench.storage.manager import StorageManager
+
+_PUBLIC_PROTOCOLS = {
+    Api.inference: ("llama_workbench.apis.inference.api", "Inference"),
+    Api.models: ("llama_workbench.apis.models.api", "Models"),
+    Api.providers: ("llama_workbench.apis.providers.api", "Providers"),
+    Api.inspect: ("llama_workbench.apis.inspect.api", "Inspect"),
+}
+
+Source = str | os.PathLike[str] | Mapping[str, Any]
+
+
+class Stack:
+    """A run config assembled into live APIs: `stack.models.list()`, `stack.inference.chat_completion(...)`.
+
+    Build one with `Stack.from_distribution("starter")` or `Stack.from_config("run.yaml" | dict)`.
+    Calls are synchronous on the stack itself and asynchronous on `stack.aio`; both work in a
+    notebook (whose event loop is already running), in scripts and from many threads at once.
+    Streaming calls return an iterator of chunks (an async iterator on `stack.aio`).
+    """
+
+    def __init__(
+        self,
+        plan: StackPlan,
+        impls: dict[Api, Any],
+        instances: dict[str, Any],
+        storage: StorageManager,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self._plan = plan
+        self._impls = impls
+        self._instances = instances
+        self._storage = storage
+        self._loop = loop
+        self._closed = False
+        self.aio = AsyncStackView(self)
+
+    # -- construction
+
+    @classmethod
+    def from_config(
+        cls,
+        source: Source,
+        *,
+        env: Mapping[str, str] | None = None,
+        registry: ProviderRegistry | None = None,
+    ) -> Stack:
+        """Build from a run config (a YAML path or a dict); `${env.X}` reads `env` or os.environ."""
+        config = load_config(source, env)
+        plan = plan_stack(config, registry or default_registry())
+        loop = shared_loop()
+        return run_sync(cls._assemble(plan, loop), loop)
+
+    @classmethod
+    def from_distribution(
+        cls, name: str = "starter", *, env: Mapping[str, str] | None = None
+    ) -> Stack:
+        """Build from a bundled distribution (`llama-workbench stack list` shows them)."""
+        from llama_workbench.distributions import distribution_path
+
+        return cls.from_config(distribution_path(name), env=env)
+
+    @classmethod
+    async def create(
+        cls,
+        source: Source,
+        *,
+        env: Mapping[str, str] | None = None,
+        registry: ProviderRegistry | None = None,
+    ) -> Stack:
+        """Build on the running event loop (a server's); sync calls then come from other threads."""
+        config = load_config(source, env)
+        plan = plan_stack(config, registry or default_registry())
+        return await cls._assemble(plan, asyncio.get_running_loop())
+
+    @classmethod
+    async def _assemble(cls, plan: StackPlan, loop: asyncio.AbstractEventLoop) -> Stack:
+        data_dir = plan.config.resolved_data_dir()
+        storage = StorageManager(plan.config.storage, data_dir)
+        try:
+            impls, instances = await build_stack(plan, storage)
+        except BaseException:
+            await storage.close()
+            raise
+        impls[Api.providers] = _ProvidersImpl(plan)
+        impls[Api.inspect] = _InspectImpl()
+        return cls(plan, impls, instances, storage, loop)
+
+    # -- what the stack is
+
+    @property
+    def config(self) -> StackConfig:
+        return self._plan.config
+
+    @property
+    def data_dir(self) -> Path:
+        return self._plan.config.resolved_data_dir()
+
+    @property
+    def apis(self) -> list[Api]:
+        """The APIs this stack serves."""
+        return sorted(self._impls, key=lambda a: a.value)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    def impl(self, api: Api | str) -> Any:
+        """The async implementation behind an API (what the server and the magics call)."""
+        try:
+            return self._impls[Api(api)]
+        except (KeyError, ValueError):
+            raise NotFoundError("API", str(api), [a.value for a in self._impls]) from None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _proxy(self, name, sync=True)
+
+    def __dir__(self) -> list[str]:
+        return [*super().__dir__(), *(a.value for a in self._impls)]
+
+    def __repr__(self) -> str:
+        return (
+            f"Stack(distro={self.config.distro_name!r}, apis={[a.value for a in self.apis]}, "
+            f"data_dir='{self.data_dir}')"
+        )
+
+    # -- lifecycle
+
+    def close(self) -> None:
+        """Shut providers down and close storage; safe to call twice."""
+        if not self._closed:
+            run_sync(self.aclose(), self._loop)
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for impl in self._instances.values():
+            shutdown = getattr(impl, "shutdown", None)
+            if shutdown is not None:
+                await shutdown()
+        await self._storage.close()
+
+    def __enter__(self) -> Stack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Stack:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await run_async(self.aclose(), self._loop)
+
+
+class AsyncStackView:
+    """`stack.aio`: the same APIs as coroutines, e.g. `await stack.aio.models.list()`."""
+
+    def __init__(self, stack: Stack) -> None:
+        self._stack = stack
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _proxy(self._stack, name, sync=False)
+
+    def __dir__(self) -> list[str]:
+        return [a.value for a in self._stack.apis]
+
+
+def _proxy(stack: Stack, name: str, *, sync: bool) -> ApiProxy:
+    try:
+        api = Api(name)
+    except ValueError:
+        raise AttributeError(
+            f"Stack has no attribute '{name}'. APIs: {', '.join(a.value for a in stack.apis)}"
+        ) from None
+    if api not in stack._impls:
+        raise AttributeError(
+            f"API '{name}' is not enabled in this stack (distro '{stack.config.distro_name}'). "
+            f"Enabled: {', '.join(a.value for a in stack.apis)}"
+        )
+    return ApiProxy(api, stack._impls[api], stack.loop, sync=sync)
+
+
+@functools.cache
+def _public_protocol(api: Api) -> type:
+    import importlib
+
+    module, attr = _PUBLIC_PROTOCOLS[api]
+    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _request_model(protocol: type, method: str) -> type[BaseModel] | None:
+    """The request model of a method whose single argument is one (kwargs are validated into it)."""
+    fn = protocol_methods(protocol)[method]
+    hints = typing.get_type_hints(fn)
+    hints.pop("return", None)
+    if len(hints) == 1:
+        (hint,) = hints.values()
+        if isinstance(hint, type) and issubclass(hint, BaseModel):
+            return hint
+    return None
+
+
+class ApiProxy:
+    """One API of a stack: its Protocol's methods, sync or async, with kwargs for request models."""
+
+    def __init__(self, api: Api, impl: Any, loop: asyncio.AbstractEventLoop, *, sync: bool) -> None:
+        self._api = api
+        self._impl = impl
+        self._loop = loop
+        self._sync = sync
+        self._protocol = _public_protocol(api)
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        methods = protocol_methods(self._protocol)
+        if name not in methods:
+            raise AttributeError(
+                f"The {self._api.value} API has no method '{name}'. Methods: {', '.join(sorted(methods))}"
+            )
+        request_cls = _request_model(self._protocol, name)
+        bound = getattr(self._impl, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if request_cls is not None:
+                args, kwargs = (_as_request(request_cls, args, kwargs),), {}
+            coro = bound(*args, **kwargs)
+            return self._run_sync(coro) if self._sync else self._run_async(coro)
+
+        call.__name__ = name
+        call.__doc__ = methods[name].__doc__
+        return call
+
+    def __dir__(self) -> list[str]:
+        return sorted(protocol_methods(self._protocol))
+
+    def __repr__(self) -> str:
+        return f"<{self._api.value} API: {', '.join(sorted(protocol_methods(self._protocol)))}>"
+
+    def _run_sync(self, coro: Any) -> Any:
+        result = run_sync(coro, self._loop)
+        return SyncStream(result, self._loop) if is_async_iterator(result) else result
+
+    async def _run_async(self, coro: Any) -> Any:
+        result = await run_async(coro, self._loop)
+        if is_async_iterator(result) and asyncio.get_running_loop() is not self._loop:
+            return AsyncStream(result, self._loop)
+        return result
+
+
+def _as_request(cls: type[BaseModel], args: tuple[Any, ...], kwargs: dict[str, Any]) -> BaseModel:
+    if len(args) == 1 and not kwargs and isinstance(args[0], cls):
+        return args[0]
+    if len(args) == 1 and not kwargs and isinstance(args[0], Mapping):
+        kwargs = dict(args[0])
+    elif args:
+        raise UnprocessableError(
+            f"Pass the fields of {cls.__name__} as keyword arguments (or one {cls.__name__} or dict)."
+        )
+    try:
+        return cls.model_validate(kwargs)
+    except ValidationError as exc:
+        problems = validation_problems(exc, "", {})
+        raise UnprocessableError(f"Invalid {cls.__name__}:\n" + "\n".join(problems)) from None
+
+
+class _ProvidersImpl:
+    """The Providers API over the plan (configs are dumped with secrets masked)."""
+
+    def __init__(self, plan: StackPlan) -> None:
+        self._providers: list[PlannedProvider] = [p for ps in plan.providers.values() for p in ps]
+
+    async def list(self) -> list[Any]:
+        return [self._info(p) for p in self._providers]
+
+    async def retrieve(self, provider_id: str) -> Any:
+        for p in self._providers:
+            if p.provider_id == provider_id:
+                return self._info(p)
+        raise NotFoundError("Provider", provider_id, [p.provider_id for p in self._providers])
+
+    @staticmethod
+    def _info(p: PlannedProvider) -> Any:
+        from llama_workbench.apis.providers.models import ProviderInfo
+
+        return ProviderInfo(
+            api=p.api.value,
+            provider_id=p.provider_id,
+            provider_type=p.spec.provider_type,
+            config=p.config.model_dump(mode="json"),
+        )
+
+
+class _InspectImpl:
+    async def health(self) -> Any:
+        from llama_workbench.apis.inspect.models import HealthInfo
+
+        return HealthInfo(status="OK")
+
+    async def version(self) -> Any:
+        from llama_workbench.apis.inspect.models import VersionInfo
+        from llama_workbench.version import __version__
+
+        return VersionInfo(version=__version__)

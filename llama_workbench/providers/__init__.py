@@ -1,0 +1,1 @@
+"""Providers: inline (in-process) and remote (adapters to services), and the registry of them."""

@@ -1,0 +1,1 @@
+"""Remote providers: adapters to services."""

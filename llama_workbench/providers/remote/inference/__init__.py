@@ -1,0 +1,1 @@
+"""Remote inference providers (the OpenAI-compatible family)."""

@@ -1,0 +1,17 @@
+"""Configuration of the Fireworks provider."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from llama_workbench.providers.utils.openai_compat import OpenAICompatConfig
+
+
+class FireworksConfig(OpenAICompatConfig):
+    """Fireworks AI."""
+
+    base_url: str = Field(
+        "https://api.fireworks.ai/inference/v1",
+        description="The OpenAI-compatible base URL, ending in /v1.",
+    )
+    supports_top_k: bool = True

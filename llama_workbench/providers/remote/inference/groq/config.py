@@ -1,0 +1,17 @@
+"""Configuration of the Groq provider."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from llama_workbench.providers.utils.openai_compat import OpenAICompatConfig
+
+
+class GroqConfig(OpenAICompatConfig):
+    """Groq."""
+
+    base_url: str = Field(
+        "https://api.groq.com/openai/v1",
+        description="The OpenAI-compatible base URL, ending in /v1.",
+    )
+    supports_top_k: bool = False

@@ -1,0 +1,289 @@
+"""The shared adapter of every OpenAI-compatible remote inference provider (httpx, async, pooled)."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from llama_workbench.apis.inference.models import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    Completion,
+    CompletionRequest,
+    EmbeddingsRequest,
+    EmbeddingsResponse,
+)
+from llama_workbench.apis.models.models import Model, ModelType, ProviderModel
+from llama_workbench.core.errors import (
+    BadRequestError,
+    LlamaWorkbenchError,
+    NotFoundError,
+    ProviderError,
+    ProviderUnavailableError,
+    RateLimitError,
+)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T", bound=BaseModel)
+
+_RETRY_STATUS = {429, 500, 502, 503, 504}
+_MAX_RETRY_AFTER_S = 30.0
+
+
+class OpenAICompatConfig(BaseModel):
+    """Settings shared by every OpenAI-compatible provider; `api_key` never shows in repr or logs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = Field(description="The server's OpenAI-compatible base URL, ending in /v1.")
+    api_key: SecretStr | None = Field(None, description="Sent as a bearer token.")
+    timeout_s: float = Field(120.0, gt=0, description="Seconds to wait for a response.")
+    connect_timeout_s: float = Field(5.0, gt=0, description="Seconds to wait for a connection.")
+    max_retries: int = Field(
+        2, ge=0, le=10, description="Retries on connection errors, 429 and 5xx."
+    )
+    backoff_s: float = Field(0.5, ge=0, description="First retry delay; doubles each retry.")
+    discover_models: bool = Field(True, description="List the server's models from GET /models.")
+    models: list[str] = Field(default_factory=list, description="Models to list without discovery.")
+    embedding_models: dict[str, int] = Field(
+        default_factory=dict, description="Embedding model ids and their dimensions."
+    )
+    supports_top_k: bool = Field(True, description="Whether the server accepts `top_k`.")
+    extra_headers: dict[str, str] = Field(default_factory=dict)
+
+
+class OpenAICompatAdapter:
+    """Chat, completions, embeddings and model discovery against an OpenAI-compatible server."""
+
+    def __init__(self, provider_id: str, config: OpenAICompatConfig) -> None:
+        self.provider_id = provider_id
+        self.config = config
+        self._client: httpx.AsyncClient | None = None
+
+    # -- InferenceProvider
+
+    async def list_provider_models(self) -> list[ProviderModel]:
+        ids = list(self.config.models)
+        if self.config.discover_models:
+            payload = await self._json("GET", "/models")
+            ids += [
+                str(m["id"]) for m in payload.get("data", []) if isinstance(m, dict) and "id" in m
+            ]
+        return [self._provider_model(i) for i in dict.fromkeys(ids)]
+
+    async def register_model(self, model: Model) -> Model:
+        dim = self.config.embedding_models.get(model.provider_resource_id)
+        if dim and "embedding_dimension" not in model.metadata:
+            model.metadata["embedding_dimension"] = dim
+        return model
+
+    async def chat_completion(
+        self, request: ChatCompletionRequest
+    ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
+        body = self._body(request)
+        if request.stream:
+            return await self._stream("/chat/completions", body, ChatCompletionChunk)
+        return ChatCompletion.model_validate(await self._json("POST", "/chat/completions", body))
+
+    async def completion(
+        self, request: CompletionRequest
+    ) -> Completion | AsyncIterator[Completion]:
+        body = self._body(request)
+        if request.stream:
+            return await self._stream("/completions", body, Completion)
+        return Completion.model_validate(await self._json("POST", "/completions", body))
+
+    async def embeddings(self, request: EmbeddingsRequest) -> EmbeddingsResponse:
+        payload = await self._json("POST", "/embeddings", request.model_dump(exclude_none=True))
+        return _validate(EmbeddingsResponse, payload, self.provider_id)
+
+    async def shutdown(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # -- HTTP
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            headers = {"Accept": "application/json", **self.config.extra_headers}
+            if self.config.api_key is not None and self.config.api_key.get_secret_value():
+                headers["Authorization"] = f"Bearer {self.config.api_key.get_secret_value()}"
+            self._client = httpx.AsyncClient(
+                base_url=self.config.base_url.rstrip("/"),
+                headers=headers,
+                timeout=httpx.Timeout(self.config.timeout_s, connect=self.config.connect_timeout_s),
+                limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            )
+        return self._client
+
+    def _body(self, request: BaseModel) -> dict[str, Any]:
+        body = request.model_dump(exclude_none=True, by_alias=True)
+        if not self.config.supports_top_k:
+            body.pop("top_k", None)
+        return body
+
+    def _provider_model(self, model_id: str) -> ProviderModel:
+        dim = self.config.embedding_models.get(model_id)
+        if dim is None:
+            return ProviderModel(provider_model_id=model_id)
+        return ProviderModel(
+            provider_model_id=model_id,
+            model_type=ModelType.embedding,
+            metadata={"embedding_dimension": dim},
+        )
+
+    async def _json(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        response = await self._send(method, path, body, stream=False)
+        try:
+            payload = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ProviderError(
+                self.provider_id,
+                f"malformed JSON from {path}: {response.text[:200]!r}",
+                upstream_status=response.status_code,
+            ) from None
+        if not isinstance(payload, dict):
+            raise ProviderError(
+                self.provider_id, f"unexpected response from {path}: {str(payload)[:200]}"
+            )
+        return payload
+
+    async def _stream(self, path: str, body: dict[str, Any], cls: type[T]) -> AsyncIterator[T]:
+        # The request is sent (and errors raised) before the iterator is returned, so the router
+        # can fall back to another model when this server is unreachable.
+        response = await self._send("POST", path, body, stream=True)
+        return self._events(response, cls)
+
+    async def _events(self, response: httpx.Response, cls: type[T]) -> AsyncIterator[T]:
+        from httpx_sse import EventSource
+
+        try:
+            async for event in EventSource(response).aiter_sse():
+                if event.data.strip() == "[DONE]":
+                    break
+                try:
+                    data = json.loads(event.data)
+                except json.JSONDecodeError:
+                    raise ProviderError(
+                        self.provider_id, f"malformed stream event: {event.data[:200]!r}"
+                    ) from None
+                if isinstance(data, dict) and "error" in data:
+                    raise ProviderError(self.provider_id, _message(data))
+                yield _validate(cls, data, self.provider_id)
+        except httpx.TransportError as exc:
+            raise ProviderUnavailableError(
+                self.provider_id, f"stream interrupted: {_describe(exc)}"
+            ) from None
+        finally:
+            await response.aclose()
+
+    async def _send(
+        self, method: str, path: str, body: dict[str, Any] | None, *, stream: bool
+    ) -> httpx.Response:
+        attempt = 0
+        while True:
+            try:
+                request = self.client.build_request(method, path, json=body)
+                response = await self.client.send(request, stream=stream)
+            except (
+                httpx.ConnectError,
+                httpx.ConnectTimeout,
+                httpx.RemoteProtocolError,
+                httpx.ReadTimeout,
+            ) as exc:
+                if attempt >= self.config.max_retries:
+                    raise ProviderUnavailableError(
+                        self.provider_id, f"{self.config.base_url} is unreachable: {_describe(exc)}"
+                    ) from None
+                await asyncio.sleep(self._delay(attempt, None))
+            else:
+                if response.status_code < 400:
+                    return response
+                if response.status_code in _RETRY_STATUS and attempt < self.config.max_retries:
+                    await response.aclose()
+                    await asyncio.sleep(self._delay(attempt, response.headers.get("retry-after")))
+                else:
+                    await response.aread()
+                    await response.aclose()
+                    raise self._error(response)
+            attempt += 1
+
+    def _delay(self, attempt: int, retry_after: str | None) -> float:
+        if retry_after:
+            seconds = _retry_after_seconds(retry_after)
+            if seconds is not None:
+                return min(seconds, _MAX_RETRY_AFTER_S)
+        return float(self.config.backoff_s * (2**attempt))
+
+    def _error(self, response: httpx.Response) -> LlamaWorkbenchError:
+        status = response.status_code
+        try:
+            message = _message(response.json())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            message = response.text[:300] or response.reason_phrase
+        pid = self.provider_id
+        if status == 429:
+            return RateLimitError(
+                f"Provider '{pid}' rate limit: {message}",
+                retry_after=_retry_after_seconds(response.headers.get("retry-after") or ""),
+            )
+        if status == 404:
+            return NotFoundError("Resource at provider", pid, hint=f"The provider said: {message}")
+        if status in (400, 413, 422):
+            return BadRequestError(f"Provider '{pid}' rejected the request: {message}")
+        if status in (401, 403):
+            return ProviderError(
+                pid, f"rejected our credentials ({status}): {message}", upstream_status=status
+            )
+        if status in (502, 503, 504):
+            return ProviderUnavailableError(pid, f"{status}: {message}", upstream_status=status)
+        return ProviderError(pid, f"{status}: {message}", upstream_status=status)
+
+
+def _validate(cls: type[T], data: Any, provider_id: str) -> T:
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise ProviderError(
+            provider_id,
+            f"response does not match {cls.__name__}: {exc.errors(include_url=False)[:2]}",
+        ) from None
+
+
+def _message(payload: Any) -> str:
+    if isinstance(payload, dict):
+        error = payload.get("error", payload.get("detail", payload))
+        if isinstance(error, dict):
+            return str(error.get("message") or error)
+        return str(error)
+    return str(payload)
+
+
+def _retry_after_seconds(value: str) -> float | None:
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, parsed.timestamp() - time.time())
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
