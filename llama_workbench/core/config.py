@@ -182,7 +182,7 @@ def load_config(
     """Load and validate a run config from a YAML path or a dict; raise one clear ConfigError."""
     if isinstance(source, Mapping):
         raw: Any = dict(source)
-        origin, lines = "<dict>", {}
+        origin, lines = "<dict>", dict[Loc, int]()
     else:
         path = Path(source).expanduser()
         if not path.is_file():

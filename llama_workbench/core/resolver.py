@@ -6,7 +6,7 @@ import importlib
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
@@ -14,7 +14,9 @@ from llama_workbench.core.config import StackConfig, validation_problems
 from llama_workbench.core.datatypes import Api, ProviderDeps, ProviderSpec
 from llama_workbench.core.errors import ConfigError, ResolverError
 from llama_workbench.providers.registry import ProviderRegistry, load_config_class, load_factory
-from llama_workbench.storage.manager import StorageManager
+
+if TYPE_CHECKING:
+    from llama_workbench.storage.manager import StorageManager
 
 Builder = Callable[["BuildContext"], Awaitable[dict[Api, Any]]]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -58,7 +59,7 @@ class ResourceTable(Generic[R]):
     def get(self, identifier: str) -> R | None:
         return self._items.get(identifier)
 
-    def all(self) -> list[R]:
+    def all(self) -> builtins.list[R]:
         return list(self._items.values())
 
     async def put(self, item: R, *, persist: bool) -> None:
@@ -108,7 +109,7 @@ class ModelsRoutingTable:
 
     # -- the Models protocol
 
-    async def list(self) -> list[Model]:
+    async def list(self) -> builtins.list[Model]:
         await self._refresh_listings()
         models = {m.identifier: m for listed in self._listed.values() for m in listed}
         models.update({m.identifier: m for m in self._table.all()})
@@ -165,7 +166,7 @@ class ModelsRoutingTable:
     def provider_for(self, model: Model) -> InferenceProvider:
         return self._providers[model.provider_id]
 
-    def _all(self) -> list[Model]:
+    def _all(self) -> builtins.list[Model]:
         models = {m.identifier: m for listed in self._listed.values() for m in listed}
         models.update({m.identifier: m for m in self._table.all()})
         return list(models.values())
@@ -215,7 +216,7 @@ class ModelsRoutingTable:
             model_type=ModelType(model_type),
             metadata=metadata,
             fallback_model_id=fallback_model_id,
-            source=source,  # type: ignore[arg-type]
+            source=source,
         )
 
     async def _refresh_listings(self, force: bool = False) -> None:
@@ -241,7 +242,7 @@ class ModelsRoutingTable:
             else:
                 self._listed[pid] = result
 
-    async def _list_one(self, provider_id: str) -> list[Model]:
+    async def _list_one(self, provider_id: str) -> builtins.list[Model]:
         listed = await self._providers[provider_id].list_provider_models()
         return [
             Model(
@@ -274,7 +275,7 @@ class InferenceRouter:
 
     async def embeddings(self, request: EmbeddingsRequest) -> EmbeddingsResponse:
         result = await self._route(request, ModelType.embedding, lambda p, r: p.embeddings(r))
-        return result  # type: ignore[no-any-return]
+        return result
 
     async def _route(
         self,
@@ -305,10 +306,9 @@ class InferenceRouter:
 def _check_kind(model: Model, kind: ModelType) -> None:
     if model.model_type == kind:
         return
+    what = {ModelType.llm: "a chat (LLM)", ModelType.embedding: "an embedding", ModelType.rerank: "a rerank"}
     use = "embeddings" if model.model_type == ModelType.embedding else "chat or completions"
-    raise BadRequestError(
-        f"Model '{model.identifier}' is a {model.model_type.value} model; use it for {use}."
-    )
+    raise BadRequestError(f"Model '{model.identifier}' is {what[model.model_type]} model; use it for {use}.")
 
 
 def _relabel(result: Any, model_id: str) -> Any:

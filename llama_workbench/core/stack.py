@@ -8,7 +8,7 @@ import os
 import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -31,7 +31,9 @@ from llama_workbench.core.resolver import (
     protocol_methods,
 )
 from llama_workbench.providers.registry import ProviderRegistry, default_registry
-from llama_workbench.storage.manager import StorageManager
+
+if TYPE_CHECKING:
+    from llama_workbench.storage.manager import StorageManager
 
 _PUBLIC_PROTOCOLS = {
     Api.inference: ("llama_workbench.apis.inference.api", "Inference"),
@@ -108,6 +110,8 @@ class Stack:
 
     @classmethod
     async def _assemble(cls, plan: StackPlan, loop: asyncio.AbstractEventLoop) -> Stack:
+        from llama_workbench.storage.manager import StorageManager
+
         data_dir = plan.config.resolved_data_dir()
         storage = StorageManager(plan.config.storage, data_dir)
         try:
@@ -224,7 +228,7 @@ def _public_protocol(api: Api) -> type:
     import importlib
 
     module, attr = _PUBLIC_PROTOCOLS[api]
-    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), attr)
 
 
 @functools.cache

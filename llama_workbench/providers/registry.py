@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import importlib
 import logging
 import threading
@@ -34,7 +35,7 @@ _OPENAI_COMPAT = (
 )
 
 
-def _builtin_specs() -> list[ProviderSpec]:
+def _builtin_specs() -> builtins.list[ProviderSpec]:
     specs = [
         ProviderSpec(
             api=Api.inference,
@@ -107,13 +108,13 @@ class ProviderRegistry:
             )
         return spec
 
-    def list(self, api: Api | None = None) -> list[ProviderSpec]:
+    def list(self, api: Api | None = None) -> builtins.list[ProviderSpec]:
         """All specs (of one API), sorted by API then type."""
         self._load_entry_points()
         specs = [s for (a, _), s in self._specs.items() if api is None or a == api]
         return sorted(specs, key=lambda s: (s.api.value, s.provider_type))
 
-    def apis(self) -> list[Api]:
+    def apis(self) -> builtins.list[Api]:
         """APIs that have at least one provider."""
         self._load_entry_points()
         return sorted({a for (a, _) in self._specs}, key=lambda a: a.value)
@@ -130,7 +131,7 @@ class ProviderRegistry:
             self._entry_points_pending = False
 
 
-def _specs_from_entry_point(ep: Any) -> list[ProviderSpec]:
+def _specs_from_entry_point(ep: Any) -> builtins.list[ProviderSpec]:
     """An entry point names a ProviderSpec, a list of them, or a function returning either."""
     try:
         obj = ep.load()
@@ -185,7 +186,7 @@ def load_factory(spec: ProviderSpec) -> Factory:
         raise ConfigError(
             f"Provider '{spec.provider_type}': module '{spec.module}' has no create()"
         )
-    return factory  # type: ignore[no-any-return]
+    return factory
 
 
 _default: ProviderRegistry | None = None
