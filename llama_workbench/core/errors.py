@@ -149,6 +149,13 @@ class StorageError(LlamaWorkbenchError):
     error_type = "storage_error"
 
 
+class MissingRecordingError(LlamaWorkbenchError):
+    """Replay mode met a request that was never recorded; the message names the request."""
+
+    status_code = 500
+    error_type = "missing_recording"
+
+
 class CancelledError(LlamaWorkbenchError):
     """The work was cancelled by the caller."""
 

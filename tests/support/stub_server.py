@@ -107,12 +107,39 @@ class StubOpenAIServer:
         @app.post("/v1/chat/completions")
         async def chat(request: Request) -> Response:
             body = await request.json()
+            model = body["model"]
+            if model not in self.models:
+                error = {"error": {"message": f"model {model} does not exist"}}
+                return JSONResponse(error, status_code=404)
+            if body.get("tools") and body.get("tool_choice") != "none":
+                name = body["tools"][0]["function"]["name"]
+                call = {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": name, "arguments": '{"city": "Paris"}'},
+                }
+                if body.get("stream"):
+                    return StreamingResponse(
+                        _tool_chunks(model, call), media_type="text/event-stream"
+                    )
+                return JSONResponse(_completion(model, None, [call]))
             text = "echo: " + str(body["messages"][-1]["content"])
             if body.get("stream"):
-                return StreamingResponse(
-                    _chunks(body["model"], text), media_type="text/event-stream"
-                )
-            return JSONResponse(_completion(body["model"], text))
+                return StreamingResponse(_chunks(model, text), media_type="text/event-stream")
+            return JSONResponse(_completion(model, text))
+
+        @app.post("/v1/completions")
+        async def completions(request: Request) -> dict[str, Any]:
+            body = await request.json()
+            choice = {"index": 0, "text": " and more", "finish_reason": "stop"}
+            return {
+                "id": "cmpl-stub",
+                "object": "text_completion",
+                "created": int(time.time()),
+                "model": body["model"],
+                "choices": [choice],
+                "usage": {"prompt_tokens": 2, "completion_tokens": 2, "total_tokens": 4},
+            }
 
         @app.post("/v1/embeddings")
         async def embeddings(request: Request) -> dict[str, Any]:
@@ -132,21 +159,48 @@ class StubOpenAIServer:
         return app
 
 
-def _completion(model: str, text: str) -> dict[str, Any]:
+def _completion(
+    model: str, text: str | None, calls: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    words = len((text or "").split())
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    if calls:
+        message["tool_calls"] = calls
     return {
         "id": "chatcmpl-stub",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
         "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+            {"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}
         ],
-        "usage": {
-            "prompt_tokens": 3,
-            "completion_tokens": len(text.split()),
-            "total_tokens": 3 + len(text.split()),
-        },
+        "usage": {"prompt_tokens": 3, "completion_tokens": words, "total_tokens": 3 + words},
     }
+
+
+def _chunk(model: str, delta: dict[str, Any], finish_reason: str | None = None) -> str:
+    chunk = {
+        "id": "chatcmpl-stub",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+    }
+    return f"data: {json.dumps(chunk)}\n\n"
+
+
+async def _tool_chunks(model: str, call: dict[str, Any]) -> Any:
+    args = call["function"]["arguments"]
+    head = {
+        "index": 0,
+        "id": call["id"],
+        "type": "function",
+        "function": {"name": call["function"]["name"], "arguments": ""},
+    }
+    yield _chunk(model, {"role": "assistant", "tool_calls": [head]})
+    for part in (args[: len(args) // 2], args[len(args) // 2 :]):
+        yield _chunk(model, {"tool_calls": [{"index": 0, "function": {"arguments": part}}]})
+    yield _chunk(model, {}, "tool_calls") + "data: [DONE]\n\n"
 
 
 async def _chunks(model: str, text: str) -> Any:

@@ -76,9 +76,13 @@ class OpenAICompatAdapter:
         ids = list(self.config.models)
         if self.config.discover_models:
             payload = await self._json("GET", "/models")
-            ids += [
-                str(m["id"]) for m in payload.get("data", []) if isinstance(m, dict) and "id" in m
-            ]
+            # OpenAI wraps the list in {"data": [...]}; some servers (Together) answer a bare list.
+            items = payload.get("data", []) if isinstance(payload, dict) else payload
+            if not isinstance(items, list):
+                raise ProviderError(
+                    self.provider_id, f"unexpected /models response: {str(payload)[:200]}"
+                )
+            ids += [str(m["id"]) for m in items if isinstance(m, dict) and "id" in m]
         return [self._provider_model(i) for i in dict.fromkeys(ids)]
 
     async def register_model(self, model: Model) -> Model:
@@ -93,7 +97,9 @@ class OpenAICompatAdapter:
         body = self._body(request)
         if request.stream:
             return await self._stream("/chat/completions", body, ChatCompletionChunk)
-        return ChatCompletion.model_validate(await self._json("POST", "/chat/completions", body))
+        return _validate(
+            ChatCompletion, await self._json("POST", "/chat/completions", body), self.provider_id
+        )
 
     async def completion(
         self, request: CompletionRequest
@@ -101,7 +107,9 @@ class OpenAICompatAdapter:
         body = self._body(request)
         if request.stream:
             return await self._stream("/completions", body, Completion)
-        return Completion.model_validate(await self._json("POST", "/completions", body))
+        return _validate(
+            Completion, await self._json("POST", "/completions", body), self.provider_id
+        )
 
     async def embeddings(self, request: EmbeddingsRequest) -> EmbeddingsResponse:
         payload = await self._json("POST", "/embeddings", request.model_dump(exclude_none=True))
@@ -120,8 +128,11 @@ class OpenAICompatAdapter:
             headers = {"Accept": "application/json", **self.config.extra_headers}
             if self.config.api_key is not None and self.config.api_key.get_secret_value():
                 headers["Authorization"] = f"Bearer {self.config.api_key.get_secret_value()}"
+            from llama_workbench.providers.utils.recording import transport_for
+
             self._client = httpx.AsyncClient(
                 base_url=self.config.base_url.rstrip("/"),
+                transport=transport_for(),
                 headers=headers,
                 timeout=httpx.Timeout(self.config.timeout_s, connect=self.config.connect_timeout_s),
                 limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
@@ -144,9 +155,7 @@ class OpenAICompatAdapter:
             metadata={"embedding_dimension": dim},
         )
 
-    async def _json(
-        self, method: str, path: str, body: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
+    async def _json(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         response = await self._send(method, path, body, stream=False)
         try:
             payload = response.json()
@@ -156,10 +165,6 @@ class OpenAICompatAdapter:
                 f"malformed JSON from {path}: {response.text[:200]!r}",
                 upstream_status=response.status_code,
             ) from None
-        if not isinstance(payload, dict):
-            raise ProviderError(
-                self.provider_id, f"unexpected response from {path}: {str(payload)[:200]}"
-            )
         return payload
 
     async def _stream(self, path: str, body: dict[str, Any], cls: type[T]) -> AsyncIterator[T]:
