@@ -91,33 +91,26 @@ def cmd_show_config(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from llama_workbench.core.stack import Stack
+    import asyncio
 
-    stack = Stack.from_config(_source(args.config))
-    try:
-        host = args.host or stack.config.server.host
-        port = args.port or stack.config.server.port
-        providers = stack.providers.list()
-        models = stack.models.list()
-        print(f"Stack '{stack.config.distro_name}' is ready (data dir: {stack.data_dir}).")
-        print(
-            _table(
-                [(p.api, p.provider_id, p.provider_type) for p in providers],
-                ("api", "provider_id", "provider_type"),
-            )
-        )
-        print()
-        print(
-            _table(
-                [(m.identifier, m.model_type.value, m.provider_id) for m in models],
-                ("model", "type", "provider"),
-            )
-        )
-        print(
-            f"\nServing over HTTP on {host}:{port} is not part of this version yet; the stack was built and checked."
-        )
-    finally:
-        stack.close()
+    from llama_workbench.server.runner import serve
+
+    asyncio.run(serve(_source(args.config), host=args.host, port=args.port))
+    return 0
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    import json
+
+    from llama_workbench.core.stack import Stack
+    from llama_workbench.server.app import create_app
+
+    with Stack.from_config(_source(args.config)) as stack:
+        text = json.dumps(create_app(stack).openapi(), indent=2)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
     return 0
 
 
@@ -150,6 +143,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--port", type=int, help="Port (default: the config's server.port, 8321).")
     run.set_defaults(func=cmd_run)
+
+    openapi = sub.add_parser(
+        "openapi",
+        help="Write the OpenAPI document of a stack's REST API.",
+        description="Write the OpenAPI document (JSON) of the routes a stack serves.",
+    )
+    openapi.add_argument(
+        "config", nargs="?", default="starter", help="A distribution name or run config path."
+    )
+    openapi.add_argument("-o", "--output", help="Write to this file instead of stdout.")
+    openapi.set_defaults(func=cmd_openapi)
 
     sub.add_parser(
         "list",

@@ -252,9 +252,9 @@ def check_protocol(impl: object, protocol: type, label: str) -> None:
         elif not (inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)):
             problems.append(f"{name}() must be 'async def'")
         elif not _accepts_same_arguments(fn, proto_fn):
-            problems.append(
-                f"{name}{inspect.signature(fn)} does not accept {name}{_unbound(proto_fn)}"
-            )
+            wanted = ", ".join(_unbound(proto_fn).parameters)
+            have = ", ".join(inspect.signature(fn).parameters)
+            problems.append(f"{name}({have}) must accept ({wanted})")
     if problems:
         raise ResolverError(
             f"{label} does not implement {protocol.__name__}: " + "; ".join(problems)

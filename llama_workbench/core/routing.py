@@ -306,9 +306,15 @@ class InferenceRouter:
 def _check_kind(model: Model, kind: ModelType) -> None:
     if model.model_type == kind:
         return
-    what = {ModelType.llm: "a chat (LLM)", ModelType.embedding: "an embedding", ModelType.rerank: "a rerank"}
+    what = {
+        ModelType.llm: "a chat (LLM)",
+        ModelType.embedding: "an embedding",
+        ModelType.rerank: "a rerank",
+    }
     use = "embeddings" if model.model_type == ModelType.embedding else "chat or completions"
-    raise BadRequestError(f"Model '{model.identifier}' is {what[model.model_type]} model; use it for {use}.")
+    raise BadRequestError(
+        f"Model '{model.identifier}' is {what[model.model_type]} model; use it for {use}."
+    )
 
 
 def _relabel(result: Any, model_id: str) -> Any:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
+import threading
 import typing
+import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -121,7 +124,9 @@ class Stack:
             raise
         impls[Api.providers] = _ProvidersImpl(plan)
         impls[Api.inspect] = _InspectImpl()
-        return cls(plan, impls, instances, storage, loop)
+        stack = cls(plan, impls, instances, storage, loop)
+        _track(stack)
+        return stack
 
     # -- what the stack is
 
@@ -141,6 +146,14 @@ class Stack:
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
         return self._loop
+
+    @property
+    def provider_types(self) -> dict[str, list[str]]:
+        """Provider types of each routed API, e.g. {"inference": ["inline::transformers", ...]}."""
+        return {
+            api.value: sorted({p.spec.provider_type for p in planned})
+            for api, planned in self._plan.providers.items()
+        }
 
     def impl(self, api: Api | str) -> Any:
         """The async implementation behind an API (what the server and the magics call)."""
@@ -191,6 +204,32 @@ class Stack:
 
     async def __aexit__(self, *exc: object) -> None:
         await run_async(self.aclose(), self._loop)
+
+
+_live: weakref.WeakSet[Stack] = weakref.WeakSet()
+_exit_hook_installed = False
+
+
+def _track(stack: Stack) -> None:
+    """Close stacks left open at interpreter exit, before Python joins worker threads.
+
+    Storage drivers run non-daemon threads (aiosqlite): an unclosed stack would otherwise
+    keep `python -c "..."` from exiting.
+    """
+    global _exit_hook_installed
+    _live.add(stack)
+    if not _exit_hook_installed:
+        _exit_hook_installed = True
+        threading._register_atexit(_close_all)  # type: ignore[attr-defined]
+
+
+def _close_all() -> None:
+    for stack in list(_live):
+        if stack._closed or not stack.loop.is_running():
+            continue
+        if stack.loop is shared_loop():
+            with contextlib.suppress(Exception):
+                stack.close()
 
 
 class AsyncStackView:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel
 
 from llama_workbench import Stack
 from llama_workbench.core.config import load_config
@@ -57,7 +56,7 @@ def test_provider_that_breaks_its_protocol_fails_at_startup(tmp_path: Path) -> N
     assert "provider 'e' (inline::broken) does not implement InferenceProvider" in msg
     assert "chat_completion() must be 'async def'" in msg
     assert "missing method embeddings()" in msg
-    assert "completion() does not accept completion(request" in msg
+    assert "completion() must accept (request)" in msg
 
 
 def test_check_protocol_accepts_a_complete_implementation() -> None:
@@ -90,7 +89,7 @@ def _planned(api: Api, *deps: Api) -> PlannedProvider:
         config_class="m:C",
         api_dependencies=deps,
     )
-    return PlannedProvider(api=api, provider_id=api.value, spec=spec, config=BaseModel())
+    return PlannedProvider(api=api, provider_id=api.value, spec=spec, config=echo.EchoConfig())
 
 
 def test_dependency_order_puts_dependencies_first() -> None:

@@ -1,0 +1,59 @@
+"""REST routes of the Inference API (OpenAI-compatible, Llama Stack 0.7 paths)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from llama_workbench.apis.inference.api import Inference
+from llama_workbench.apis.inference.models import (
+    ChatCompletion,
+    ChatCompletionRequest,
+    Completion,
+    CompletionRequest,
+    EmbeddingsRequest,
+    EmbeddingsResponse,
+)
+from llama_workbench.server.sse import sse_events
+
+_STREAM = {
+    200: {"content": {"text/event-stream": {}}, "description": "With `stream: true`, SSE chunks."}
+}
+
+
+def create_router(impl: Inference) -> APIRouter:
+    router = APIRouter(tags=["inference"])
+
+    @router.post(
+        "/v1/chat/completions",
+        response_model=ChatCompletion,
+        responses=_STREAM,
+        summary="Create chat completions.",
+        response_model_exclude_none=True,
+    )
+    async def chat_completions(request: ChatCompletionRequest) -> Any:
+        result = await impl.chat_completion(request)
+        if request.stream:
+            return StreamingResponse(sse_events(result), media_type="text/event-stream")  # type: ignore[arg-type]
+        return result
+
+    @router.post(
+        "/v1/completions",
+        response_model=Completion,
+        responses=_STREAM,
+        summary="Create completion.",
+        response_model_exclude_none=True,
+    )
+    async def completions(request: CompletionRequest) -> Any:
+        result = await impl.completion(request)
+        if request.stream:
+            return StreamingResponse(sse_events(result), media_type="text/event-stream")  # type: ignore[arg-type]
+        return result
+
+    @router.post("/v1/embeddings", response_model=EmbeddingsResponse, summary="Create embeddings.")
+    async def embeddings(request: EmbeddingsRequest) -> EmbeddingsResponse:
+        return await impl.embeddings(request)
+
+    return router

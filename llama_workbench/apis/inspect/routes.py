@@ -1,0 +1,44 @@
+"""REST routes of the Inspect API; the route list is read from the app that serves it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from llama_workbench.apis.inspect.api import Inspect
+from llama_workbench.apis.inspect.models import (
+    HealthInfo,
+    ListRoutesResponse,
+    RouteInfo,
+    VersionInfo,
+)
+
+
+def create_router(impl: Inspect) -> APIRouter:
+    router = APIRouter(tags=["inspect"])
+
+    @router.get("/v1/health", response_model=HealthInfo, summary="Get health status.")
+    async def health() -> HealthInfo:
+        return await impl.health()
+
+    @router.get("/v1/version", response_model=VersionInfo, summary="Get version.")
+    async def version() -> VersionInfo:
+        return await impl.version()
+
+    @router.get("/v1/inspect/routes", response_model=ListRoutesResponse, summary="List routes.")
+    async def routes(request: Request) -> ListRoutesResponse:
+        # The app's own OpenAPI document is the list of what it really serves.
+        provider_types: dict[str, list[str]] = request.app.state.provider_types
+        paths = request.app.openapi()["paths"]
+        data = [
+            RouteInfo(route=path, method=method.upper(), provider_types=provider_types.get(_api(op), []))
+            for path, ops in paths.items()
+            for method, op in ops.items()
+        ]
+        return ListRoutesResponse(data=data)
+
+    return router
+
+
+def _api(operation: dict[str, object]) -> str:
+    tags = operation.get("tags")
+    return str(tags[0]) if isinstance(tags, list) and tags else ""

@@ -1,0 +1,1 @@
+"""Server mode: the stack over HTTP with Llama Stack's REST routes (FastAPI + uvicorn)."""

@@ -1,0 +1,40 @@
+"""Server-Sent Events in OpenAI's format: `data: {chunk}` lines ending with `data: [DONE]`."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from pydantic import BaseModel
+
+from llama_workbench.core.errors import to_http
+
+logger = logging.getLogger(__name__)
+
+
+async def sse_events(stream: AsyncIterator[Any]) -> AsyncIterator[bytes]:
+    """Encode a stream of pydantic chunks; an error mid-stream becomes a final error event.
+
+    When the client disconnects, Starlette cancels this generator; closing the provider's
+    stream in `finally` stops generation, so no work outlives the request.
+    """
+    try:
+        async for chunk in stream:
+            payload = (
+                chunk.model_dump_json(exclude_none=True)
+                if isinstance(chunk, BaseModel)
+                else json.dumps(chunk)
+            )
+            yield f"data: {payload}\n\n".encode()
+    except Exception as exc:
+        status, body = to_http(exc)
+        if status >= 500:
+            logger.exception("stream failed")
+        yield f"data: {json.dumps(body)}\n\n".encode()
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    yield b"data: [DONE]\n\n"
