@@ -6,6 +6,7 @@ import asyncio
 import atexit
 import concurrent.futures
 import contextlib
+import queue
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any, TypeVar
@@ -99,12 +100,32 @@ async def _aclose(iterator: AsyncIterator[Any]) -> None:
 
 
 class SyncStream(Iterator[T]):
-    """A sync iterator over an async iterator that lives on another loop; `close()` stops it."""
+    """A sync iterator over an async iterator that lives on another loop; `close()` stops it.
+
+    A pump task on the loop pushes items into a queue, so each item costs one wake-up of the
+    reading thread instead of a round trip per item.
+    """
+
+    _END = object()
 
     def __init__(self, iterator: AsyncIterator[T], loop: asyncio.AbstractEventLoop) -> None:
         self._iterator = iterator
         self._loop = loop
+        self._queue: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
         self._done = False
+        self._pump_future = asyncio.run_coroutine_threadsafe(self._pump(), loop)
+
+    async def _pump(self) -> None:
+        try:
+            async for item in self._iterator:
+                self._queue.put((True, item))
+            self._queue.put((True, self._END))
+        except BaseException as exc:
+            self._queue.put((False, exc))
+            if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
+                raise
+        finally:
+            await _aclose(self._iterator)
 
     def __iter__(self) -> SyncStream[T]:
         return self
@@ -113,21 +134,27 @@ class SyncStream(Iterator[T]):
         if self._done:
             raise StopIteration
         try:
-            return run_sync(_anext(self._iterator), self._loop)
-        except StopAsyncIteration:
-            self._done = True
-            raise StopIteration from None
+            ok, item = self._queue.get()
         except BaseException:
             self.close()
             raise
+        if item is self._END:
+            self._done = True
+            raise StopIteration
+        if not ok:
+            self._done = True
+            raise item
+        return item  # type: ignore[no-any-return]
 
     def close(self) -> None:
-        """Stop the stream early; the producer (e.g. generation) is stopped too."""
-        if not self._done:
-            self._done = True
-            # The loop may be gone (interpreter exit): then there is nothing left to stop.
-            with contextlib.suppress(concurrent.futures.CancelledError, RuntimeError):
-                run_sync(_aclose(self._iterator), self._loop)
+        """Stop the stream early; the producer (e.g. generation) is stopped before this returns."""
+        if self._done:
+            return
+        self._done = True
+        self._pump_future.cancel()
+        # The loop may be gone (interpreter exit): then there is nothing left to stop.
+        with contextlib.suppress(concurrent.futures.CancelledError, concurrent.futures.TimeoutError, RuntimeError):
+            self._pump_future.result(timeout=30)
 
     def __enter__(self) -> SyncStream[T]:
         return self
@@ -136,8 +163,8 @@ class SyncStream(Iterator[T]):
         self.close()
 
     def __del__(self) -> None:
-        if not self._done and self._loop.is_running():
-            asyncio.run_coroutine_threadsafe(_aclose(self._iterator), self._loop)
+        if not self._done:
+            self._pump_future.cancel()
 
 
 class AsyncStream(AsyncIterator[T]):

@@ -179,22 +179,30 @@ class OpenAICompatAdapter:
         try:
             async for event in EventSource(response).aiter_sse():
                 if event.data.strip() == "[DONE]":
-                    break
+                    # Read on to the end of the body rather than break: a response read to its
+                    # end returns its connection to the pool; one closed early is dropped.
+                    continue
                 try:
-                    data = json.loads(event.data)
-                except json.JSONDecodeError:
-                    raise ProviderError(
-                        self.provider_id, f"malformed stream event: {event.data[:200]!r}"
-                    ) from None
-                if isinstance(data, dict) and "error" in data:
-                    raise ProviderError(self.provider_id, _message(data))
-                yield _validate(cls, data, self.provider_id)
+                    # The fast path: JSON straight into the chunk model.
+                    yield cls.model_validate_json(event.data)
+                except ValidationError:
+                    yield self._stream_error(event.data, cls)
         except httpx.TransportError as exc:
             raise ProviderUnavailableError(
                 self.provider_id, f"stream interrupted: {_describe(exc)}"
             ) from None
         finally:
             await response.aclose()
+
+    def _stream_error(self, data: str, cls: type[T]) -> T:
+        """Why a stream event is not a chunk: malformed JSON, an error event, or the wrong shape."""
+        try:
+            payload = json.loads(data)
+        except json.JSONDecodeError:
+            raise ProviderError(self.provider_id, f"malformed stream event: {data[:200]!r}") from None
+        if isinstance(payload, dict) and "error" in payload:
+            raise ProviderError(self.provider_id, _message(payload))
+        return _validate(cls, payload, self.provider_id)
 
     async def _send(
         self, method: str, path: str, body: dict[str, Any] | None, *, stream: bool
