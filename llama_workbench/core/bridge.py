@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
-import contextlib
 import queue
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator
@@ -14,6 +13,7 @@ from typing import Any, TypeVar
 from llama_workbench.core.errors import LlamaWorkbenchError
 
 T = TypeVar("T")
+_WAKE_S = 0.05
 
 
 class LoopThread:
@@ -56,6 +56,17 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
+def submit(
+    coro: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop
+) -> concurrent.futures.Future[T]:
+    """Schedule `coro` on `loop` from another thread.
+
+    The task runs in a copy of the caller's context (call_soon_threadsafe captures it), so
+    context variables such as a request's principal or the current trace cross the hop.
+    """
+    return asyncio.run_coroutine_threadsafe(coro, loop)
+
+
 def run_sync(coro: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop) -> T:
     """Run `coro` on `loop` and wait for it from this (non-loop) thread.
 
@@ -68,20 +79,30 @@ def run_sync(coro: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop) -> T
             "A synchronous stack call was made from inside the stack's own event loop, which "
             "would deadlock. Use the async face instead: `await stack.aio.<api>.<method>(...)`."
         )
-    future = asyncio.run_coroutine_threadsafe(coro, loop)
+    future = submit(coro, loop)
     try:
-        return future.result()
+        return _wait(future)
     except BaseException:
         # KeyboardInterrupt or an error in this thread: stop the work on the loop as well.
         future.cancel()
         raise
 
 
+def _wait(future: concurrent.futures.Future[T]) -> T:
+    # Wait in short slices: a signal (Ctrl-C, a kernel interrupt) delivered to another thread
+    # is only acted on when this thread wakes up.
+    while True:
+        try:
+            return future.result(timeout=_WAKE_S)
+        except concurrent.futures.TimeoutError:
+            continue
+
+
 async def run_async(coro: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop) -> T:
     """Await `coro` on `loop` from whatever loop the caller runs (the same one: no hop)."""
     if _running_loop() is loop:
         return await coro
-    future = asyncio.run_coroutine_threadsafe(coro, loop)
+    future = submit(coro, loop)
     try:
         return await asyncio.wrap_future(future)
     except asyncio.CancelledError:
@@ -113,7 +134,8 @@ class SyncStream(Iterator[T]):
         self._loop = loop
         self._queue: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
         self._done = False
-        self._pump_future = asyncio.run_coroutine_threadsafe(self._pump(), loop)
+        self._stopped = threading.Event()
+        self._pump_future = submit(self._pump(), loop)
 
     async def _pump(self) -> None:
         try:
@@ -125,7 +147,10 @@ class SyncStream(Iterator[T]):
             if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
                 raise
         finally:
-            await _aclose(self._iterator)
+            try:
+                await _aclose(self._iterator)
+            finally:
+                self._stopped.set()
 
     def __iter__(self) -> SyncStream[T]:
         return self
@@ -134,7 +159,7 @@ class SyncStream(Iterator[T]):
         if self._done:
             raise StopIteration
         try:
-            ok, item = self._queue.get()
+            ok, item = self._get()
         except BaseException:
             self.close()
             raise
@@ -146,15 +171,21 @@ class SyncStream(Iterator[T]):
             raise item
         return item  # type: ignore[no-any-return]
 
+    def _get(self) -> tuple[bool, Any]:
+        while True:
+            try:
+                return self._queue.get(timeout=_WAKE_S)
+            except queue.Empty:
+                continue
+
     def close(self) -> None:
         """Stop the stream early; the producer (e.g. generation) is stopped before this returns."""
         if self._done:
             return
         self._done = True
         self._pump_future.cancel()
-        # The loop may be gone (interpreter exit): then there is nothing left to stop.
-        with contextlib.suppress(concurrent.futures.CancelledError, concurrent.futures.TimeoutError, RuntimeError):
-            self._pump_future.result(timeout=30)
+        if self._loop.is_running():
+            self._stopped.wait(timeout=30)
 
     def __enter__(self) -> SyncStream[T]:
         return self

@@ -125,9 +125,7 @@ def test_fallback_when_provider_unreachable(stub_a, stub_b, tmp_path: Path) -> N
 
 def test_wrong_model_type_and_bad_arguments(stub_a, stub_b, tmp_path: Path) -> None:
     with Stack.from_config(two_provider_config(stub_a, stub_b, tmp_path)) as stack:
-        with pytest.raises(
-            BadRequestError, match="is an embedding model; use it for embeddings"
-        ):
+        with pytest.raises(BadRequestError, match="is an embedding model; use it for embeddings"):
             stack.inference.chat_completion(
                 model="embed-b", messages=[{"role": "user", "content": "x"}]
             )
