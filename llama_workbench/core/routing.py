@@ -22,6 +22,7 @@ from llama_workbench.apis.inference.models import (
     EmbeddingsResponse,
 )
 from llama_workbench.apis.models.models import Model, ModelType, RegisterModelRequest
+from llama_workbench.core.access import can_access, owner_for_new_resource
 from llama_workbench.core.config import ModelInput
 from llama_workbench.core.errors import (
     BadRequestError,
@@ -111,9 +112,7 @@ class ModelsRoutingTable:
 
     async def list(self) -> builtins.list[Model]:
         await self._refresh_listings()
-        models = {m.identifier: m for listed in self._listed.values() for m in listed}
-        models.update({m.identifier: m for m in self._table.all()})
-        return sorted(models.values(), key=lambda m: (m.provider_id, m.identifier))
+        return sorted(self._all(), key=lambda m: (m.provider_id, m.identifier))
 
     async def retrieve(self, model_id: str) -> Model:
         return await self.resolve(model_id)
@@ -129,6 +128,8 @@ class ModelsRoutingTable:
             source="user",
         )
         existing = self._table.get(model.identifier)
+        if existing is not None and not can_access(existing.owner):
+            raise ConflictError(f"Model id '{model.identifier}' is taken; choose another id.")
         if existing is not None and (
             existing.provider_id != model.provider_id
             or existing.provider_resource_id != model.provider_resource_id
@@ -167,9 +168,10 @@ class ModelsRoutingTable:
         return self._providers[model.provider_id]
 
     def _all(self) -> builtins.list[Model]:
+        """Every model the caller may see (with auth on, others' registrations are invisible)."""
         models = {m.identifier: m for listed in self._listed.values() for m in listed}
         models.update({m.identifier: m for m in self._table.all()})
-        return list(models.values())
+        return [m for m in models.values() if can_access(m.owner)]
 
     def _match(self, model_id: str) -> Model | None:
         models = self._all()
@@ -217,6 +219,7 @@ class ModelsRoutingTable:
             metadata=metadata,
             fallback_model_id=fallback_model_id,
             source=source,
+            owner=owner_for_new_resource() if source == "user" else None,
         )
 
     async def _refresh_listings(self, force: bool = False) -> None:

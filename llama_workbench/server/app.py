@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from llama_workbench.core.errors import LlamaWorkbenchError, to_http
 from llama_workbench.core.stack import Stack
+from llama_workbench.server.middleware import GuardMiddleware
 from llama_workbench.version import __version__
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ def create_app(stack: Stack) -> FastAPI:
     app.add_exception_handler(LlamaWorkbenchError, _error)
     app.add_exception_handler(Exception, _error)
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_middleware(GuardMiddleware, config=stack.config.server)
     return app
 
 

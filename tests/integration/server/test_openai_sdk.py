@@ -21,8 +21,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundServe
         config = {
             "data_dir": str(data_dir),
             "apis": ["inference"],
-            "providers": {"inference": [{"provider_id": "s", "provider_type": "remote::vllm",
-                                         "config": {"base_url": stub.base_url, "embedding_models": {"e": 3}}}]},
+            "providers": {
+                "inference": [
+                    {
+                        "provider_id": "s",
+                        "provider_type": "remote::vllm",
+                        "config": {"base_url": stub.base_url, "embedding_models": {"e": 3}},
+                    }
+                ]
+            },
         }
         with Stack.from_config(config) as stack, start_server(stack, port=free_port()) as running:
             yield running
@@ -43,7 +50,11 @@ def test_list_and_retrieve_models(client: openai.OpenAI) -> None:
 def test_chat_plain_and_streamed(client: openai.OpenAI) -> None:
     reply = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
     assert reply.choices[0].message.content == "echo: hi" and reply.model == "m"
-    chunks = list(client.chat.completions.create(model="m", messages=[{"role": "user", "content": "a b c"}], stream=True))
+    chunks = list(
+        client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "a b c"}], stream=True
+        )
+    )
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "echo: a b c"
 
 
@@ -76,4 +87,7 @@ def test_inspect_routes_lists_only_served_routes(server: BackgroundServer) -> No
 
 def test_openapi_document_describes_routes(server: BackgroundServer, tmp_path: Path) -> None:
     doc = httpx.get(f"{server.url}/openapi.json").json()
-    assert "/v1/chat/completions" in doc["paths"] and "ChatCompletionRequest" in doc["components"]["schemas"]
+    assert (
+        "/v1/chat/completions" in doc["paths"]
+        and "ChatCompletionRequest" in doc["components"]["schemas"]
+    )
