@@ -1,0 +1,7 @@
+"""Fixtures for the integration tests: real local servers, started and stopped by the tests."""
+
+from __future__ import annotations
+
+from tests.integration.postgres_server import postgres_server
+
+__all__ = ["postgres_server"]
