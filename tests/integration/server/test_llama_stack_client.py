@@ -1,0 +1,92 @@
+"""The server driven by the official llama-stack-client SDK (0.7.x, from its own Python 3.12 venv)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from llama_workbench import Stack
+from llama_workbench.server.runner import BackgroundServer, start_server
+from tests.support.client_venv import client_python
+from tests.support.stub_server import StubOpenAIServer, free_port
+
+SCRIPT = r"""
+import json, sys
+import llama_stack_client as lsc
+from llama_stack_client import LlamaStackClient
+
+out = {"version": lsc.__version__}
+client = LlamaStackClient(base_url=sys.argv[1], api_key=sys.argv[2], max_retries=0)
+models = client.models.list()
+out["models"] = [(m.id, m.custom_metadata.get("model_type")) for m in models]
+reply = client.chat.completions.create(model="s/m", messages=[{"role": "user", "content": "hello"}])
+out["chat"] = reply.choices[0].message.content
+stream = client.chat.completions.create(model="s/m", messages=[{"role": "user", "content": "a b"}], stream=True)
+out["stream"] = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+out["completion"] = client.completions.create(model="s/m", prompt="x").choices[0].text
+out["embedding"] = client.embeddings.create(model="s/e", input=["abc"]).data[0].embedding
+errors = {}
+for name, call in {
+    "unknown_model": lambda: client.chat.completions.create(model="nope", messages=[{"role": "user", "content": "x"}]),
+    "bad_params": lambda: client.chat.completions.create(model="s/m", messages=[], temperature=7),
+    "no_token": lambda: LlamaStackClient(base_url=sys.argv[1], api_key="wrong", max_retries=0).models.list(),
+}.items():
+    try:
+        call()
+        errors[name] = None
+    except lsc.APIStatusError as exc:
+        errors[name] = [type(exc).__name__, exc.status_code]
+out["errors"] = errors
+out["providers"] = [p.provider_type for p in client.providers.list()]
+out["health"] = client.inspect.health().status
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundServer]:
+    with StubOpenAIServer(models=["m", "e"]) as stub:
+        config = {
+            "data_dir": str(tmp_path_factory.mktemp("lsc")),
+            "apis": ["inference"],
+            "providers": {
+                "inference": [
+                    {
+                        "provider_id": "s",
+                        "provider_type": "remote::vllm",
+                        "config": {"base_url": stub.base_url, "embedding_models": {"e": 3}},
+                    }
+                ]
+            },
+            "server": {"auth": {"tokens": [{"token": "tok", "principal": "me"}]}},
+        }
+        with Stack.from_config(config) as stack, start_server(stack, port=free_port()) as running:
+            yield running
+
+
+def test_llama_stack_client_sdk(server: BackgroundServer) -> None:
+    run = subprocess.run(
+        [str(client_python()), "-c", SCRIPT, server.url, "tok"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    out = json.loads(run.stdout)
+    assert out["version"].startswith("0.7.")
+    assert out["models"] == [["s/e", "embedding"], ["s/m", "llm"]]
+    assert (
+        out["chat"] == "echo: hello"
+        and out["stream"] == "echo: a b"
+        and out["completion"] == " and more"
+    )
+    assert out["embedding"] == [3.0, 1.0, 0.0]
+    assert out["errors"] == {
+        "unknown_model": ["NotFoundError", 404],
+        "bad_params": ["UnprocessableEntityError", 422],
+        "no_token": ["AuthenticationError", 401],
+    }
+    assert out["providers"] == ["remote::vllm"] and out["health"] == "OK"
