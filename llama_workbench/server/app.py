@@ -9,6 +9,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from pydantic import BaseModel
 
 from llama_workbench.core.errors import LlamaWorkbenchError, to_http
 from llama_workbench.core.stack import Stack
@@ -30,14 +32,49 @@ def create_app(stack: Stack) -> FastAPI:
     for api in stack.apis:
         module = _routes_module(api.value)
         if module is not None:
-            app.include_router(module.create_router(getattr(stack.aio, api.value)))
+            app.include_router(
+                module.create_router(getattr(stack.aio, api.value)), responses=ERROR_RESPONSES
+            )
     # Our errors are answers, handled inside the app; anything else is a bug: a 500 without
     # internals in the body, logged with its traceback on the server.
     app.add_exception_handler(LlamaWorkbenchError, _error)
     app.add_exception_handler(Exception, _error)
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_middleware(GuardMiddleware, config=stack.config.server)
     return app
+
+
+class ErrorBody(BaseModel):
+    message: str
+    type: str
+    code: int
+    details: dict[str, Any] | None = None
+
+
+class ErrorResponse(BaseModel):
+    """Every error: OpenAI's `error` object, plus `detail` as Llama Stack's clients read it."""
+
+    error: ErrorBody
+    detail: Any = None
+
+
+_ERRORS = {
+    400: "Bad request.",
+    401: "Missing or invalid bearer token.",
+    403: "Forbidden.",
+    404: "Unknown model or resource.",
+    409: "Conflict.",
+    413: "Request body too large.",
+    422: "Invalid request parameters.",
+    429: "Too many requests.",
+    500: "Server bug.",
+    502: "The provider answered with an error.",
+    503: "The provider is unreachable.",
+}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": text} for status, text in _ERRORS.items()
+}
 
 
 def _routes_module(api: str) -> Any:
@@ -57,6 +94,15 @@ async def _error(request: Request, exc: Exception) -> JSONResponse:
     if status >= 500:
         logger.exception("%s %s failed", request.method, request.url.path)
     return JSONResponse(body, status_code=status)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    # Routing-level answers (no such path, wrong method) in the same error shape as the rest.
+    body = {
+        "error": {"message": str(exc.detail), "type": "http_error", "code": exc.status_code},
+        "detail": exc.detail,
+    }
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

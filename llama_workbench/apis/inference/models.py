@@ -19,7 +19,7 @@ class _Open(BaseModel):
 
 
 class TextContentPart(BaseModel):
-    type: Literal["text"] = "text"
+    type: Literal["text"]
     text: str
 
 
@@ -29,7 +29,7 @@ class ImageURL(BaseModel):
 
 
 class ImageContentPart(BaseModel):
-    type: Literal["image_url"] = "image_url"
+    type: Literal["image_url"]
     image_url: ImageURL
 
 
@@ -49,36 +49,37 @@ class ToolCall(BaseModel):
 
 
 class SystemMessage(BaseModel):
-    role: Literal["system"] = "system"
+    role: Literal["system"]
     content: Content
     name: str | None = None
 
 
 class DeveloperMessage(BaseModel):
-    role: Literal["developer"] = "developer"
+    role: Literal["developer"]
     content: Content
     name: str | None = None
 
 
 class UserMessage(BaseModel):
-    role: Literal["user"] = "user"
+    role: Literal["user"]
     content: Content
     name: str | None = None
 
 
 class AssistantMessage(BaseModel):
-    role: Literal["assistant"] = "assistant"
+    role: Literal["assistant"]
     content: Content | None = None
     name: str | None = None
     tool_calls: list[ToolCall] | None = None
 
 
 class ToolMessage(BaseModel):
-    role: Literal["tool"] = "tool"
+    role: Literal["tool"]
     content: Content
     tool_call_id: str
 
 
+# Discriminator fields have no default: the OpenAPI schema marks them required, as clients send them.
 Message = Annotated[
     SystemMessage | DeveloperMessage | UserMessage | AssistantMessage | ToolMessage,
     Field(discriminator="role"),
@@ -124,15 +125,15 @@ class JsonSchemaSpec(BaseModel):
 
 
 class ResponseFormatText(BaseModel):
-    type: Literal["text"] = "text"
+    type: Literal["text"]
 
 
 class ResponseFormatJsonObject(BaseModel):
-    type: Literal["json_object"] = "json_object"
+    type: Literal["json_object"]
 
 
 class ResponseFormatJsonSchema(BaseModel):
-    type: Literal["json_schema"] = "json_schema"
+    type: Literal["json_schema"]
     json_schema: JsonSchemaSpec
 
 

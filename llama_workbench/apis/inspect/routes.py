@@ -30,7 +30,9 @@ def create_router(impl: Inspect) -> APIRouter:
         provider_types: dict[str, list[str]] = request.app.state.provider_types
         paths = request.app.openapi()["paths"]
         data = [
-            RouteInfo(route=path, method=method.upper(), provider_types=provider_types.get(_api(op), []))
+            RouteInfo(
+                route=path, method=method.upper(), provider_types=provider_types.get(_api(op), [])
+            )
             for path, ops in paths.items()
             for method, op in ops.items()
         ]

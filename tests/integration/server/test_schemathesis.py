@@ -1,0 +1,64 @@
+"""Property-based check of the served OpenAPI document: no 5xx, responses match their schemas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+from llama_workbench import Stack
+from llama_workbench.server.runner import BackgroundServer, start_server
+from tests.support.stub_server import StubOpenAIServer, free_port
+
+EXAMPLES_PER_ROUTE = 25
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundServer]:
+    with StubOpenAIServer(models=["m", "e"]) as stub:
+        config = {
+            "data_dir": str(tmp_path_factory.mktemp("schemathesis")),
+            "apis": ["inference"],
+            "providers": {
+                "inference": [
+                    {
+                        "provider_id": "s",
+                        "provider_type": "remote::vllm",
+                        "config": {
+                            "base_url": stub.base_url,
+                            "embedding_models": {"e": 3},
+                            "max_retries": 0,
+                        },
+                    }
+                ]
+            },
+        }
+        with Stack.from_config(config) as stack, start_server(stack, port=free_port()) as server:
+            yield server
+
+
+def test_every_route_against_its_schema(running: BackgroundServer) -> None:
+    api = schemathesis.openapi.from_url(f"{running.url}/openapi.json")
+    failures: list[str] = []
+    operations = [result.ok() for result in api.get_all_operations()]
+    assert len(operations) >= 10
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=EXAMPLES_PER_ROUTE,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+            derandomize=True,
+        )
+        def check(case: schemathesis.Case) -> None:
+            case.call_and_validate()
+
+        try:
+            check()
+        except Exception as exc:
+            failures.append(f"{operation.label}: {exc}")
+    assert failures == [], "\n\n".join(failures)
