@@ -1,0 +1,1 @@
+"""Inline (in-process) providers."""

