@@ -23,7 +23,9 @@ def free_port() -> int:
 def fast_stub() -> Iterator[str]:
     """Start bench/fast_stub.py in its own process; yield its OpenAI base URL."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(HERE / "fast_stub.py"), str(port)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "fast_stub.py"), str(port)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         yield f"http://127.0.0.1:{port}/v1"
@@ -34,7 +36,7 @@ def fast_stub() -> Iterator[str]:
 
 def pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def summary(samples: list[float]) -> tuple[float, float]:

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-
 from _common import HERE, fast_stub, summary  # type: ignore[import-not-found]
+
 from llama_workbench import Stack
 
 N = int(os.environ.get("BENCH_REQUESTS", "500"))
@@ -76,12 +76,25 @@ def floor_rows(base_url: str) -> dict[str, list[float]]:
 
 
 def our_rows(base_url: str, data_dir: str) -> dict[str, list[float]]:
-    config = {"data_dir": data_dir, "apis": ["inference"], "providers": {"inference": [
-        {"provider_id": "vllm", "provider_type": "remote::vllm", "config": {"base_url": base_url}}]}}
+    config = {
+        "data_dir": data_dir,
+        "apis": ["inference"],
+        "providers": {
+            "inference": [
+                {
+                    "provider_id": "vllm",
+                    "provider_type": "remote::vllm",
+                    "config": {"base_url": base_url},
+                }
+            ]
+        },
+    }
     with Stack.from_config(config) as stack:
         chat = stack.inference.chat_completion
         plain = measure(lambda: chat(model="stub-model", messages=MESSAGES))
-        first, total = measure_stream(lambda: chat(model="stub-model", messages=MESSAGES, stream=True))
+        first, total = measure_stream(
+            lambda: chat(model="stub-model", messages=MESSAGES, stream=True)
+        )
 
         async def run_async() -> list[float]:
             samples = []
@@ -140,8 +153,12 @@ def llama_stack_row(base_url: str, tmp: str) -> list[float] | None:
         return None
     config = Path(tmp) / "ls-run.yaml"
     config.write_text(LLAMA_STACK_CONFIG.format(base_url=base_url, d=tmp))
-    proc = subprocess.run([str(LLAMA_STACK_PY), "-c", LLAMA_STACK_SCRIPT, str(config), str(N)],
-                          capture_output=True, text=True, env={**os.environ, "LLAMA_STACK_LOGGING": "all=error"})
+    proc = subprocess.run(
+        [str(LLAMA_STACK_PY), "-c", LLAMA_STACK_SCRIPT, str(config), str(N)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LLAMA_STACK_LOGGING": "all=error"},
+    )
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             return list(json.loads(line[7:]))
@@ -156,10 +173,12 @@ def main() -> None:
         theirs = llama_stack_row(base_url, tmp)
     print(f"library-mode chat overhead, {N} sequential requests to a local stub (ms)")
     print(f"  {'':36}{'p50':>8}{'p99':>8}")
-    rows = [("floor: raw httpx (sync client)", floor["plain"]),
-            ("floor: raw httpx (async client)", floor["async"]),
-            ("ours: stack.inference (sync)", ours["plain"]),
-            ("ours: stack.aio.inference (async)", ours["async"])]
+    rows = [
+        ("floor: raw httpx (sync client)", floor["plain"]),
+        ("floor: raw httpx (async client)", floor["async"]),
+        ("ours: stack.inference (sync)", ours["plain"]),
+        ("ours: stack.aio.inference (async)", ours["async"]),
+    ]
     if theirs:
         rows.append(("Llama Stack 0.7.3 library client", theirs))
     for name, samples in rows:
@@ -167,15 +186,21 @@ def main() -> None:
         print(f"  {name:36}{p50:8.3f}{p99:8.3f}")
     f50, o50 = summary(floor["plain"])[0], summary(ours["plain"])[0]
     a50 = summary(floor["async"])[0]
-    print(f"  ratio ours/floor (p50): {o50 / f50:.2f}x vs the sync client, {o50 / a50:.2f}x vs the async "
-          "client ours is built on   (goal <= 1.5x)")
+    print(
+        f"  ratio ours/floor (p50): {o50 / f50:.2f}x vs the sync client, {o50 / a50:.2f}x vs the async "
+        "client ours is built on   (goal <= 1.5x)"
+    )
     if theirs:
         print(f"  Llama Stack / ours (p50): {summary(theirs)[0] / o50:.1f}x   (goal >= 8x)")
     print("streamed (ms)                        first-p50  first-p99  total-p50  total-p99")
-    for name, first, total in [("floor: raw httpx (sync client)", floor["first"], floor["total"]),
-                               ("ours: stack.inference (sync)", ours["first"], ours["total"])]:
+    for name, first, total in [
+        ("floor: raw httpx (sync client)", floor["first"], floor["total"]),
+        ("ours: stack.inference (sync)", ours["first"], ours["total"]),
+    ]:
         print(f"  {name:34}" + "".join(f"{v:11.3f}" for v in (*summary(first), *summary(total))))
-    print(f"  ratio ours/floor (total p50): {summary(ours['total'])[0] / summary(floor['total'])[0]:.2f}x")
+    print(
+        f"  ratio ours/floor (total p50): {summary(ours['total'])[0] / summary(floor['total'])[0]:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -12,23 +12,46 @@ import socket
 import sys
 
 MODEL = "stub-model"
-COMPLETION = json.dumps({
-    "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": MODEL,
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Paris."}, "finish_reason": "stop"}],
-    "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
-}).encode()
-MODELS = json.dumps({"object": "list", "data": [{"id": MODEL, "object": "model", "owned_by": "stub"}]}).encode()
+COMPLETION = json.dumps(
+    {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 0,
+        "model": MODEL,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Paris."},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
+    }
+).encode()
+MODELS = json.dumps(
+    {"object": "list", "data": [{"id": MODEL, "object": "model", "owned_by": "stub"}]}
+).encode()
 
 
 def _sse() -> bytes:
     parts = []
     for i, word in enumerate(["Paris", " is", " the", " capital", "."]):
         delta = {"role": "assistant", "content": word} if i == 0 else {"content": word}
-        chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": MODEL,
-                 "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+        chunk = {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": MODEL,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+        }
         parts.append(f"data: {json.dumps(chunk)}\n\n".encode())
-    last = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": MODEL,
-            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+    last = {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": MODEL,
+        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+    }
     parts.append(f"data: {json.dumps(last)}\n\ndata: [DONE]\n\n".encode())
     return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
 
@@ -67,11 +90,17 @@ class Handler(asyncio.Protocol):
         if path.endswith("/models"):
             payload = MODELS
         elif b'"stream":true' in body.replace(b" ", b""):
-            write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n" + STREAM)
+            write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+                + STREAM
+            )
             return
         else:
             payload = COMPLETION
-        write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (len(payload), payload))
+        write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
+            % (len(payload), payload)
+        )
 
 
 async def serve(port: int) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import logging as _logging
 
 from llama_workbench.core.config import StackConfig, load_config
 from llama_workbench.core.datatypes import Api, ProviderDeps, ProviderSpec
@@ -27,7 +27,7 @@ from llama_workbench.distributions import list_distributions
 from llama_workbench.version import __version__
 
 # A library leaves logging configuration to its host: no output unless the host asks for it.
-logging.getLogger(__name__).addHandler(logging.NullHandler())
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
 __all__ = [
     "Api",

@@ -169,7 +169,7 @@ class SyncStream(Iterator[T]):
         if not ok:
             self._done = True
             raise item
-        return item  # type: ignore[no-any-return]
+        return item
 
     def _get(self) -> tuple[bool, Any]:
         while True:

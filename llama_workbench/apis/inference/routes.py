@@ -18,7 +18,7 @@ from llama_workbench.apis.inference.models import (
 )
 from llama_workbench.server.sse import sse_events
 
-_STREAM = {
+_STREAM: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/event-stream": {}}, "description": "With `stream: true`, SSE chunks."}
 }
 
