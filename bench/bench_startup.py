@@ -2,7 +2,7 @@
 
 Prints the median of N cold runs beside a baseline measured in the same run (a bare
 interpreter start, the floor no library can beat), and Llama Stack's import when a Python with
-`llama_stack` installed is named by LLAMA_STACK_PYTHON. Goal: ours under 1 s.
+`llama_stack` installed is named by LLAMA_STACK_PYTHON (default: .bench/llama-stack). Goal: ours under 1 s.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 
@@ -50,7 +51,8 @@ def main() -> None:
     print(f"    Stack.from_distribution()       {build * 1000:8.1f} ms")
     print(f"    stack.models.list()             {listing * 1000:8.1f} ms")
     print(f"  ratio ours / baseline             {med_ours / med_floor:8.2f}x")
-    other = os.environ.get("LLAMA_STACK_PYTHON")
+    default = Path(__file__).parent.parent / ".bench" / "llama-stack" / "bin" / "python"
+    other = os.environ.get("LLAMA_STACK_PYTHON") or (str(default) if default.exists() else None)
     if other:
         ls = statistics.median(
             timed([other, "-c", "import llama_stack.core.library_client"], env)[0]
