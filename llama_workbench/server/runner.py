@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from llama_workbench.core.errors import LlamaWorkbenchError
@@ -21,23 +24,43 @@ async def serve(
 
     stack = await Stack.create(source)
     try:
-        host = host or stack.config.server.host
-        port = port or stack.config.server.port
+        settings = stack.config.server
+        host, port = host or settings.host, port or settings.port
         config = uvicorn.Config(
             create_app(stack),
             host=host,
             port=port,
             log_level="warning",
             access_log=False,
-            timeout_graceful_shutdown=30,
+            timeout_graceful_shutdown=int(settings.graceful_shutdown_s),
         )
         if not quiet:
+            name = stack.config.distro_name
             print(
-                f"llama_workbench: serving '{stack.config.distro_name}' on http://{host}:{port} (Ctrl-C stops)"
+                f"llama_workbench: serving '{name}' on http://{host}:{port} (Ctrl-C stops)",
+                flush=True,
             )
-        await uvicorn.Server(config).serve()
+        with _stop_signals_end_normally():
+            await uvicorn.Server(config).serve()
     finally:
         await stack.aclose()
+
+
+@contextlib.contextmanager
+def _stop_signals_end_normally() -> Iterator[None]:
+    """uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler
+    it found; with this one in place that ends `serve` normally, so the stack is closed too."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    stops = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda s, _f: received.append(s)) for sig in stops}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @dataclass
