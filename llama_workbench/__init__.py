@@ -26,6 +26,21 @@ from llama_workbench.core.stack import Stack
 from llama_workbench.distributions import list_distributions
 from llama_workbench.version import __version__
 
+_LAZY = {
+    "recording": "llama_workbench.providers.utils.recording",
+    "start_server": "llama_workbench.server.runner",
+}
+
+
+def __getattr__(name: str) -> object:
+    # Kept out of `import llama_workbench`, which must stay light (httpx, FastAPI, uvicorn).
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'llama_workbench' has no attribute '{name}'")
+
+
 # A library leaves logging configuration to its host: no output unless the host asks for it.
 _logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
@@ -52,4 +67,6 @@ __all__ = [
     "__version__",
     "list_distributions",
     "load_config",
+    "recording",
+    "start_server",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -38,6 +40,11 @@ SPEC = ProviderSpec(
 class EchoConfig(BaseModel):
     prefix: str = "echo"
     models: list[str] = ["echo-1"]
+    word_delay_s: float = 0.0
+
+
+# Set when a stream ends early (its consumer went away): tests wait on it.
+stream_closed = threading.Event()
 
 
 class EchoInference:
@@ -62,12 +69,20 @@ class EchoInference:
         )
 
     async def _stream(self, model: str, text: str) -> AsyncIterator[ChatCompletionChunk]:
-        for i, word in enumerate(text.split(" ")):
-            yield ChatCompletionChunk(
-                id="c",
-                model=model,
-                choices=[ChunkChoice(delta=ChoiceDelta(content=(" " if i else "") + word))],
-            )
+        words = text.split(" ")
+        sent = 0
+        try:
+            for i, word in enumerate(words):
+                yield ChatCompletionChunk(
+                    id="c",
+                    model=model,
+                    choices=[ChunkChoice(delta=ChoiceDelta(content=(" " if i else "") + word))],
+                )
+                sent += 1
+                await asyncio.sleep(self.config.word_delay_s)
+        finally:
+            if sent < len(words):
+                stream_closed.set()
 
     async def completion(self, request: CompletionRequest) -> Any:
         return Completion(
