@@ -26,6 +26,7 @@ from bench_inference_overhead import LLAMA_STACK_CONFIG, LLAMA_STACK_PY  # type:
 SEQUENTIAL = int(os.environ.get("BENCH_REQUESTS", "500"))
 LOAD_CLIENTS, LOAD_REQUESTS = 64, int(os.environ.get("BENCH_LOAD_REQUESTS", "2000"))
 LOAD_DEADLINE_S = float(os.environ.get("BENCH_LOAD_DEADLINE_S", "180"))
+SERVERS = os.environ.get("BENCH_SERVERS", "ours,llama-stack").split(",")
 MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
 
 OURS_CONFIG = """
@@ -70,7 +71,11 @@ def server(cmd: list[str], port: int) -> Iterator[float]:
             yield time.perf_counter() - t0
         finally:
             proc.terminate()
-            proc.wait(timeout=30)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()  # not stopped 30 s after SIGTERM
+                proc.wait()
 
 
 def sequential(base: str, model: str) -> list[float]:
@@ -167,9 +172,10 @@ def main() -> None:
             "--port",
             str(port),
         ]
-        rows.append(measure("llama_workbench", cli, port, "stub-model"))
-        _print_row(rows[-1])
-        if LLAMA_STACK_PY.exists():
+        if "ours" in SERVERS:
+            rows.append(measure("llama_workbench", cli, port, "stub-model"))
+            _print_row(rows[-1])
+        if "llama-stack" in SERVERS and LLAMA_STACK_PY.exists():
             ls_cfg = Path(tmp) / "ls.yaml"
             ls_cfg.write_text(LLAMA_STACK_CONFIG.format(base_url=base_url, d=tmp))
             port = free_port()

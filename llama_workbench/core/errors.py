@@ -56,12 +56,13 @@ class NotFoundError(LlamaWorkbenchError):
     error_type = "not_found"
 
     def __init__(
-        self, kind: str, identifier: str, available: Iterable[str] = (), *, hint: str = ""
+        self, kind: str, identifier: str, available: Iterable[str] | None = None, *, hint: str = ""
     ) -> None:
-        names = sorted(available)
+        names = sorted(available) if available is not None else []
         shown = ", ".join(names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
         message = f"{kind} '{identifier}' not found."
-        message += f" Available: {shown}." if names else f" No {kind}s are registered."
+        if available is not None:
+            message += f" Available: {shown}." if names else f" No {kind}s are registered."
         if hint:
             message += f" {hint}"
         super().__init__(message, details={"kind": kind, "id": identifier, "available": names})

@@ -59,12 +59,18 @@ class BuildContext:
 
 
 async def _build_inference(ctx: BuildContext) -> dict[Api, Any]:
+    from llama_workbench.core.completions_store import CompletionsStore
     from llama_workbench.core.routing import InferenceRouter, ModelsRoutingTable
+    from llama_workbench.storage.config import SqlStoreRef
 
     kv = await ctx.storage.kv("metadata")
     table = ModelsRoutingTable(ctx.providers, kv, ctx.config.registered_resources.models)
     await table.initialize()
-    return {Api.inference: InferenceRouter(table), Api.models: table}
+    store = None
+    ref = ctx.config.storage.stores.get("inference")
+    if isinstance(ref, SqlStoreRef):
+        store = CompletionsStore(ctx.storage, ref)
+    return {Api.inference: InferenceRouter(table, store), Api.models: table}
 
 
 API_DEFINITIONS: dict[Api, ApiDefinition] = {

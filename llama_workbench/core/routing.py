@@ -7,7 +7,7 @@ import builtins
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -20,9 +20,12 @@ from llama_workbench.apis.inference.models import (
     CompletionRequest,
     EmbeddingsRequest,
     EmbeddingsResponse,
+    StoredChatCompletion,
+    StoredChatCompletionList,
 )
 from llama_workbench.apis.models.models import Model, ModelType, RegisterModelRequest
 from llama_workbench.core.access import can_access, owner_for_new_resource
+from llama_workbench.core.completions_store import CompletionsStore, assembled
 from llama_workbench.core.config import ModelInput
 from llama_workbench.core.errors import (
     BadRequestError,
@@ -184,6 +187,9 @@ class ModelsRoutingTable:
                 if model.provider_id == provider_id and model.provider_resource_id == rest:
                     return model
         same = [m for m in models if m.provider_resource_id == model_id]
+        if len({(m.provider_id, m.provider_resource_id) for m in same}) == 1:
+            # Aliases of one provider model are not ambiguous: prefer the provider's own entry.
+            return min(same, key=lambda m: m.source != "provider")
         if len(same) > 1:
             raise BadRequestError(
                 f"Model id '{model_id}' is ambiguous: it is served as "
@@ -263,13 +269,45 @@ class ModelsRoutingTable:
 class InferenceRouter:
     """The Inference API: looks the model up, calls the provider that owns it, with fallback."""
 
-    def __init__(self, table: ModelsRoutingTable) -> None:
+    def __init__(self, table: ModelsRoutingTable, store: CompletionsStore | None = None) -> None:
         self._table = table
+        self._store = store
 
     async def chat_completion(
         self, request: ChatCompletionRequest
     ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
-        return await self._route(request, ModelType.llm, lambda p, r: p.chat_completion(r))
+        result = await self._route(request, ModelType.llm, lambda p, r: p.chat_completion(r))
+        if self._store is None or request.store is False:
+            return result
+        if isinstance(result, ChatCompletion):
+            self._store.record(request, result)
+            return result
+        store = self._store
+        return assembled(result, lambda completion: store.record(request, completion))
+
+    async def list_chat_completions(
+        self,
+        after: str | None = None,
+        limit: int = 20,
+        model: str | None = None,
+        order: Literal["asc", "desc"] = "desc",
+    ) -> StoredChatCompletionList:
+        return await self._stored().list(after, limit, model, order)
+
+    async def get_chat_completion(self, completion_id: str) -> StoredChatCompletion:
+        return await self._stored().get(completion_id)
+
+    async def shutdown(self) -> None:
+        if self._store is not None:
+            await self._store.close()
+
+    def _stored(self) -> CompletionsStore:
+        if self._store is None:
+            raise BadRequestError(
+                "Stored chat completions are off in this stack: add `inference: {backend: sql_default, "
+                "table_name: inference_store}` under storage.stores in the run config."
+            )
+        return self._store
 
     async def completion(
         self, request: CompletionRequest

@@ -187,7 +187,8 @@ class Stack:
         if self._closed:
             return
         self._closed = True
-        for impl in self._instances.values():
+        # Routers first (they flush what they write behind), then the providers under them.
+        for impl in [*self._impls.values(), *self._instances.values()]:
             shutdown = getattr(impl, "shutdown", None)
             if shutdown is not None:
                 await shutdown()

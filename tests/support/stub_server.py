@@ -7,6 +7,7 @@ import json
 import socket
 import threading
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -167,7 +168,7 @@ def _completion(
     if calls:
         message["tool_calls"] = calls
     return {
-        "id": "chatcmpl-stub",
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
@@ -178,11 +179,11 @@ def _completion(
     }
 
 
-def _chunk(model: str, delta: dict[str, Any], finish_reason: str | None = None) -> str:
+def _chunk(cid: str, model: str, delta: dict[str, Any], finish_reason: str | None = None) -> str:
     chunk = {
-        "id": "chatcmpl-stub",
+        "id": cid,
         "object": "chat.completion.chunk",
-        "created": 0,
+        "created": int(time.time()),
         "model": model,
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
     }
@@ -190,38 +191,34 @@ def _chunk(model: str, delta: dict[str, Any], finish_reason: str | None = None) 
 
 
 async def _tool_chunks(model: str, call: dict[str, Any]) -> Any:
-    args = call["function"]["arguments"]
+    cid, args = f"chatcmpl-{uuid.uuid4().hex}", call["function"]["arguments"]
     head = {
         "index": 0,
         "id": call["id"],
         "type": "function",
         "function": {"name": call["function"]["name"], "arguments": ""},
     }
-    yield _chunk(model, {"role": "assistant", "tool_calls": [head]})
+    yield _chunk(cid, model, {"role": "assistant", "tool_calls": [head]})
     for part in (args[: len(args) // 2], args[len(args) // 2 :]):
-        yield _chunk(model, {"tool_calls": [{"index": 0, "function": {"arguments": part}}]})
-    yield _chunk(model, {}, "tool_calls") + "data: [DONE]\n\n"
+        yield _chunk(cid, model, {"tool_calls": [{"index": 0, "function": {"arguments": part}}]})
+    yield _chunk(cid, model, {}, "tool_calls") + "data: [DONE]\n\n"
 
 
 async def _chunks(model: str, text: str) -> Any:
-    words = text.split(" ")
-    for i, word in enumerate(words):
+    cid = f"chatcmpl-{uuid.uuid4().hex}"
+    for i, word in enumerate(text.split(" ")):
         delta: dict[str, Any] = {"content": word if i == 0 else " " + word}
         if i == 0:
             delta["role"] = "assistant"
-        chunk = {
-            "id": "chatcmpl-stub",
-            "object": "chat.completion.chunk",
-            "created": 0,
-            "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
-        }
-        yield f"data: {json.dumps(chunk)}\n\n"
-    final = {
-        "id": "chatcmpl-stub",
-        "object": "chat.completion.chunk",
-        "created": 0,
-        "model": model,
-        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
-    }
-    yield f"data: {json.dumps(final)}\n\ndata: [DONE]\n\n"
+        yield _chunk(cid, model, delta)
+    yield _chunk(cid, model, {}, "stop") + "data: [DONE]\n\n"
+
+
+# Storage with the stored-completions table, as the bundled distributions configure it.
+STORAGE_WITH_COMPLETIONS: dict[str, Any] = {
+    "backends": {"kv_default": {"type": "kv_sqlite"}, "sql_default": {"type": "sql_sqlite"}},
+    "stores": {
+        "metadata": {"backend": "kv_default", "namespace": "registry"},
+        "inference": {"backend": "sql_default", "table_name": "inference_store"},
+    },
+}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from llama_workbench.apis.inference.models import (
     ChatCompletion,
@@ -13,13 +13,15 @@ from llama_workbench.apis.inference.models import (
     CompletionRequest,
     EmbeddingsRequest,
     EmbeddingsResponse,
+    StoredChatCompletion,
+    StoredChatCompletionList,
 )
 from llama_workbench.apis.models.models import Model, ProviderModel
 
 
 @runtime_checkable
-class Inference(Protocol):
-    """Chat completions, completions and embeddings for any registered model."""
+class InferenceCore(Protocol):
+    """Chat completions, completions and embeddings: what the API and its providers share."""
 
     async def chat_completion(
         self, request: ChatCompletionRequest
@@ -39,7 +41,26 @@ class Inference(Protocol):
 
 
 @runtime_checkable
-class InferenceProvider(Inference, Protocol):
+class Inference(InferenceCore, Protocol):
+    """Chat completions, completions and embeddings for any registered model."""
+
+    async def list_chat_completions(
+        self,
+        after: str | None = None,
+        limit: int = 20,
+        model: str | None = None,
+        order: Literal["asc", "desc"] = "desc",
+    ) -> StoredChatCompletionList:
+        """Stored chat completions, newest first; `after` is the last id of the previous page."""
+        ...
+
+    async def get_chat_completion(self, completion_id: str) -> StoredChatCompletion:
+        """One stored chat completion, with its input messages."""
+        ...
+
+
+@runtime_checkable
+class InferenceProvider(InferenceCore, Protocol):
     """What an inference provider implements; `request.model` is the provider's own model id."""
 
     async def list_provider_models(self) -> list[ProviderModel]:

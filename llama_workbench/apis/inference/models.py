@@ -186,6 +186,9 @@ class ChatCompletionRequest(SamplingFields):
     logprobs: bool | None = None
     top_logprobs: int | None = Field(None, ge=0, le=20)
     metadata: dict[str, str] | None = None
+    store: bool | None = Field(
+        None, description="false: don't keep this completion (GET /v1/chat/completions)."
+    )
 
     def token_limit(self) -> int | None:
         return self.max_completion_tokens or self.max_tokens
@@ -320,3 +323,17 @@ class EmbeddingsResponse(BaseModel):
     data: list[EmbeddingData]
     model: str
     usage: Usage = Field(default_factory=Usage)
+
+
+class StoredChatCompletion(ChatCompletion):
+    """A stored chat completion with the messages that produced it."""
+
+    input_messages: list[Message]
+
+
+class StoredChatCompletionList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[StoredChatCompletion]
+    has_more: bool = False
+    first_id: str = ""
+    last_id: str = ""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from llama_workbench.apis.inference.api import Inference
@@ -15,6 +15,8 @@ from llama_workbench.apis.inference.models import (
     CompletionRequest,
     EmbeddingsRequest,
     EmbeddingsResponse,
+    StoredChatCompletion,
+    StoredChatCompletionList,
 )
 from llama_workbench.server.sse import sse_events
 
@@ -51,6 +53,29 @@ def create_router(impl: Inference) -> APIRouter:
         if request.stream:
             return StreamingResponse(sse_events(result), media_type="text/event-stream")  # type: ignore[arg-type]
         return result
+
+    @router.get(
+        "/v1/chat/completions",
+        response_model=StoredChatCompletionList,
+        summary="List chat completions.",
+        response_model_exclude_none=True,
+    )
+    async def list_chat_completions(
+        after: str | None = Query(None, description="The last id of the previous page."),
+        limit: int = Query(20, ge=1, le=100),
+        model: str | None = Query(None, description="Only completions of this model."),
+        order: Literal["asc", "desc"] = Query("desc", description="By creation time."),
+    ) -> StoredChatCompletionList:
+        return await impl.list_chat_completions(after, limit, model, order)
+
+    @router.get(
+        "/v1/chat/completions/{completion_id}",
+        response_model=StoredChatCompletion,
+        summary="Get chat completion.",
+        response_model_exclude_none=True,
+    )
+    async def get_chat_completion(completion_id: str) -> StoredChatCompletion:
+        return await impl.get_chat_completion(completion_id)
 
     @router.post("/v1/embeddings", response_model=EmbeddingsResponse, summary="Create embeddings.")
     async def embeddings(request: EmbeddingsRequest) -> EmbeddingsResponse:

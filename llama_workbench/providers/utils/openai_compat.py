@@ -199,7 +199,9 @@ class OpenAICompatAdapter:
         try:
             payload = json.loads(data)
         except json.JSONDecodeError:
-            raise ProviderError(self.provider_id, f"malformed stream event: {data[:200]!r}") from None
+            raise ProviderError(
+                self.provider_id, f"malformed stream event: {data[:200]!r}"
+            ) from None
         if isinstance(payload, dict) and "error" in payload:
             raise ProviderError(self.provider_id, _message(payload))
         return _validate(cls, payload, self.provider_id)
@@ -255,7 +257,11 @@ class OpenAICompatAdapter:
                 retry_after=_retry_after_seconds(response.headers.get("retry-after") or ""),
             )
         if status == 404:
-            return NotFoundError("Resource at provider", pid, hint=f"The provider said: {message}")
+            return NotFoundError(
+                "Provider resource",
+                response.request.url.path,
+                hint=f"Provider '{pid}' said: {message}",
+            )
         if status in (400, 413, 422):
             return BadRequestError(f"Provider '{pid}' rejected the request: {message}")
         if status in (401, 403):

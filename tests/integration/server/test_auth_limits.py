@@ -12,7 +12,7 @@ import pytest
 
 from llama_workbench import Stack
 from llama_workbench.server.runner import BackgroundServer, start_server
-from tests.support.stub_server import StubOpenAIServer, free_port
+from tests.support.stub_server import STORAGE_WITH_COMPLETIONS, StubOpenAIServer, free_port
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +28,7 @@ def server(
     config = {
         "data_dir": str(tmp_path_factory.mktemp("auth")),
         "apis": ["inference"],
+        "storage": STORAGE_WITH_COMPLETIONS,
         "providers": {
             "inference": [
                 {
@@ -130,3 +131,15 @@ def test_concurrency_limit(server: BackgroundServer, stub: StubOpenAIServer) -> 
     for t in inflight:
         t.join()
     assert third.status_code == 429 and third.headers["retry-after"] == "1"
+
+
+def test_stored_completions_are_private(server: BackgroundServer) -> None:
+    alice, bob, root = sdk(server, "tok-alice"), sdk(server, "tok-bob"), sdk(server, "tok-root")
+    mine = alice.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "secret"}]
+    )
+    assert mine.id in [c.id for c in alice.chat.completions.list().data]
+    assert mine.id not in [c.id for c in bob.chat.completions.list().data]
+    with pytest.raises(openai.NotFoundError):
+        bob.chat.completions.retrieve(mine.id)
+    assert root.chat.completions.retrieve(mine.id).id == mine.id

@@ -11,7 +11,7 @@ import pytest
 
 from llama_workbench import Stack
 from llama_workbench.server.runner import BackgroundServer, start_server
-from tests.support.stub_server import StubOpenAIServer, free_port
+from tests.support.stub_server import STORAGE_WITH_COMPLETIONS, StubOpenAIServer, free_port
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +21,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundServe
         config = {
             "data_dir": str(data_dir),
             "apis": ["inference"],
+            "storage": STORAGE_WITH_COMPLETIONS,
             "providers": {
                 "inference": [
                     {
@@ -91,3 +92,13 @@ def test_openapi_document_describes_routes(server: BackgroundServer, tmp_path: P
         "/v1/chat/completions" in doc["paths"]
         and "ChatCompletionRequest" in doc["components"]["schemas"]
     )
+
+
+def test_stored_completions_through_the_sdk(client: openai.OpenAI) -> None:
+    made = client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "remember me"}]
+    )
+    listed = client.chat.completions.list(limit=5)
+    assert listed.data[0].id == made.id
+    stored = client.chat.completions.retrieve(made.id)
+    assert stored.choices[0].message.content == "echo: remember me"

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 
 from llama_workbench import Stack
 from llama_workbench.server.runner import BackgroundServer, start_server
-from tests.support.stub_server import StubOpenAIServer, free_port
+from tests.support.stub_server import STORAGE_WITH_COMPLETIONS, StubOpenAIServer, free_port
 
 EXAMPLES_PER_ROUTE = 25
 
@@ -21,6 +21,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundServ
         config = {
             "data_dir": str(tmp_path_factory.mktemp("schemathesis")),
             "apis": ["inference"],
+            "storage": STORAGE_WITH_COMPLETIONS,
             "providers": {
                 "inference": [
                     {

@@ -218,3 +218,50 @@ def test_unknown_api_attribute_is_clear(stub_a, stub_b, tmp_path: Path) -> None:
             stack.safety  # noqa: B018
         with pytest.raises(AttributeError, match=r"has no method 'lst'\. Methods: list, register"):
             stack.models.lst  # noqa: B018
+
+
+def test_stored_chat_completions(stub_a, stub_b, tmp_path: Path) -> None:
+    storage = {
+        "backends": {"kv_default": {"type": "kv_sqlite"}, "sql_default": {"type": "sql_sqlite"}},
+        "stores": {
+            "metadata": {"backend": "kv_default", "namespace": "registry"},
+            "inference": {"backend": "sql_default", "table_name": "inference_store"},
+        },
+    }
+    config = two_provider_config(stub_a, stub_b, tmp_path, storage=storage)
+    with Stack.from_config(config) as stack:
+        first = stack.inference.chat_completion(
+            model="alpha", messages=[{"role": "user", "content": "one"}]
+        )
+        chunks = list(
+            stack.inference.chat_completion(
+                model="beta", messages=[{"role": "user", "content": "two"}], stream=True
+            )
+        )
+        stack.inference.chat_completion(
+            model="alpha", messages=[{"role": "user", "content": "x"}], store=False
+        )
+        page = stack.inference.list_chat_completions(limit=1)
+        assert page.has_more and page.data[0].id == chunks[0].id
+        assert (
+            page.data[0].choices[0].message.content == "echo: two" and page.data[0].model == "beta"
+        )
+        rest = stack.inference.list_chat_completions(after=page.last_id)
+        assert [c.id for c in rest.data] == [first.id] and not rest.has_more
+        assert rest.data[0].input_messages[0].content == "one"
+        assert stack.inference.list_chat_completions(model="beta").data[0].id == chunks[0].id
+    with Stack.from_config(config) as stack:  # they persist
+        assert (
+            stack.inference.get_chat_completion(first.id).choices[0].message.content == "echo: one"
+        )
+        with pytest.raises(NotFoundError):
+            stack.inference.get_chat_completion("chatcmpl-nope")
+
+
+def test_stored_completions_off_is_a_clear_error(stub_a, stub_b, tmp_path: Path) -> None:
+    config = two_provider_config(stub_a, stub_b, tmp_path)
+    with (
+        Stack.from_config(config) as stack,
+        pytest.raises(BadRequestError, match="Stored chat completions are off"),
+    ):
+        stack.inference.list_chat_completions()
