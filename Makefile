@@ -29,7 +29,8 @@ test: install
 	$(PY) -m pytest
 
 lab: install
-	$(VENV)/bin/jupyter lab notebooks/
+	mkdir -p notebooks
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
 
 bench: install
 	$(PY) bench/run_all.py
