@@ -159,6 +159,11 @@ def main() -> None:
     )
     rows = []
     with fast_stub() as base_url, tempfile.TemporaryDirectory() as tmp:
+        floor = summary(sequential(base_url, "stub-model"))
+        print(
+            f"  floor: the openai SDK straight to the stub, seq p50 {floor[0]:.2f} ms, p99 {floor[1]:.2f} ms",
+            flush=True,
+        )
         ours_cfg = Path(tmp) / "ours.yaml"
         ours_cfg.write_text(OURS_CONFIG.format(base_url=base_url, d=tmp))
         port = free_port()
