@@ -84,8 +84,7 @@ class Stack:
         registry: ProviderRegistry | None = None,
     ) -> Stack:
         """Build from a run config (a YAML path or a dict); `${env.X}` reads `env` or os.environ."""
-        config = load_config(source, env)
-        plan = plan_stack(config, registry or default_registry())
+        plan = _plan(source, env, registry)
         loop = shared_loop()
         return run_sync(cls._assemble(plan, loop), loop)
 
@@ -107,9 +106,7 @@ class Stack:
         registry: ProviderRegistry | None = None,
     ) -> Stack:
         """Build on the running event loop (a server's); sync calls then come from other threads."""
-        config = load_config(source, env)
-        plan = plan_stack(config, registry or default_registry())
-        return await cls._assemble(plan, asyncio.get_running_loop())
+        return await cls._assemble(_plan(source, env, registry), asyncio.get_running_loop())
 
     @classmethod
     async def _assemble(cls, plan: StackPlan, loop: asyncio.AbstractEventLoop) -> Stack:
@@ -205,6 +202,11 @@ class Stack:
 
     async def __aexit__(self, *exc: object) -> None:
         await run_async(self.aclose(), self._loop)
+
+
+def _plan(source: Source, env: Mapping[str, str] | None, registry: ProviderRegistry | None) -> StackPlan:
+    """Load and check a config: every config error surfaces here, before anything is built."""
+    return plan_stack(load_config(source, env), registry or default_registry())
 
 
 _live: weakref.WeakSet[Stack] = weakref.WeakSet()

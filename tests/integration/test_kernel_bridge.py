@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from jupyter_client.manager import start_new_kernel
 
-from tests.support.stub_server import StubOpenAIServer
+from tests.support.stub_server import StubOpenAIServer, stub_stack_config
 
 
 @pytest.fixture(scope="module")
@@ -41,19 +41,7 @@ def execute(client: object, code: str) -> tuple[str, list[str]]:
 
 def test_sync_and_async_calls_in_a_running_kernel(kernel: object, tmp_path: Path) -> None:
     with StubOpenAIServer(models=["m1", "m2"]) as stub:
-        config = {
-            "data_dir": str(tmp_path),
-            "apis": ["inference"],
-            "providers": {
-                "inference": [
-                    {
-                        "provider_id": "s",
-                        "provider_type": "remote::vllm",
-                        "config": {"base_url": stub.base_url},
-                    }
-                ]
-            },
-        }
+        config = stub_stack_config(stub.base_url, tmp_path)
         out, errors = execute(
             kernel,
             f"""

@@ -222,3 +222,26 @@ STORAGE_WITH_COMPLETIONS: dict[str, Any] = {
         "inference": {"backend": "sql_default", "table_name": "inference_store"},
     },
 }
+
+
+def stub_stack_config(
+    base_url: str,
+    data_dir: Any,
+    *,
+    provider_id: str = "s",
+    provider_type: str = "remote::vllm",
+    provider_config: dict[str, Any] | None = None,
+    **top: Any,
+) -> dict[str, Any]:
+    """A run config with one OpenAI-compatible provider pointed at a stub (plus any top-level keys)."""
+    provider = {
+        "provider_id": provider_id,
+        "provider_type": provider_type,
+        "config": {"base_url": base_url, **(provider_config or {})},
+    }
+    return {
+        "data_dir": str(data_dir),
+        "apis": ["inference"],
+        "providers": {"inference": [provider]},
+        **top,
+    }

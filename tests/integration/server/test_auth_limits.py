@@ -12,7 +12,12 @@ import pytest
 
 from llama_workbench import Stack
 from llama_workbench.server.runner import BackgroundServer, start_server
-from tests.support.stub_server import STORAGE_WITH_COMPLETIONS, StubOpenAIServer, free_port
+from tests.support.stub_server import (
+    STORAGE_WITH_COMPLETIONS,
+    StubOpenAIServer,
+    free_port,
+    stub_stack_config,
+)
 
 
 @pytest.fixture(scope="module")
@@ -25,20 +30,12 @@ def stub() -> Iterator[StubOpenAIServer]:
 def server(
     stub: StubOpenAIServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[BackgroundServer]:
-    config = {
-        "data_dir": str(tmp_path_factory.mktemp("auth")),
-        "apis": ["inference"],
-        "storage": STORAGE_WITH_COMPLETIONS,
-        "providers": {
-            "inference": [
-                {
-                    "provider_id": "s",
-                    "provider_type": "remote::vllm",
-                    "config": {"base_url": stub.base_url, "api_key": "sk-upstream-secret"},
-                }
-            ]
-        },
-        "server": {
+    config = stub_stack_config(
+        stub.base_url,
+        tmp_path_factory.mktemp("auth"),
+        provider_config={"api_key": "sk-upstream-secret"},
+        storage=STORAGE_WITH_COMPLETIONS,
+        server={
             "auth": {
                 "tokens": [
                     {"token": "tok-alice", "principal": "alice"},
@@ -49,7 +46,7 @@ def server(
             "max_request_bytes": 4096,
             "max_concurrent_requests": 2,
         },
-    }
+    )
     with Stack.from_config(config) as stack, start_server(stack, port=free_port()) as running:
         yield running
 

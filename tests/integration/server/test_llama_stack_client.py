@@ -11,7 +11,7 @@ import pytest
 from llama_workbench import Stack
 from llama_workbench.server.runner import BackgroundServer, start_server
 from tests.support.client_venv import client_python
-from tests.support.stub_server import StubOpenAIServer, free_port
+from tests.support.stub_server import StubOpenAIServer, free_port, stub_stack_config
 
 SCRIPT = r"""
 import json, sys
@@ -49,20 +49,12 @@ print(json.dumps(out))
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundServer]:
     with StubOpenAIServer(models=["m", "e"]) as stub:
-        config = {
-            "data_dir": str(tmp_path_factory.mktemp("lsc")),
-            "apis": ["inference"],
-            "providers": {
-                "inference": [
-                    {
-                        "provider_id": "s",
-                        "provider_type": "remote::vllm",
-                        "config": {"base_url": stub.base_url, "embedding_models": {"e": 3}},
-                    }
-                ]
-            },
-            "server": {"auth": {"tokens": [{"token": "tok", "principal": "me"}]}},
-        }
+        config = stub_stack_config(
+            stub.base_url,
+            tmp_path_factory.mktemp("lsc"),
+            provider_config={"embedding_models": {"e": 3}},
+            server={"auth": {"tokens": [{"token": "tok", "principal": "me"}]}},
+        )
         with Stack.from_config(config) as stack, start_server(stack, port=free_port()) as running:
             yield running
 

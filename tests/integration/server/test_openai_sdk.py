@@ -11,27 +11,24 @@ import pytest
 
 from llama_workbench import Stack
 from llama_workbench.server.runner import BackgroundServer, start_server
-from tests.support.stub_server import STORAGE_WITH_COMPLETIONS, StubOpenAIServer, free_port
+from tests.support.stub_server import (
+    STORAGE_WITH_COMPLETIONS,
+    StubOpenAIServer,
+    free_port,
+    stub_stack_config,
+)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundServer]:
     data_dir = tmp_path_factory.mktemp("server")
     with StubOpenAIServer(models=["m", "e"]) as stub:
-        config = {
-            "data_dir": str(data_dir),
-            "apis": ["inference"],
-            "storage": STORAGE_WITH_COMPLETIONS,
-            "providers": {
-                "inference": [
-                    {
-                        "provider_id": "s",
-                        "provider_type": "remote::vllm",
-                        "config": {"base_url": stub.base_url, "embedding_models": {"e": 3}},
-                    }
-                ]
-            },
-        }
+        config = stub_stack_config(
+            stub.base_url,
+            data_dir,
+            provider_config={"embedding_models": {"e": 3}},
+            storage=STORAGE_WITH_COMPLETIONS,
+        )
         with Stack.from_config(config) as stack, start_server(stack, port=free_port()) as running:
             yield running
 

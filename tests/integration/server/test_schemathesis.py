@@ -10,7 +10,12 @@ from hypothesis import HealthCheck, given, settings
 
 from llama_workbench import Stack
 from llama_workbench.server.runner import BackgroundServer, start_server
-from tests.support.stub_server import STORAGE_WITH_COMPLETIONS, StubOpenAIServer, free_port
+from tests.support.stub_server import (
+    STORAGE_WITH_COMPLETIONS,
+    StubOpenAIServer,
+    free_port,
+    stub_stack_config,
+)
 
 EXAMPLES_PER_ROUTE = 25
 
@@ -18,24 +23,12 @@ EXAMPLES_PER_ROUTE = 25
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundServer]:
     with StubOpenAIServer(models=["m", "e"]) as stub:
-        config = {
-            "data_dir": str(tmp_path_factory.mktemp("schemathesis")),
-            "apis": ["inference"],
-            "storage": STORAGE_WITH_COMPLETIONS,
-            "providers": {
-                "inference": [
-                    {
-                        "provider_id": "s",
-                        "provider_type": "remote::vllm",
-                        "config": {
-                            "base_url": stub.base_url,
-                            "embedding_models": {"e": 3},
-                            "max_retries": 0,
-                        },
-                    }
-                ]
-            },
-        }
+        config = stub_stack_config(
+            stub.base_url,
+            tmp_path_factory.mktemp("schemathesis"),
+            provider_config={"embedding_models": {"e": 3}, "max_retries": 0},
+            storage=STORAGE_WITH_COMPLETIONS,
+        )
         with Stack.from_config(config) as stack, start_server(stack, port=free_port()) as server:
             yield server
 

@@ -12,7 +12,7 @@ from llama_workbench import Stack
 from llama_workbench.providers.registry import ProviderRegistry
 from llama_workbench.server.runner import BackgroundServer, start_server
 from tests.support.providers import echo
-from tests.support.stub_server import StubOpenAIServer, free_port
+from tests.support.stub_server import StubOpenAIServer, free_port, stub_stack_config
 
 
 @pytest.fixture(scope="module")
@@ -65,33 +65,14 @@ def test_client_disconnect_stops_generation(echo_server: BackgroundServer) -> No
 
 def test_remote_llama_stack_provider_uses_our_server(tmp_path: Path) -> None:
     with StubOpenAIServer(models=["m"]) as stub:
-        upstream = {
-            "data_dir": str(tmp_path / "team"),
-            "apis": ["inference"],
-            "providers": {
-                "inference": [
-                    {
-                        "provider_id": "s",
-                        "provider_type": "remote::vllm",
-                        "config": {"base_url": stub.base_url},
-                    }
-                ]
-            },
-        }
+        upstream = stub_stack_config(stub.base_url, tmp_path / "team")
         with Stack.from_config(upstream) as team, start_server(team, port=free_port()) as server:
-            notebook = {
-                "data_dir": str(tmp_path / "nb"),
-                "apis": ["inference"],
-                "providers": {
-                    "inference": [
-                        {
-                            "provider_id": "team",
-                            "provider_type": "remote::llama-stack",
-                            "config": {"base_url": f"{server.url}/v1"},
-                        }
-                    ]
-                },
-            }
+            notebook = stub_stack_config(
+                f"{server.url}/v1",
+                tmp_path / "nb",
+                provider_id="team",
+                provider_type="remote::llama-stack",
+            )
             with Stack.from_config(notebook) as stack:
                 assert [m.identifier for m in stack.models.list()] == ["team/s/m"]
                 reply = stack.inference.chat_completion(
