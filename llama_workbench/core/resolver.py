@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -267,6 +268,7 @@ def check_protocol(impl: object, protocol: type, label: str) -> None:
         )
 
 
+@functools.cache
 def protocol_methods(protocol: type) -> dict[str, Callable[..., Any]]:
     """Public methods a Protocol declares, including those of the Protocols it extends."""
     methods: dict[str, Callable[..., Any]] = {}
@@ -301,7 +303,3 @@ def _accepts_same_arguments(fn: Callable[..., Any], proto_fn: Callable[..., Any]
 def _import_attr(path: str) -> Any:
     module, _, attr = path.partition(":")
     return getattr(importlib.import_module(module), attr)
-
-
-def provider_configs(plan: StackPlan) -> Mapping[str, BaseModel]:
-    return {f"{p.api}/{p.provider_id}": p.config for ps in plan.providers.values() for p in ps}
