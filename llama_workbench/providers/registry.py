@@ -55,6 +55,15 @@ def _builtin_specs() -> builtins.list[ProviderSpec]:
             pip_packages=("torch", "sentence-transformers"),
             pip_extra="inline",
         ),
+        ProviderSpec(
+            api=Api.inference,
+            provider_type="inline::llama-cpp",
+            module=f"{_P}.inline.inference.llama_cpp",
+            config_class=f"{_P}.inline.inference.llama_cpp.config:LlamaCppInferenceConfig",
+            description="GGUF models served in-process by llama.cpp (llama-cpp-python).",
+            pip_packages=("llama_cpp",),
+            pip_extra="llama-cpp",
+        ),
     ]
     for name, config_class, description in _OPENAI_COMPAT:
         module = name.replace("-", "_")
