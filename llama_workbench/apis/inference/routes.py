@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from llama_workbench.apis.inference.api import Inference
 from llama_workbench.apis.inference.models import (
@@ -35,11 +35,8 @@ def create_router(impl: Inference) -> APIRouter:
         summary="Create chat completions.",
         response_model_exclude_none=True,
     )
-    async def chat_completions(request: ChatCompletionRequest) -> Any:
-        result = await impl.chat_completion(request)
-        if request.stream:
-            return StreamingResponse(sse_events(result), media_type="text/event-stream")  # type: ignore[arg-type]
-        return result
+    async def chat_completions(request: ChatCompletionRequest) -> Response:
+        return _answer(await impl.chat_completion(request), request.stream)
 
     @router.post(
         "/v1/completions",
@@ -48,11 +45,8 @@ def create_router(impl: Inference) -> APIRouter:
         summary="Create completion.",
         response_model_exclude_none=True,
     )
-    async def completions(request: CompletionRequest) -> Any:
-        result = await impl.completion(request)
-        if request.stream:
-            return StreamingResponse(sse_events(result), media_type="text/event-stream")  # type: ignore[arg-type]
-        return result
+    async def completions(request: CompletionRequest) -> Response:
+        return _answer(await impl.completion(request), request.stream)
 
     @router.get(
         "/v1/chat/completions",
@@ -82,3 +76,11 @@ def create_router(impl: Inference) -> APIRouter:
         return await impl.embeddings(request)
 
     return router
+
+
+def _answer(result: Any, stream: bool | None) -> Response:
+    """SSE for a stream; else the JSON straight from pydantic-core (already a validated model,
+    so FastAPI's second validation through response_model is skipped on this hot path)."""
+    if stream:
+        return StreamingResponse(sse_events(result), media_type="text/event-stream")
+    return Response(result.model_dump_json(exclude_none=True), media_type="application/json")
