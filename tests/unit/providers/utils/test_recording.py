@@ -56,7 +56,11 @@ async def test_record_then_replay_offline(tmp_path: Path) -> None:
 
 
 async def test_together_shape_bare_model_list_replays(tmp_path: Path) -> None:
-    """Together answers GET /models with a bare JSON list; the adapter accepts that shape."""
+    """Together answers GET /models with a bare JSON list; the adapter accepts that shape.
+
+    This cassette is written by hand in Together's documented response shape: hosted APIs can't
+    be reached from the machines this suite runs on, so it could not be recorded live.
+    """
     key = request_key("GET", "/v1/models", b"")
     models = [
         {"id": "meta-llama/Llama-3.3-70B-Instruct-Turbo", "object": "model", "type": "chat"},
