@@ -40,12 +40,12 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_list_apis(args: argparse.Namespace) -> int:
-    from llama_workbench.core.resolver import API_DEFINITIONS
+    from llama_workbench.core.resolver import API_DEFINITIONS, BUILTIN_PROTOCOLS
 
     rows = [
         (d.api.value, d.table_api.value if d.table_api else "") for d in API_DEFINITIONS.values()
     ]
-    rows += [("providers", ""), ("inspect", "")]
+    rows += [(api.value, "") for api in BUILTIN_PROTOCOLS]
     print(_table(rows, ("api", "registry api")))
     return 0
 

@@ -24,12 +24,14 @@ Builder = Callable[["BuildContext"], Awaitable[dict[Api, Any]]]
 
 @dataclass(frozen=True)
 class ApiDefinition:
-    """How an API is assembled: the Protocol its providers implement and how its router is built."""
+    """How an API is assembled: its Protocols ("module:Name") and how its router is built."""
 
     api: Api
-    provider_protocol: str
+    protocol: str  # what callers use: `stack.<api>`, the routes
+    provider_protocol: str  # what its providers implement
     build: Builder
-    table_api: Api | None = None
+    table_api: Api | None = None  # the registry API built with it (models for inference)
+    table_protocol: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,10 +79,17 @@ async def _build_inference(ctx: BuildContext) -> dict[Api, Any]:
 API_DEFINITIONS: dict[Api, ApiDefinition] = {
     Api.inference: ApiDefinition(
         Api.inference,
-        "llama_workbench.apis.inference.api:InferenceProvider",
-        _build_inference,
+        protocol="llama_workbench.apis.inference.api:Inference",
+        provider_protocol="llama_workbench.apis.inference.api:InferenceProvider",
+        build=_build_inference,
         table_api=Api.models,
+        table_protocol="llama_workbench.apis.models.api:Models",
     ),
+}
+# Built into every stack, with no providers of their own.
+BUILTIN_PROTOCOLS = {
+    Api.providers: "llama_workbench.apis.providers.api:Providers",
+    Api.inspect: "llama_workbench.apis.inspect.api:Inspect",
 }
 # APIs whose implementation is the routing table of a routed API (enabled with it).
 TABLE_APIS = {d.table_api: d.api for d in API_DEFINITIONS.values() if d.table_api}
@@ -298,6 +307,18 @@ def _accepts_same_arguments(fn: Callable[..., Any], proto_fn: Callable[..., Any]
     except TypeError:
         return False
     return True
+
+
+@functools.cache
+def public_protocol(api: Api) -> type:
+    """The Protocol callers of `api` use (the sync and async faces are generated from it)."""
+    if api in BUILTIN_PROTOCOLS:
+        return _import_attr(BUILTIN_PROTOCOLS[api])
+    if api in TABLE_APIS:
+        protocol = API_DEFINITIONS[TABLE_APIS[api]].table_protocol
+        assert protocol is not None
+        return _import_attr(protocol)
+    return _import_attr(API_DEFINITIONS[api].protocol)
 
 
 def _import_attr(path: str) -> Any:

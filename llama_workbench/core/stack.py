@@ -32,18 +32,13 @@ from llama_workbench.core.resolver import (
     build_stack,
     plan_stack,
     protocol_methods,
+    public_protocol,
 )
 from llama_workbench.providers.registry import ProviderRegistry, default_registry
 
 if TYPE_CHECKING:
     from llama_workbench.storage.manager import StorageManager
 
-_PUBLIC_PROTOCOLS = {
-    Api.inference: ("llama_workbench.apis.inference.api", "Inference"),
-    Api.models: ("llama_workbench.apis.models.api", "Models"),
-    Api.providers: ("llama_workbench.apis.providers.api", "Providers"),
-    Api.inspect: ("llama_workbench.apis.inspect.api", "Inspect"),
-}
 
 Source = str | os.PathLike[str] | Mapping[str, Any]
 
@@ -204,7 +199,9 @@ class Stack:
         await run_async(self.aclose(), self._loop)
 
 
-def _plan(source: Source, env: Mapping[str, str] | None, registry: ProviderRegistry | None) -> StackPlan:
+def _plan(
+    source: Source, env: Mapping[str, str] | None, registry: ProviderRegistry | None
+) -> StackPlan:
     """Load and check a config: every config error surfaces here, before anything is built."""
     return plan_stack(load_config(source, env), registry or default_registry())
 
@@ -266,14 +263,6 @@ def _proxy(stack: Stack, name: str, *, sync: bool) -> ApiProxy:
 
 
 @functools.cache
-def _public_protocol(api: Api) -> type:
-    import importlib
-
-    module, attr = _PUBLIC_PROTOCOLS[api]
-    return getattr(importlib.import_module(module), attr)
-
-
-@functools.cache
 def _request_model(protocol: type, method: str) -> type[BaseModel] | None:
     """The request model of a method whose single argument is one (kwargs are validated into it)."""
     fn = protocol_methods(protocol)[method]
@@ -294,7 +283,7 @@ class ApiProxy:
         self._impl = impl
         self._loop = loop
         self._sync = sync
-        self._protocol = _public_protocol(api)
+        self._protocol = public_protocol(api)
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         methods = protocol_methods(self._protocol)
