@@ -7,20 +7,19 @@ import logging
 from typing import Any
 
 from llama_workbench.apis.inference.models import (
-    AssistantMessage,
     ChatCompletionRequest,
     CompletionRequest,
-    ImageContentPart,
-    Message,
     NamedToolChoice,
     ResponseFormatJsonObject,
     ResponseFormatJsonSchema,
     Tool,
-    ToolMessage,
-    content_text,
 )
 from llama_workbench.core.errors import BadRequestError
 from llama_workbench.providers.inline.inference.llama_cpp.loader import LoadedModel
+from llama_workbench.providers.utils.chat_template import (
+    template_message,
+    with_system,
+)
 from llama_workbench.providers.utils.structured_output import json_instruction
 
 logger = logging.getLogger(__name__)
@@ -61,12 +60,12 @@ def chat_prompt(lm: LoadedModel, request: ChatCompletionRequest, tool: Tool | No
             f"Model '{request.model}' has no chat template; use completions with a plain prompt."
         )
     native = "tool_calls" in lm.chat_template
-    messages = [_message_dict(m, native) for m in request.messages]
+    messages = [template_message(m, native) for m in request.messages]
     extra = [hint] if (hint := json_instruction(request.response_format)) else []
     if tool is not None:
         extra = [_tool_instruction(tool)]
     if extra:
-        messages = _with_system(messages, "\n\n".join(extra))
+        messages = with_system(messages, "\n\n".join(extra))
     options: dict[str, Any] = {}
     if tool is not None:
         options = {"tools": [tool.model_dump(exclude_none=True)], "tool_choice": "required"}
@@ -149,43 +148,3 @@ def _tool_instruction(tool: Tool) -> str:
         f"Call the function `{spec.name}`{about}. Answer with only its arguments, as a JSON "
         f"object that conforms to this JSON schema:\n{schema}"
     )
-
-
-def _message_dict(message: Message, native_tools: bool) -> dict[str, Any]:
-    content = getattr(message, "content", None)
-    if isinstance(content, list) and any(isinstance(p, ImageContentPart) for p in content):
-        raise BadRequestError("This model takes text only; remove the image parts.")
-    text = content_text(content)
-    if isinstance(message, AssistantMessage) and message.tool_calls:
-        calls = [
-            {"name": c.function.name, "arguments": _arguments(c.function.arguments)}
-            for c in message.tool_calls
-        ]
-        if native_tools:
-            native = [
-                {"type": "function", "id": c.id, "function": call}
-                for c, call in zip(message.tool_calls, calls, strict=True)
-            ]
-            return {"role": "assistant", "content": text, "tool_calls": native}
-        blocks = "".join(f"<tool_call>{json.dumps(call)}</tool_call>" for call in calls)
-        return {"role": "assistant", "content": text + blocks}
-    if isinstance(message, ToolMessage):
-        if native_tools:
-            return {"role": "tool", "content": text, "tool_call_id": message.tool_call_id}
-        return {"role": "user", "content": f"<tool_response>\n{text}\n</tool_response>"}
-    role = "system" if message.role == "developer" else message.role
-    return {"role": role, "content": text}
-
-
-def _arguments(raw: str) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
-
-
-def _with_system(messages: list[dict[str, Any]], extra: str) -> list[dict[str, Any]]:
-    if messages and messages[0]["role"] == "system":
-        first = {**messages[0], "content": f"{messages[0]['content']}\n\n{extra}".strip()}
-        return [first, *messages[1:]]
-    return [{"role": "system", "content": extra}, *messages]

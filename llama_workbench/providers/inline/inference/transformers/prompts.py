@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from llama_workbench.apis.inference.models import (
-    AssistantMessage,
     ChatCompletionRequest,
     CompletionRequest,
-    ImageContentPart,
-    Message,
     NamedToolChoice,
     Tool,
-    ToolMessage,
-    content_text,
 )
 from llama_workbench.core.errors import BadRequestError
+from llama_workbench.providers.utils.chat_template import (
+    template_message,
+    with_system,
+)
 from llama_workbench.providers.utils.structured_output import json_instruction
 from llama_workbench.providers.utils.tool_calls import tools_system_prompt
 
@@ -46,13 +44,13 @@ def chat_prompt_ids(tokenizer: Any, request: ChatCompletionRequest) -> list[int]
         )
     tools = active_tools(request)
     native = bool(tools) and "tools" in template
-    messages = [_message_dict(m, native) for m in request.messages]
+    messages = [template_message(m, native) for m in request.messages]
     extra = [] if native or not tools else [tools_system_prompt(tools)]
     hint = json_instruction(request.response_format)
     if hint:
         extra.append(hint)
     if extra:
-        messages = _with_system(messages, "\n\n".join(extra))
+        messages = with_system(messages, "\n\n".join(extra))
     options: dict[str, Any] = {}
     if native:
         options["tools"] = [t.model_dump(exclude_none=True) for t in tools]
@@ -105,50 +103,3 @@ def echo_texts(tokenizer: Any, request: CompletionRequest, prompts: list[list[in
     if all(isinstance(p, str) for p in given):
         return [str(p) for p in given]
     return [str(tokenizer.decode(ids)) for ids in prompts]
-
-
-def _message_dict(message: Message, native_tools: bool) -> dict[str, Any]:
-    content = getattr(message, "content", None)
-    if isinstance(content, list) and any(isinstance(p, ImageContentPart) for p in content):
-        raise BadRequestError("This model takes text only; remove the image parts.")
-    text = content_text(content)
-    if isinstance(message, AssistantMessage) and message.tool_calls:
-        if native_tools:
-            calls = [
-                {
-                    "type": "function",
-                    "id": c.id,
-                    "function": {
-                        "name": c.function.name,
-                        "arguments": _arguments(c.function.arguments),
-                    },
-                }
-                for c in message.tool_calls
-            ]
-            return {"role": "assistant", "content": text, "tool_calls": calls}
-        blocks = [
-            json.dumps({"name": c.function.name, "arguments": _arguments(c.function.arguments)})
-            for c in message.tool_calls
-        ]
-        text = text + "".join(f"<tool_call>{b}</tool_call>" for b in blocks)
-        return {"role": "assistant", "content": text}
-    if isinstance(message, ToolMessage):
-        if native_tools:
-            return {"role": "tool", "content": text, "tool_call_id": message.tool_call_id}
-        return {"role": "user", "content": f"<tool_response>\n{text}\n</tool_response>"}
-    role = "system" if message.role == "developer" else message.role
-    return {"role": role, "content": text}
-
-
-def _arguments(raw: str) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
-
-
-def _with_system(messages: list[dict[str, Any]], extra: str) -> list[dict[str, Any]]:
-    if messages and messages[0]["role"] == "system":
-        first = {**messages[0], "content": f"{messages[0]['content']}\n\n{extra}".strip()}
-        return [first, *messages[1:]]
-    return [{"role": "system", "content": extra}, *messages]
