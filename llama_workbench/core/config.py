@@ -6,7 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -103,6 +103,26 @@ class ServerConfig(_Strict):
     )
 
 
+class QualifiedModel(_Strict):
+    provider_id: str | None = None
+    model_id: str = Field(min_length=1)
+
+
+class VectorStoresConfig(BaseModel):
+    """Defaults of the vector stores (Llama Stack's `vector_stores:` section; other keys kept)."""
+
+    model_config = ConfigDict(extra="allow", protected_namespaces=())
+
+    default_provider_id: str | None = Field(
+        None, description="The vector_io provider new stores use (default: the first one)."
+    )
+    default_embedding_model: QualifiedModel | None = Field(
+        None, description="The embedding model new stores use (default: the first one served)."
+    )
+    default_search_mode: Literal["vector", "keyword", "hybrid"] = "vector"
+    embedding_batch_size: int = Field(64, ge=1, description="Chunks embedded per call.")
+
+
 class StackConfig(_Strict):
     """A run config (Llama Stack's `version: 2` format, plus `data_dir`)."""
 
@@ -115,8 +135,8 @@ class StackConfig(_Strict):
     registered_resources: RegisteredResources = Field(default_factory=RegisteredResources)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    vector_stores: VectorStoresConfig = Field(default_factory=VectorStoresConfig)
     # Sections of Llama Stack run configs that APIs of later versions read; kept, not interpreted.
-    vector_stores: dict[str, Any] | None = None
     safety: dict[str, Any] | None = None
     connectors: list[Any] | None = None
     telemetry: dict[str, Any] | None = None

@@ -78,6 +78,13 @@ class ConflictError(LlamaWorkbenchError):
     error_type = "conflict"
 
 
+class PayloadTooLargeError(LlamaWorkbenchError):
+    """An upload or request body is over the configured limit."""
+
+    status_code = 413
+    error_type = "payload_too_large"
+
+
 class UnprocessableError(LlamaWorkbenchError):
     """The request is well-formed but fails validation."""
 

@@ -32,6 +32,8 @@ class ApiDefinition:
     build: Builder
     table_api: Api | None = None  # the registry API built with it (models for inference)
     table_protocol: str | None = None
+    requires: tuple[Api, ...] = ()  # APIs its router calls (built first; must be enabled)
+    uses: tuple[Api, ...] = ()  # APIs its router calls when they are enabled
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class BuildContext:
     config: StackConfig
     providers: dict[str, Any]
     storage: StorageManager
+    apis: dict[Api, Any] = field(default_factory=dict)  # the APIs built before this one
 
 
 async def _build_inference(ctx: BuildContext) -> dict[Api, Any]:
@@ -76,6 +79,36 @@ async def _build_inference(ctx: BuildContext) -> dict[Api, Any]:
     return {Api.inference: InferenceRouter(table, store), Api.models: table}
 
 
+async def _build_files(ctx: BuildContext) -> dict[Api, Any]:
+    if len(ctx.providers) > 1:
+        raise ConfigError(
+            f"providers.files: one files provider per stack (have {', '.join(ctx.providers)})."
+        )
+    return {Api.files: next(iter(ctx.providers.values()))}
+
+
+async def _build_vector_io(ctx: BuildContext) -> dict[Api, Any]:
+    from llama_workbench.core.vector_stores import VectorStoresRouter
+
+    kv = await ctx.storage.kv("metadata")
+    router = VectorStoresRouter(
+        ctx.providers,
+        kv,
+        ctx.apis[Api.inference],
+        ctx.apis[Api.models],
+        ctx.apis.get(Api.files),
+        ctx.config.vector_stores,
+    )
+    await router.initialize()
+    return {Api.vector_io: router}
+
+
+async def _build_tool_runtime(ctx: BuildContext) -> dict[Api, Any]:
+    from llama_workbench.core.tool_runtime import ToolRuntimeRouter
+
+    return {Api.tool_runtime: ToolRuntimeRouter(ctx.providers)}
+
+
 API_DEFINITIONS: dict[Api, ApiDefinition] = {
     Api.inference: ApiDefinition(
         Api.inference,
@@ -84,6 +117,26 @@ API_DEFINITIONS: dict[Api, ApiDefinition] = {
         build=_build_inference,
         table_api=Api.models,
         table_protocol="llama_workbench.apis.models.api:Models",
+    ),
+    Api.files: ApiDefinition(
+        Api.files,
+        protocol="llama_workbench.apis.files.api:Files",
+        provider_protocol="llama_workbench.apis.files.api:FilesProvider",
+        build=_build_files,
+    ),
+    Api.vector_io: ApiDefinition(
+        Api.vector_io,
+        protocol="llama_workbench.apis.vector_io.api:VectorIO",
+        provider_protocol="llama_workbench.apis.vector_io.api:VectorIOProvider",
+        build=_build_vector_io,
+        requires=(Api.inference,),
+        uses=(Api.files,),
+    ),
+    Api.tool_runtime: ApiDefinition(
+        Api.tool_runtime,
+        protocol="llama_workbench.apis.tool_runtime.api:ToolRuntime",
+        provider_protocol="llama_workbench.apis.tool_runtime.api:ToolRuntimeProvider",
+        build=_build_tool_runtime,
     ),
 }
 # Built into every stack, with no providers of their own.
@@ -165,6 +218,13 @@ def _plan_provider(
 
 
 def _check_dependencies(plan: StackPlan, problems: list[str]) -> None:
+    for api in plan.providers:
+        definition = API_DEFINITIONS.get(api)
+        for dep in definition.requires if definition else ():
+            if not plan.providers.get(dep):
+                problems.append(
+                    f"  providers.{api}: the {api} API needs the '{dep}' API; add a provider for it"
+                )
     for api, planned in plan.providers.items():
         for p in planned:
             for dep in p.spec.api_dependencies:
@@ -185,10 +245,15 @@ def _check_resources(config: StackConfig, problems: list[str]) -> None:
                 f"inference provider of this config (have: {', '.join(sorted(inference_ids)) or 'none'})"
             )
     resources = config.registered_resources
+    for kind in ("vector_dbs", "vector_stores"):
+        if getattr(resources, kind):
+            problems.append(
+                f"  registered_resources.{kind}: vector stores are created through the API "
+                "(stack.vector_io.create_vector_store or POST /v1/vector_stores) and persist in "
+                "the stack's storage; leave the list empty"
+            )
     for kind in (
         "shields",
-        "vector_dbs",
-        "vector_stores",
         "datasets",
         "scoring_fns",
         "benchmarks",
@@ -206,6 +271,9 @@ def _dependency_order(plan: StackPlan) -> list[Api]:
     graph: dict[Api, set[Api]] = {}
     for api, planned in plan.providers.items():
         deps = graph.setdefault(api, set())
+        definition = API_DEFINITIONS.get(api)
+        if definition is not None:
+            deps.update(d for d in (*definition.requires, *definition.uses) if d in plan.providers)
         for p in planned:
             for dep in (*p.spec.api_dependencies, *p.spec.optional_api_dependencies):
                 target = TABLE_APIS.get(dep, dep)
@@ -254,7 +322,8 @@ async def build_stack(
             check_protocol(impl, protocol, f"provider '{p.provider_id}' ({p.spec.provider_type})")
             built[p.provider_id] = impl
             instances[f"{api}/{p.provider_id}"] = impl
-        impls.update(await definition.build(BuildContext(api, plan.config, built, storage)))
+        context = BuildContext(api, plan.config, built, storage, dict(impls))
+        impls.update(await definition.build(context))
     return impls, instances
 
 

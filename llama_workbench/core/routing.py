@@ -318,6 +318,15 @@ class InferenceRouter:
         result = await self._route(request, ModelType.embedding, lambda p, r: p.embeddings(r))
         return result
 
+    async def tokenizer_info(self, model_id: str) -> tuple[Any, int | None]:
+        """(tokenizer, input limit) of an embedding model whose provider exposes them, else (None, None)."""
+        model = await self._table.resolve(model_id)
+        info = getattr(self._table.provider_for(model), "tokenizer_info", None)
+        if info is None:
+            return None, None
+        result: tuple[Any, int | None] = await info(model.provider_resource_id)
+        return result
+
     async def _route(
         self,
         request: Any,

@@ -9,7 +9,7 @@ import os
 import threading
 import typing
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -278,15 +278,32 @@ def _request_model(protocol: type, method: str) -> type[BaseModel] | None:
 class ApiProxy:
     """One API of a stack: its Protocol's methods, sync or async, with kwargs for request models."""
 
-    def __init__(self, api: Api, impl: Any, loop: asyncio.AbstractEventLoop, *, sync: bool) -> None:
+    def __init__(
+        self,
+        api: Api,
+        impl: Any,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        sync: bool,
+        protocol: type | None = None,
+    ) -> None:
         self._api = api
         self._impl = impl
         self._loop = loop
         self._sync = sync
-        self._protocol = public_protocol(api)
+        self._protocol = protocol or public_protocol(api)
 
-    def __getattr__(self, name: str) -> Callable[..., Any]:
+    def __getattr__(self, name: str) -> Any:
         methods = protocol_methods(self._protocol)
+        subs = getattr(self._protocol, "__sub_protocols__", {})
+        if name in subs:  # e.g. stack.tool_runtime.rag
+            return ApiProxy(
+                self._api,
+                getattr(self._impl, name),
+                self._loop,
+                sync=self._sync,
+                protocol=subs[name],
+            )
         if name not in methods:
             raise AttributeError(
                 f"The {self._api.value} API has no method '{name}'. Methods: {', '.join(sorted(methods))}"
@@ -305,7 +322,8 @@ class ApiProxy:
         return call
 
     def __dir__(self) -> list[str]:
-        return sorted(protocol_methods(self._protocol))
+        subs = getattr(self._protocol, "__sub_protocols__", {})
+        return sorted([*protocol_methods(self._protocol), *subs])
 
     def __repr__(self) -> str:
         return f"<{self._api.value} API: {', '.join(sorted(protocol_methods(self._protocol)))}>"

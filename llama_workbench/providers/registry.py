@@ -65,6 +65,7 @@ def _builtin_specs() -> builtins.list[ProviderSpec]:
             pip_extra="llama-cpp",
         ),
     ]
+    specs += _rag_specs()
     for name, config_class, description in _OPENAI_COMPAT:
         module = name.replace("-", "_")
         specs.append(
@@ -78,6 +79,50 @@ def _builtin_specs() -> builtins.list[ProviderSpec]:
             )
         )
     return specs
+
+
+def _rag_specs() -> builtins.list[ProviderSpec]:
+    """Files and vector index providers."""
+    return [
+        ProviderSpec(
+            api=Api.files,
+            provider_type="inline::localfs",
+            module=f"{_P}.inline.files.localfs",
+            config_class=f"{_P}.inline.files.localfs.config:LocalfsFilesConfig",
+            description="Files on the local disk, metadata in the SQL store.",
+        ),
+        ProviderSpec(
+            api=Api.vector_io,
+            provider_type="inline::faiss",
+            module=f"{_P}.inline.vector_io.faiss",
+            config_class=f"{_P}.inline.vector_io.faiss.config:FaissVectorIOConfig",
+            description="faiss indexes (flat or HNSW) persisted to disk; BM25 keyword search by SQLite FTS5.",
+            api_dependencies=(Api.inference,),
+            optional_api_dependencies=(Api.files,),
+            pip_packages=("faiss-cpu", "numpy"),
+            pip_extra="rag",
+        ),
+        ProviderSpec(
+            api=Api.vector_io,
+            provider_type="inline::sqlite-vec",
+            module=f"{_P}.inline.vector_io.sqlite_vec",
+            config_class=f"{_P}.inline.vector_io.sqlite_vec.config:SqliteVecVectorIOConfig",
+            description="One SQLite file: sqlite-vec for vectors, FTS5 for keywords.",
+            api_dependencies=(Api.inference,),
+            optional_api_dependencies=(Api.files,),
+            pip_packages=("sqlite-vec", "pysqlite3-binary", "numpy"),
+            pip_extra="rag",
+        ),
+        ProviderSpec(
+            api=Api.tool_runtime,
+            provider_type="inline::rag-runtime",
+            module=f"{_P}.inline.tool_runtime.rag",
+            config_class=f"{_P}.inline.tool_runtime.rag.config:RagToolRuntimeConfig",
+            description="The builtin::rag tool group: knowledge_search over vector stores.",
+            api_dependencies=(Api.vector_io,),
+            optional_api_dependencies=(Api.files,),
+        ),
+    ]
 
 
 class ProviderRegistry:

@@ -45,7 +45,12 @@ def test_starter_builds_offline_without_loading_models(
         assert [p.provider_id for p in stack.providers.list()] == [
             "transformers",
             "sentence-transformers",
+            "localfs",
+            "faiss",
+            "sqlite-vec",
+            "rag-runtime",
         ]
+        assert {"files", "vector_io", "tool_runtime"} <= {a.value for a in stack.apis}
 
 
 def test_starter_adds_remote_providers_from_environment(

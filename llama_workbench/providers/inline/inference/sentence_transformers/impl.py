@@ -180,6 +180,12 @@ class SentenceTransformersImpl:
         for served in self._models.values():
             served.unload()
 
+    async def tokenizer_info(self, model_id: str) -> tuple[Any, int | None]:
+        """The model's tokenizer and input limit in tokens (chunking sizes chunks with them)."""
+        model = await asyncio.to_thread(self.served(model_id).model)
+        limit = getattr(model, "max_seq_length", None)
+        return model.tokenizer, int(limit) if limit else None
+
     async def embeddings(self, request: EmbeddingsRequest) -> EmbeddingsResponse:
         served = self.served(request.model)
         texts = _texts(request.input)

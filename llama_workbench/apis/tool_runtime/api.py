@@ -1,0 +1,78 @@
+"""The Tool Runtime API protocols: list and invoke tools; the RAG tool as `tool_runtime.rag`."""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from llama_workbench.apis.tool_runtime.models import (
+    RAGDocument,
+    RAGQueryConfig,
+    RAGQueryResult,
+    ToolDef,
+    ToolGroup,
+    ToolInvocationResult,
+)
+
+
+@runtime_checkable
+class RagToolRuntime(Protocol):
+    """Retrieval over vector stores: `stack.tool_runtime.rag.query(content=..., vector_store_ids=[...])`."""
+
+    async def query(
+        self,
+        content: str,
+        vector_store_ids: builtins.list[str],
+        query_config: RAGQueryConfig | dict[str, Any] | None = None,
+    ) -> RAGQueryResult:
+        """Search the stores and assemble the best chunks, with citations, within a token budget."""
+        ...
+
+    async def insert(
+        self,
+        documents: builtins.list[RAGDocument | dict[str, Any]],
+        vector_store_id: str,
+        chunk_size_in_tokens: int = 512,
+    ) -> None:
+        """Index text documents into a store (each becomes a file of the store)."""
+        ...
+
+
+@runtime_checkable
+class ToolRuntime(Protocol):
+    """Tools the stack runs itself (knowledge_search, ...), for agents and direct calls."""
+
+    __sub_protocols__: ClassVar[dict[str, type]] = {"rag": RagToolRuntime}
+
+    async def list_tool_groups(self) -> builtins.list[ToolGroup]:
+        """Every tool group."""
+        ...
+
+    async def get_tool_group(self, tool_group_id: str) -> ToolGroup:
+        """One tool group."""
+        ...
+
+    async def list_tools(self, tool_group_id: str | None = None) -> builtins.list[ToolDef]:
+        """Every tool (of one group)."""
+        ...
+
+    async def get_tool(self, tool_name: str) -> ToolDef:
+        """One tool by name."""
+        ...
+
+    async def invoke_tool(self, tool_name: str, kwargs: dict[str, Any]) -> ToolInvocationResult:
+        """Run a tool by name with its arguments."""
+        ...
+
+
+@runtime_checkable
+class ToolRuntimeProvider(Protocol):
+    """A tool_runtime provider: the groups it serves and how to run their tools."""
+
+    async def list_tool_groups(self) -> builtins.list[ToolGroup]: ...
+
+    async def list_tools(self, tool_group_id: str | None = None) -> builtins.list[ToolDef]: ...
+
+    async def invoke_tool(self, tool_name: str, kwargs: dict[str, Any]) -> ToolInvocationResult: ...
+
+    async def shutdown(self) -> None: ...

@@ -1,0 +1,327 @@
+"""Types of the Vector IO API: OpenAI-compatible vector stores, plus Llama Stack's chunk insert/query."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DEFAULT_CHUNK_SIZE_TOKENS = 800
+DEFAULT_CHUNK_OVERLAP_TOKENS = 400
+
+SearchMode = Literal["vector", "keyword", "hybrid"]
+FileStatus = Literal["completed", "in_progress", "cancelled", "failed"]
+Attributes = dict[str, str | float | bool]
+
+
+# ----------------------------------------------------------------------------- chunks
+
+
+class ChunkMetadata(BaseModel):
+    """Facts about a chunk that are not shown to the model (ids, offsets, token counts)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    chunk_id: str | None = None
+    document_id: str | None = None
+    source: str | None = None
+    created_timestamp: int | None = None
+    updated_timestamp: int | None = None
+    chunk_window: str | None = None
+    chunk_tokenizer: str | None = None
+    content_token_count: int | None = None
+    metadata_token_count: int | None = None
+    # Where the chunk came from, for citations.
+    file_id: str | None = None
+    filename: str | None = None
+    chunk_index: int | None = None
+    start_offset: int | None = None
+    end_offset: int | None = None
+    page: int | None = None
+    page_end: int | None = None
+
+
+class Chunk(BaseModel):
+    """A piece of a document: `metadata` may be shown to the model, `chunk_metadata` is not."""
+
+    content: str
+    chunk_id: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    chunk_metadata: ChunkMetadata = Field(default_factory=ChunkMetadata)
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _text_content(cls, value: Any) -> Any:
+        # Interleaved content (a list of {"type": "text", "text": ...} items) becomes its text.
+        if isinstance(value, list):
+            return "\n".join(
+                item.get("text", "") if isinstance(item, dict) else str(item) for item in value
+            )
+        if isinstance(value, dict):
+            return value.get("text", "")
+        return value
+
+
+class EmbeddedChunk(Chunk):
+    """A chunk with its embedding."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    embedding: list[float]
+    embedding_model: str
+    embedding_dimension: int
+
+
+class ScoredChunk(BaseModel):
+    """A chunk a provider found, with its score (higher is better)."""
+
+    chunk: EmbeddedChunk
+    score: float
+
+
+class QueryChunksResponse(BaseModel):
+    chunks: list[EmbeddedChunk]
+    scores: list[float]
+
+
+class InsertChunksRequest(BaseModel):
+    """POST /v1/vector-io/insert: chunks with embeddings (or without: they are embedded)."""
+
+    vector_store_id: str
+    chunks: list[EmbeddedChunk | Chunk]
+    ttl_seconds: int | None = None
+
+
+class QueryChunksRequest(BaseModel):
+    """POST /v1/vector-io/query: `params` takes max_chunks, mode, score_threshold, ranker."""
+
+    vector_store_id: str
+    query: str
+    params: dict[str, Any] | None = None
+
+    @field_validator("query", mode="before")
+    @classmethod
+    def _text_query(cls, value: Any) -> Any:
+        return Chunk._text_content(value)
+
+
+# ----------------------------------------------------------------------------- vector stores
+
+
+class FileCounts(BaseModel):
+    completed: int = 0
+    cancelled: int = 0
+    failed: int = 0
+    in_progress: int = 0
+    total: int = 0
+
+
+class ExpiresAfter(BaseModel):
+    anchor: Literal["last_active_at"] = "last_active_at"
+    days: int = Field(ge=1, le=365)
+
+
+class VectorStoreObject(BaseModel):
+    """A vector store (OpenAI's object); the embedding model and provider are in `metadata`."""
+
+    id: str
+    object: Literal["vector_store"] = "vector_store"
+    created_at: int
+    name: str | None = None
+    usage_bytes: int = 0
+    file_counts: FileCounts = Field(default_factory=FileCounts)
+    status: Literal["expired", "in_progress", "completed"] = "completed"
+    expires_after: ExpiresAfter | None = None
+    expires_at: int | None = None
+    last_active_at: int | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class VectorStoreRecord(BaseModel):
+    """What the routing table keeps per store (the public object plus how to serve it)."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    identifier: str
+    provider_id: str
+    embedding_model: str
+    embedding_dimension: int
+    owner: str | None = None
+    object: VectorStoreObject
+
+
+class ChunkingStrategyStaticConfig(BaseModel):
+    max_chunk_size_tokens: int = Field(DEFAULT_CHUNK_SIZE_TOKENS, ge=100, le=4096)
+    chunk_overlap_tokens: int = Field(DEFAULT_CHUNK_OVERLAP_TOKENS, ge=0)
+
+
+class ChunkingStrategyAuto(BaseModel):
+    type: Literal["auto"] = "auto"
+
+
+class ChunkingStrategyStatic(BaseModel):
+    type: Literal["static"] = "static"
+    static: ChunkingStrategyStaticConfig
+
+
+ChunkingStrategy = Annotated[
+    ChunkingStrategyAuto | ChunkingStrategyStatic, Field(discriminator="type")
+]
+
+
+class CreateVectorStoreRequest(BaseModel):
+    """POST /v1/vector_stores. `embedding_model`, `embedding_dimension` and `provider_id` are
+    Llama Stack's extra_body fields; without them the stack's defaults apply."""
+
+    model_config = ConfigDict(extra="allow", protected_namespaces=())
+
+    name: str | None = None
+    file_ids: list[str] = Field(default_factory=list)
+    expires_after: ExpiresAfter | None = None
+    chunking_strategy: ChunkingStrategy | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    embedding_model: str | None = None
+    embedding_dimension: int | None = Field(None, ge=1)
+    provider_id: str | None = None
+
+
+class UpdateVectorStoreRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    expires_after: ExpiresAfter | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class VectorStoreListResponse(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[VectorStoreObject]
+    first_id: str | None = None
+    last_id: str | None = None
+    has_more: bool = False
+
+
+class VectorStoreDeleteResponse(BaseModel):
+    id: str
+    object: Literal["vector_store.deleted"] = "vector_store.deleted"
+    deleted: bool = True
+
+
+# ----------------------------------------------------------------------------- search
+
+
+class RankingOptions(BaseModel):
+    """How results are ranked: `ranker` "rrf" (default for hybrid) or "weighted"."""
+
+    model_config = ConfigDict(extra="allow")
+
+    ranker: str | None = None
+    score_threshold: float | None = 0.0
+    alpha: float | None = Field(
+        None, ge=0.0, le=1.0, description="Weighted: share of vector score."
+    )
+    impact_factor: float | None = Field(None, gt=0.0, description="RRF's k (default 60).")
+
+
+class SearchVectorStoreRequest(BaseModel):
+    """POST /v1/vector_stores/{id}/search."""
+
+    query: str | list[str]
+    filters: dict[str, Any] | None = None
+    max_num_results: int = Field(10, ge=1, le=50)
+    ranking_options: RankingOptions | None = None
+    rewrite_query: bool = False
+    search_mode: SearchMode = "vector"
+
+
+class SearchContent(BaseModel):
+    type: Literal["text"] = "text"
+    text: str
+    chunk_metadata: ChunkMetadata | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class SearchResult(BaseModel):
+    file_id: str
+    filename: str
+    score: float
+    attributes: Attributes | None = None
+    content: list[SearchContent]
+
+
+class SearchResultsPage(BaseModel):
+    object: Literal["vector_store.search_results.page"] = "vector_store.search_results.page"
+    search_query: list[str]
+    data: list[SearchResult]
+    has_more: bool = False
+    next_page: str | None = None
+
+
+# ----------------------------------------------------------------------------- store files
+
+
+class FileLastError(BaseModel):
+    code: Literal["server_error", "rate_limit_exceeded", "unsupported_file", "invalid_file"]
+    message: str
+
+
+class VectorStoreFileObject(BaseModel):
+    id: str
+    object: Literal["vector_store.file"] = "vector_store.file"
+    attributes: Attributes = Field(default_factory=dict)
+    chunking_strategy: ChunkingStrategy = Field(default_factory=ChunkingStrategyAuto)
+    created_at: int
+    last_error: FileLastError | None = None
+    status: FileStatus
+    usage_bytes: int = 0
+    vector_store_id: str
+
+
+class AttachFileRequest(BaseModel):
+    """POST /v1/vector_stores/{id}/files."""
+
+    file_id: str
+    attributes: Attributes | None = None
+    chunking_strategy: ChunkingStrategy | None = None
+
+
+class UpdateVectorStoreFileRequest(BaseModel):
+    attributes: Attributes
+
+
+class VectorStoreFileListResponse(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[VectorStoreFileObject]
+    first_id: str | None = None
+    last_id: str | None = None
+    has_more: bool = False
+
+
+class VectorStoreFileDeleteResponse(BaseModel):
+    id: str
+    object: Literal["vector_store.file.deleted"] = "vector_store.file.deleted"
+    deleted: bool = True
+
+
+class VectorStoreFileContentResponse(BaseModel):
+    object: Literal["vector_store.file_content.page"] = "vector_store.file_content.page"
+    data: list[SearchContent]
+    has_more: bool = False
+    next_page: str | None = None
+
+
+class CreateFileBatchRequest(BaseModel):
+    """POST /v1/vector_stores/{id}/file_batches."""
+
+    file_ids: list[str] = Field(min_length=1)
+    attributes: Attributes | None = None
+    chunking_strategy: ChunkingStrategy | None = None
+
+
+class VectorStoreFileBatchObject(BaseModel):
+    id: str
+    object: Literal["vector_store.file_batch"] = "vector_store.file_batch"
+    created_at: int
+    vector_store_id: str
+    status: FileStatus
+    file_counts: FileCounts

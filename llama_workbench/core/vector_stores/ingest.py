@@ -1,0 +1,143 @@
+"""One file into a vector store: extract text, chunk by tokens, embed in batches, index in bulk."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from llama_workbench.apis.vector_io.api import IngestProgress, ProgressCallback, VectorIOProvider
+from llama_workbench.apis.vector_io.models import (
+    DEFAULT_CHUNK_OVERLAP_TOKENS,
+    DEFAULT_CHUNK_SIZE_TOKENS,
+    ChunkingStrategyAuto,
+    ChunkingStrategyStatic,
+    ChunkMetadata,
+    EmbeddedChunk,
+    VectorStoreRecord,
+)
+from llama_workbench.core.errors import CancelledError, UnprocessableError
+
+Embed = Callable[[list[str]], Awaitable[list[list[float]]]]
+
+
+@dataclass(frozen=True)
+class TextLimits:
+    """How the store's embedding model counts tokens: its tokenizer and input limit."""
+
+    spans: Any  # chunking.TokenSpans
+    tokenizer_name: str
+    max_input_tokens: int | None
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    chunks: int
+    usage_bytes: int
+
+
+def chunk_sizes(
+    strategy: ChunkingStrategyAuto | ChunkingStrategyStatic, limits: TextLimits
+) -> tuple[int, int]:
+    """(max tokens, overlap) for a strategy; `auto` fits chunks to the model's input limit."""
+    if isinstance(strategy, ChunkingStrategyStatic):
+        size = strategy.static.max_chunk_size_tokens
+        overlap = strategy.static.chunk_overlap_tokens
+        if overlap > size // 2:
+            raise UnprocessableError(
+                f"chunk_overlap_tokens ({overlap}) must be at most half of max_chunk_size_tokens "
+                f"({size})."
+            )
+        return size, overlap
+    size = DEFAULT_CHUNK_SIZE_TOKENS
+    if limits.max_input_tokens:
+        # Beyond its input limit a model silently truncates: such chunks would be half-indexed.
+        size = min(size, max(16, limits.max_input_tokens - 2))
+    return size, min(DEFAULT_CHUNK_OVERLAP_TOKENS, size // 4)
+
+
+async def ingest_file(
+    *,
+    provider: VectorIOProvider,
+    store: VectorStoreRecord,
+    file_id: str,
+    filename: str,
+    content: bytes,
+    sizes: tuple[int, int],
+    limits: TextLimits,
+    embed: Embed,
+    batch_size: int,
+    on_progress: ProgressCallback | None,
+    cancelled: Callable[[], bool],
+) -> IngestResult:
+    """Index a file's chunks; raises UnprocessableError for unreadable files, CancelledError."""
+    from llama_workbench.providers.utils.chunking import chunk_document
+    from llama_workbench.providers.utils.documents import extract_text
+
+    document = await asyncio.to_thread(extract_text, content, filename)
+    pieces = await asyncio.to_thread(chunk_document, document, limits.spans, *sizes)
+    if not pieces:
+        raise UnprocessableError(f"{filename}: no text could be extracted from this file.")
+    total = len(pieces)
+    report = _reporter(on_progress, file_id, filename, total)
+    report("parsed", 0)
+    now = int(time.time())
+    done = 0
+    usage = 0
+    for start in range(0, total, batch_size):
+        if cancelled():
+            raise CancelledError(f"Indexing of {filename} was cancelled.")
+        batch = pieces[start : start + batch_size]
+        vectors = await embed([p.text for p in batch])
+        chunks = [
+            EmbeddedChunk(
+                content=piece.text,
+                chunk_id=f"{file_id}-{piece.index}",
+                metadata={"document_id": file_id, "file_id": file_id, "filename": filename},
+                chunk_metadata=ChunkMetadata(
+                    chunk_id=f"{file_id}-{piece.index}",
+                    document_id=file_id,
+                    source=filename,
+                    created_timestamp=now,
+                    chunk_tokenizer=limits.tokenizer_name,
+                    content_token_count=piece.token_count,
+                    file_id=file_id,
+                    filename=filename,
+                    chunk_index=piece.index,
+                    start_offset=piece.start,
+                    end_offset=piece.end,
+                    page=piece.page,
+                    page_end=piece.page_end,
+                ),
+                embedding=vector,
+                embedding_model=store.embedding_model,
+                embedding_dimension=store.embedding_dimension,
+            )
+            for piece, vector in zip(batch, vectors, strict=True)
+        ]
+        await provider.add_chunks(store.identifier, chunks)
+        done += len(chunks)
+        usage += sum(len(c.content.encode()) + 4 * store.embedding_dimension for c in chunks)
+        report("embedding", done)
+    report("completed", done)
+    return IngestResult(chunks=done, usage_bytes=usage)
+
+
+def _reporter(
+    callback: ProgressCallback | None, file_id: str, filename: str, total: int
+) -> Callable[[str, int], None]:
+    def report(stage: str, done: int) -> None:
+        if callback is not None:
+            callback(
+                IngestProgress(
+                    file_id=file_id,
+                    filename=filename,
+                    stage=stage,
+                    chunks_done=done,
+                    chunks_total=total,
+                )
+            )
+
+    return report

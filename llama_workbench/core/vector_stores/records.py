@@ -1,0 +1,108 @@
+"""What the vector stores router remembers in the kv store: each store's files and file batches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel
+
+from llama_workbench.apis.vector_io.models import (
+    FileCounts,
+    VectorStoreFileBatchObject,
+    VectorStoreFileObject,
+)
+from llama_workbench.core.errors import BadRequestError
+from llama_workbench.storage.kv import KVStore
+
+T = TypeVar("T")
+
+
+class FileRecord(BaseModel):
+    """A file of a store: the public object plus what the router needs to serve it."""
+
+    file: VectorStoreFileObject
+    filename: str
+    chunks: int = 0
+    batch_id: str | None = None
+
+
+class BatchRecord(BaseModel):
+    batch: VectorStoreFileBatchObject
+    file_ids: list[str]
+    cancelled: bool = False
+
+
+class StoreRecords:
+    """Files and batches by store, as JSON in the kv store (one key each)."""
+
+    def __init__(self, kv: KVStore) -> None:
+        self._kv = kv
+
+    async def put_file(self, record: FileRecord) -> None:
+        f = record.file
+        await self._kv.set(f"vsfile:{f.vector_store_id}:{f.id}", record.model_dump_json())
+
+    async def get_file(self, store_id: str, file_id: str) -> FileRecord | None:
+        value = await self._kv.get(f"vsfile:{store_id}:{file_id}")
+        return FileRecord.model_validate_json(value) if value else None
+
+    async def files(self, store_id: str | None = None) -> list[FileRecord]:
+        prefix = f"vsfile:{store_id}:" if store_id else "vsfile:"
+        return [
+            FileRecord.model_validate_json(v) for _, v in await self._kv.items_with_prefix(prefix)
+        ]
+
+    async def delete_file(self, store_id: str, file_id: str) -> None:
+        await self._kv.delete(f"vsfile:{store_id}:{file_id}")
+
+    async def put_batch(self, record: BatchRecord) -> None:
+        b = record.batch
+        await self._kv.set(f"vsbatch:{b.vector_store_id}:{b.id}", record.model_dump_json())
+
+    async def get_batch(self, store_id: str, batch_id: str) -> BatchRecord | None:
+        value = await self._kv.get(f"vsbatch:{store_id}:{batch_id}")
+        return BatchRecord.model_validate_json(value) if value else None
+
+    async def batches(self, store_id: str | None = None) -> list[BatchRecord]:
+        prefix = f"vsbatch:{store_id}:" if store_id else "vsbatch:"
+        return [
+            BatchRecord.model_validate_json(v) for _, v in await self._kv.items_with_prefix(prefix)
+        ]
+
+    async def delete_store(self, store_id: str) -> None:
+        for prefix in (f"vsfile:{store_id}:", f"vsbatch:{store_id}:"):
+            for key in await self._kv.keys_with_prefix(prefix):
+                await self._kv.delete(key)
+
+
+def counts(files: Sequence[VectorStoreFileObject]) -> FileCounts:
+    result = FileCounts(total=len(files))
+    for f in files:
+        setattr(result, f.status, getattr(result, f.status) + 1)
+    return result
+
+
+def paginate(
+    items: Sequence[T],
+    key: Callable[[T], tuple[int, str]],
+    after: str | None,
+    before: str | None,
+    limit: int,
+    order: Literal["asc", "desc"],
+) -> tuple[list[T], bool]:
+    """OpenAI list pagination over (created_at, id)-keyed items: (page, has_more)."""
+    if not 1 <= limit <= 100:
+        raise BadRequestError(f"limit must be between 1 and 100, got {limit}.")
+    ordered = sorted(items, key=key, reverse=order == "desc")
+    ids = [key(item)[1] for item in ordered]
+    start, end = 0, len(ordered)
+    for cursor, name in ((after, "after"), (before, "before")):
+        if cursor is not None and cursor not in ids:
+            raise BadRequestError(f"{name}='{cursor}' is not an id in this list.")
+    if after is not None:
+        start = ids.index(after) + 1
+    if before is not None:
+        end = ids.index(before)
+    window = ordered[start:end]
+    return list(window[:limit]), len(window) > limit

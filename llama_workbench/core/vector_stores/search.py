@@ -1,0 +1,98 @@
+"""Search pieces of the vector stores router: attribute filters and hybrid rank fusion."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from llama_workbench.apis.vector_io.models import RankingOptions, ScoredChunk
+from llama_workbench.core.errors import BadRequestError
+
+_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "gt": lambda a, b: a > b,
+    "gte": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "lte": lambda a, b: a <= b,
+    "in": lambda a, b: a in b,
+    "nin": lambda a, b: a not in b,
+}
+RRF_K = 60.0
+DEFAULT_ALPHA = 0.5
+
+
+def check_filter(spec: Any, path: str = "filters") -> None:
+    """Raise a BadRequestError naming the first malformed part of an OpenAI attribute filter."""
+    if not isinstance(spec, Mapping):
+        raise BadRequestError(f"{path} must be an object, got {type(spec).__name__}.")
+    kind = spec.get("type")
+    if kind in ("and", "or"):
+        parts = spec.get("filters")
+        if not isinstance(parts, list) or not parts:
+            raise BadRequestError(f"{path}.filters must be a non-empty list for type '{kind}'.")
+        for i, part in enumerate(parts):
+            check_filter(part, f"{path}.filters[{i}]")
+        return
+    if kind not in _COMPARISONS:
+        known = ", ".join([*_COMPARISONS, "and", "or"])
+        raise BadRequestError(f"{path}.type '{kind}' is not a filter type; use one of: {known}.")
+    if not isinstance(spec.get("key"), str):
+        raise BadRequestError(f"{path}.key must be the name of an attribute.")
+    if "value" not in spec:
+        raise BadRequestError(f"{path}.value is missing.")
+    if kind in ("in", "nin") and not isinstance(spec["value"], list):
+        raise BadRequestError(f"{path}.value must be a list for '{kind}'.")
+
+
+def matches(spec: Mapping[str, Any], attributes: Mapping[str, Any]) -> bool:
+    """Whether attributes pass a (checked) filter; a missing key or mismatched types fail it."""
+    kind = spec["type"]
+    if kind == "and":
+        return all(matches(part, attributes) for part in spec["filters"])
+    if kind == "or":
+        return any(matches(part, attributes) for part in spec["filters"])
+    key = spec["key"]
+    if key not in attributes:
+        return kind in ("ne", "nin")
+    try:
+        return bool(_COMPARISONS[kind](attributes[key], spec["value"]))
+    except TypeError:
+        return False
+
+
+def fuse(
+    vector: list[ScoredChunk], keyword: list[ScoredChunk], options: RankingOptions | None
+) -> list[ScoredChunk]:
+    """Combine vector and keyword results: reciprocal rank fusion (default) or weighted scores."""
+    ranker = (options.ranker if options else None) or "rrf"
+    by_id = {h.chunk.chunk_id: h.chunk for h in [*vector, *keyword]}
+    if ranker == "rrf":
+        k = (options.impact_factor if options else None) or RRF_K
+        scores = _rrf(vector, k)
+        for chunk_id, score in _rrf(keyword, k).items():
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + score
+    elif ranker == "weighted":
+        alpha = DEFAULT_ALPHA if options is None or options.alpha is None else options.alpha
+        v, kw = _normalized(vector), _normalized(keyword)
+        scores = {cid: alpha * v.get(cid, 0.0) + (1 - alpha) * kw.get(cid, 0.0) for cid in by_id}
+    else:
+        raise BadRequestError(
+            f"Unknown ranker '{ranker}' for hybrid search; use 'rrf' or 'weighted'."
+        )
+    ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+    return [ScoredChunk(chunk=by_id[cid], score=score) for cid, score in ranked]
+
+
+def _rrf(hits: list[ScoredChunk], k: float) -> dict[str, float]:
+    return {h.chunk.chunk_id: 1.0 / (k + rank) for rank, h in enumerate(hits, start=1)}
+
+
+def _normalized(hits: list[ScoredChunk]) -> dict[str, float]:
+    """Min-max scaled to [0, 1] (BM25 and cosine scores live on different scales)."""
+    if not hits:
+        return {}
+    low = min(h.score for h in hits)
+    high = max(h.score for h in hits)
+    span = high - low
+    return {h.chunk.chunk_id: (h.score - low) / span if span else 1.0 for h in hits}

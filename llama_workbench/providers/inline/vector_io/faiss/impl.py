@@ -1,0 +1,253 @@
+"""faiss indexes over a SQLite chunk store: SQLite is the truth, each index file a rebuildable cache."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from llama_workbench.apis.vector_io.models import EmbeddedChunk, ScoredChunk, VectorStoreRecord
+from llama_workbench.core.datatypes import ProviderDeps
+from llama_workbench.core.errors import BadRequestError, MissingDependencyError, NotFoundError
+from llama_workbench.providers.inline.vector_io.faiss.config import FaissVectorIOConfig
+from llama_workbench.providers.utils.sqlite_chunks import SqliteChunkStore
+
+SAVE_INTERVAL_S = 2.0
+
+
+def _faiss() -> Any:
+    try:
+        import faiss
+    except ImportError:
+        raise MissingDependencyError("faiss-cpu", "rag", needed_by="inline::faiss") from None
+    return faiss
+
+
+class _StoreIndex:
+    """One store's faiss index, keyed by the chunk rows' SQLite rowids."""
+
+    def __init__(self, index: Any, dimension: int, generation: int) -> None:
+        self.index = index
+        self.dimension = dimension
+        self.generation = generation
+        self.saved_generation = generation
+        self.saved_at = time.monotonic()
+        self.lock = threading.Lock()
+
+
+class FaissVectorIO:
+    """inline::faiss: exact (flat, inner product on unit vectors) or HNSW indexes."""
+
+    def __init__(self, config: FaissVectorIOConfig, deps: ProviderDeps) -> None:
+        self._config = config
+        self._db_path = _under(deps.data_dir, config.db_path)
+        self._index_dir = _under(deps.data_dir, config.index_dir)
+        self._chunks: SqliteChunkStore | None = None
+        self._indexes: dict[str, _StoreIndex] = {}
+        self._dimensions: dict[str, int] = {}
+
+    async def initialize(self) -> None:
+        _faiss()
+        self._index_dir.mkdir(parents=True, exist_ok=True)
+        self._chunks = await asyncio.to_thread(SqliteChunkStore, self._db_path)
+
+    @property
+    def chunks(self) -> SqliteChunkStore:
+        assert self._chunks is not None, "initialize() first"
+        return self._chunks
+
+    # -- the provider protocol
+
+    async def create_index(self, store: VectorStoreRecord) -> None:
+        # Opening is cheap: the index is loaded (or rebuilt) on the store's first use.
+        self._dimensions[store.identifier] = store.embedding_dimension
+
+    async def delete_index(self, store_id: str) -> None:
+        await asyncio.to_thread(self.chunks.delete_store, store_id)
+        self._indexes.pop(store_id, None)
+        for path in self._files(store_id):
+            path.unlink(missing_ok=True)
+
+    async def add_chunks(self, store_id: str, chunks: list[EmbeddedChunk]) -> None:
+        if chunks:
+            await asyncio.to_thread(self._add, store_id, chunks)
+
+    async def delete_chunks(self, store_id: str, chunk_ids: list[str]) -> None:
+        await asyncio.to_thread(self._remove, store_id, self.chunks.delete_chunks, chunk_ids)
+
+    async def delete_file_chunks(self, store_id: str, file_id: str) -> None:
+        await asyncio.to_thread(self._remove, store_id, self.chunks.delete_file, file_id)
+
+    async def file_chunks(self, store_id: str, file_id: str) -> list[EmbeddedChunk]:
+        return await asyncio.to_thread(self.chunks.file_chunks, store_id, file_id)
+
+    async def query_vector(
+        self, store_id: str, embedding: list[float], k: int
+    ) -> list[ScoredChunk]:
+        return await asyncio.to_thread(self._search, store_id, embedding, k)
+
+    async def query_keyword(self, store_id: str, query: str, k: int) -> list[ScoredChunk]:
+        def run() -> list[ScoredChunk]:
+            hits = self.chunks.keyword(store_id, query, k)
+            found = self.chunks.get(r for r, _ in hits)
+            return [ScoredChunk(chunk=found[r], score=s) for r, s in hits if r in found]
+
+        return await asyncio.to_thread(run)
+
+    async def shutdown(self) -> None:
+        for store_id in list(self._indexes):
+            await asyncio.to_thread(self._save, store_id, force=True)
+        if self._chunks is not None:
+            self._chunks.close()
+            self._chunks = None
+
+    # -- index upkeep (worker threads)
+
+    def _index(self, store_id: str) -> _StoreIndex:
+        found = self._indexes.get(store_id)
+        if found is not None:
+            return found
+        dimension = self._dimensions.get(store_id)
+        if dimension is None:
+            raise NotFoundError("Vector index", store_id, hint="(inline::faiss)")
+        loaded = self._load(store_id, dimension) or self._rebuild(store_id, dimension)
+        return self._indexes.setdefault(store_id, loaded)
+
+    def _new_index(self, dimension: int) -> Any:
+        faiss = _faiss()
+        if self._config.index_type == "hnsw":
+            inner = faiss.IndexHNSWFlat(dimension, self._config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            inner.hnsw.efConstruction = self._config.hnsw_ef_construction
+            inner.hnsw.efSearch = self._config.hnsw_ef_search
+            return faiss.IndexIDMap(inner)
+        return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+
+    def _rebuild(self, store_id: str, dimension: int) -> _StoreIndex:
+        """Build the index from the chunk rows (first use, stale file, or HNSW after deletes)."""
+        generation = self.chunks.generation(store_id)
+        ids, matrix = self.chunks.vectors(store_id, dimension)
+        index = self._new_index(dimension)
+        if len(ids):
+            index.add_with_ids(_unit(matrix), ids)
+        entry = _StoreIndex(index, dimension, generation)
+        entry.saved_generation = -1
+        return entry
+
+    def _load(self, store_id: str, dimension: int) -> _StoreIndex | None:
+        index_path, meta_path = self._files(store_id)
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (OSError, ValueError):
+            return None
+        generation = self.chunks.generation(store_id)
+        if (
+            meta.get("generation") != generation
+            or meta.get("dimension") != dimension
+            or meta.get("index_type") != self._config.index_type
+        ):
+            return None  # written before the last change reached it: rebuild from the rows
+        try:
+            index = _faiss().read_index(str(index_path))
+        except RuntimeError:
+            return None
+        return _StoreIndex(index, dimension, generation)
+
+    def _save(self, store_id: str, force: bool = False) -> None:
+        entry = self._indexes.get(store_id)
+        if entry is None or entry.saved_generation == entry.generation:
+            return
+        if not force and time.monotonic() - entry.saved_at < SAVE_INTERVAL_S:
+            return
+        index_path, meta_path = self._files(store_id)
+        with entry.lock:
+            generation = entry.generation
+            tmp = index_path.with_suffix(".tmp")
+            _faiss().write_index(entry.index, str(tmp))
+        os.replace(tmp, index_path)
+        meta = {
+            "generation": generation,
+            "dimension": entry.dimension,
+            "index_type": self._config.index_type,
+        }
+        meta_tmp = meta_path.with_suffix(".tmp")
+        meta_tmp.write_text(json.dumps(meta))
+        os.replace(meta_tmp, meta_path)
+        entry.saved_generation = generation
+        entry.saved_at = time.monotonic()
+
+    def _add(self, store_id: str, chunks: list[EmbeddedChunk]) -> None:
+        entry = self._index(store_id)
+        vectors = _unit(np.asarray([c.embedding for c in chunks], dtype=np.float32))
+        if vectors.shape[1] != entry.dimension:
+            raise BadRequestError(
+                f"Embeddings have {vectors.shape[1]} dimensions; store '{store_id}' takes "
+                f"{entry.dimension}."
+            )
+        with entry.lock:
+            new, removed = self.chunks.upsert(store_id, chunks, vectors)
+            self._drop(store_id, entry, removed)
+            entry = self._indexes[store_id]
+            entry.index.add_with_ids(vectors, np.asarray(new, dtype=np.int64))
+            entry.generation = self.chunks.generation(store_id)
+        self._save(store_id)
+
+    def _remove(self, store_id: str, delete: Any, what: Any) -> None:
+        entry = self._index(store_id)
+        with entry.lock:
+            removed = delete(store_id, what)
+            self._drop(store_id, entry, removed)
+            self._indexes[store_id].generation = self.chunks.generation(store_id)
+        self._save(store_id)
+
+    def _drop(self, store_id: str, entry: _StoreIndex, rowids: list[int]) -> None:
+        if not rowids:
+            return
+        if self._config.index_type == "hnsw":
+            # HNSW graphs can't delete: rebuild from the rows (which no longer hold these).
+            rebuilt = self._rebuild(store_id, entry.dimension)
+            entry.index = rebuilt.index
+        else:
+            entry.index.remove_ids(np.asarray(rowids, dtype=np.int64))
+
+    def _search(self, store_id: str, embedding: list[float], k: int) -> list[ScoredChunk]:
+        entry = self._index(store_id)
+        query = _unit(np.asarray([embedding], dtype=np.float32))
+        if query.shape[1] != entry.dimension:
+            raise BadRequestError(
+                f"The query embedding has {query.shape[1]} dimensions; store '{store_id}' takes "
+                f"{entry.dimension}."
+            )
+        with entry.lock:
+            if entry.index.ntotal == 0:
+                return []
+            scores, ids = entry.index.search(query, min(k, entry.index.ntotal))
+        hits = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        found = self.chunks.get(i for i, _ in hits)
+        return [ScoredChunk(chunk=found[i], score=s) for i, s in hits if i in found]
+
+    def _files(self, store_id: str) -> tuple[Path, Path]:
+        name = (
+            store_id
+            if re.fullmatch(r"[A-Za-z0-9_\-]{1,100}", store_id)
+            else (hashlib.sha256(store_id.encode()).hexdigest())
+        )
+        return self._index_dir / f"{name}.faiss", self._index_dir / f"{name}.json"
+
+
+def _unit(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(matrix / norms, dtype=np.float32)
+
+
+def _under(data_dir: Path, path: str) -> Path:
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else data_dir / p

@@ -1,0 +1,159 @@
+"""sqlite-vec: a vec0 table per store beside the shared chunk tables, all in one SQLite transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from llama_workbench.apis.vector_io.models import EmbeddedChunk, ScoredChunk, VectorStoreRecord
+from llama_workbench.core.datatypes import ProviderDeps
+from llama_workbench.core.errors import BadRequestError, MissingDependencyError, NotFoundError
+from llama_workbench.providers.inline.vector_io.sqlite_vec.config import SqliteVecVectorIOConfig
+from llama_workbench.providers.utils.sqlite_chunks import SqliteChunkStore
+
+
+def _connect(path: str) -> Any:
+    """A connection that can load extensions (the stdlib sqlite3 here is built without that)."""
+    try:
+        import sqlite_vec
+    except ImportError:
+        raise MissingDependencyError("sqlite-vec", "rag", needed_by="inline::sqlite-vec") from None
+    try:
+        from pysqlite3 import dbapi2 as sqlite3
+    except ImportError:
+        import sqlite3
+    conn = sqlite3.connect(path, check_same_thread=False)
+    if not hasattr(conn, "enable_load_extension"):
+        raise MissingDependencyError("pysqlite3-binary", "rag", needed_by="inline::sqlite-vec")
+    conn.enable_load_extension(True)
+    sqlite_vec.load(conn)
+    conn.enable_load_extension(False)
+    return conn
+
+
+def _table(store_id: str) -> str:
+    return "vec_" + hashlib.sha256(store_id.encode()).hexdigest()[:24]
+
+
+class SqliteVecVectorIO:
+    """inline::sqlite-vec: exact cosine search by sqlite-vec, BM25 by FTS5, one database file."""
+
+    def __init__(self, config: SqliteVecVectorIOConfig, deps: ProviderDeps) -> None:
+        path = Path(config.db_path).expanduser()
+        self._path = path if path.is_absolute() else deps.data_dir / path
+        self._chunks: SqliteChunkStore | None = None
+        self._dimensions: dict[str, int] = {}
+
+    async def initialize(self) -> None:
+        self._chunks = await asyncio.to_thread(SqliteChunkStore, self._path, _connect)
+
+    @property
+    def chunks(self) -> SqliteChunkStore:
+        assert self._chunks is not None, "initialize() first"
+        return self._chunks
+
+    async def create_index(self, store: VectorStoreRecord) -> None:
+        self._dimensions[store.identifier] = store.embedding_dimension
+        sql = (
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {_table(store.identifier)} USING vec0("
+            f"embedding float[{store.embedding_dimension}] distance_metric=cosine)"
+        )
+
+        def run() -> None:
+            with self.chunks._lock:
+                self.chunks.conn.execute(sql)
+                self.chunks.conn.commit()
+
+        await asyncio.to_thread(run)
+
+    async def delete_index(self, store_id: str) -> None:
+        def drop(conn: Any, new: list[int], vectors: np.ndarray, removed: list[int]) -> None:
+            conn.execute(f"DROP TABLE IF EXISTS {_table(store_id)}")
+
+        await asyncio.to_thread(self.chunks.delete_store, store_id, drop)
+        self._dimensions.pop(store_id, None)
+
+    async def add_chunks(self, store_id: str, chunks: list[EmbeddedChunk]) -> None:
+        if not chunks:
+            return
+        dimension = self._dimension(store_id)
+        vectors = np.asarray([c.embedding for c in chunks], dtype=np.float32)
+        if vectors.shape[1] != dimension:
+            raise BadRequestError(
+                f"Embeddings have {vectors.shape[1]} dimensions; store '{store_id}' takes {dimension}."
+            )
+        await asyncio.to_thread(self.chunks.upsert, store_id, chunks, vectors, self._sync(store_id))
+
+    async def delete_chunks(self, store_id: str, chunk_ids: list[str]) -> None:
+        await asyncio.to_thread(
+            self.chunks.delete_chunks, store_id, chunk_ids, self._sync(store_id)
+        )
+
+    async def delete_file_chunks(self, store_id: str, file_id: str) -> None:
+        await asyncio.to_thread(self.chunks.delete_file, store_id, file_id, self._sync(store_id))
+
+    async def file_chunks(self, store_id: str, file_id: str) -> list[EmbeddedChunk]:
+        return await asyncio.to_thread(self.chunks.file_chunks, store_id, file_id)
+
+    async def query_vector(
+        self, store_id: str, embedding: list[float], k: int
+    ) -> list[ScoredChunk]:
+        dimension = self._dimension(store_id)
+        query = np.asarray(embedding, dtype=np.float32)
+        if query.shape != (dimension,):
+            raise BadRequestError(
+                f"The query embedding has {query.size} dimensions; store '{store_id}' takes {dimension}."
+            )
+        sql = (
+            f"SELECT rowid, distance FROM {_table(store_id)} WHERE embedding MATCH ? AND k = ? "
+            "ORDER BY distance"
+        )
+
+        def run() -> list[ScoredChunk]:
+            with self.chunks._lock:
+                rows = self.chunks.conn.execute(sql, (query.tobytes(), k)).fetchall()
+            found = self.chunks.get(r[0] for r in rows)
+            # Cosine distance is 1 - cosine similarity.
+            return [ScoredChunk(chunk=found[r[0]], score=1.0 - r[1]) for r in rows if r[0] in found]
+
+        return await asyncio.to_thread(run)
+
+    async def query_keyword(self, store_id: str, query: str, k: int) -> list[ScoredChunk]:
+        def run() -> list[ScoredChunk]:
+            hits = self.chunks.keyword(store_id, query, k)
+            found = self.chunks.get(r for r, _ in hits)
+            return [ScoredChunk(chunk=found[r], score=s) for r, s in hits if r in found]
+
+        return await asyncio.to_thread(run)
+
+    async def shutdown(self) -> None:
+        if self._chunks is not None:
+            self._chunks.close()
+            self._chunks = None
+
+    def _dimension(self, store_id: str) -> int:
+        if store_id not in self._dimensions:
+            raise NotFoundError("Vector index", store_id, hint="(inline::sqlite-vec)")
+        return self._dimensions[store_id]
+
+    @staticmethod
+    def _sync(store_id: str) -> Any:
+        table = _table(store_id)
+
+        def hook(conn: Any, new: list[int], vectors: np.ndarray, removed: list[int]) -> None:
+            if removed:
+                conn.executemany(f"DELETE FROM {table} WHERE rowid = ?", [(r,) for r in removed])
+            if new:
+                conn.executemany(
+                    f"INSERT INTO {table} (rowid, embedding) VALUES (?, ?)",
+                    [
+                        (r, np.asarray(v, dtype=np.float32).tobytes())
+                        for r, v in zip(new, vectors, strict=True)
+                    ],
+                )
+
+        return hook

@@ -1,0 +1,243 @@
+"""Chunks of every vector store in one SQLite file: text, metadata, embedding, and an FTS5 BM25 index.
+
+The faiss and sqlite-vec providers keep their chunks here. Each mutation is one transaction and
+bumps the store's generation, so an index kept beside the file (faiss) can tell it is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from llama_workbench.apis.vector_io.models import EmbeddedChunk
+from llama_workbench.core.errors import StorageError
+
+RowHook = Callable[[Any, list[int], np.ndarray, list[int]], None]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY,
+    store_id TEXT NOT NULL,
+    chunk_id TEXT NOT NULL,
+    file_id TEXT,
+    chunk_index INTEGER,
+    content TEXT NOT NULL,
+    data TEXT NOT NULL,
+    embedding BLOB NOT NULL,
+    UNIQUE (store_id, chunk_id)
+);
+CREATE INDEX IF NOT EXISTS chunks_by_file ON chunks (store_id, file_id, chunk_index);
+CREATE TABLE IF NOT EXISTS generations (store_id TEXT PRIMARY KEY, generation INTEGER NOT NULL);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    content, content='chunks', content_rowid='rowid', tokenize='porter unicode61'
+);
+CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts (rowid, content) VALUES (new.rowid, new.content);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts (chunks_fts, rowid, content) VALUES ('delete', old.rowid, old.content);
+END;
+"""
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+class SqliteChunkStore:
+    """Thread-safe (one connection, one lock); call its methods from worker threads."""
+
+    def __init__(self, path: Path, connect: Callable[[str], Any] | None = None) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            opener = connect or (lambda p: sqlite3.connect(p, check_same_thread=False))
+            self.conn = opener(str(path))
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.executescript(_SCHEMA)
+            self.conn.commit()
+        except sqlite3.Error as exc:
+            raise StorageError(f"Cannot open the chunk database {path}: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+    # -- writes (each one transaction)
+
+    def upsert(
+        self,
+        store_id: str,
+        chunks: Sequence[EmbeddedChunk],
+        vectors: np.ndarray,
+        hook: RowHook | None = None,
+    ) -> tuple[list[int], list[int]]:
+        """Insert chunks (replacing same chunk_id); returns (new rowids, replaced rowids)."""
+        with self._lock, self._transaction() as conn:
+            ids = [c.chunk_id for c in chunks]
+            removed = self._rowids_where(conn, store_id, "chunk_id", ids)
+            self._delete_rows(conn, removed)
+            new: list[int] = []
+            for chunk, vector in zip(chunks, vectors, strict=True):
+                cur = conn.execute(
+                    "INSERT INTO chunks (store_id, chunk_id, file_id, chunk_index, content, data,"
+                    " embedding) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        store_id,
+                        chunk.chunk_id,
+                        chunk.chunk_metadata.file_id,
+                        chunk.chunk_metadata.chunk_index,
+                        chunk.content,
+                        chunk.model_dump_json(exclude={"embedding"}),
+                        np.asarray(vector, dtype=np.float32).tobytes(),
+                    ),
+                )
+                new.append(int(cur.lastrowid))
+            if hook is not None:
+                hook(conn, new, vectors, removed)
+            self._bump(conn, store_id)
+        return new, removed
+
+    def delete_chunks(
+        self, store_id: str, chunk_ids: Sequence[str], hook: RowHook | None = None
+    ) -> list[int]:
+        return self._delete(store_id, "chunk_id", list(chunk_ids), hook)
+
+    def delete_file(self, store_id: str, file_id: str, hook: RowHook | None = None) -> list[int]:
+        return self._delete(store_id, "file_id", [file_id], hook)
+
+    def delete_store(self, store_id: str, hook: RowHook | None = None) -> list[int]:
+        with self._lock, self._transaction() as conn:
+            rows = [
+                r[0]
+                for r in conn.execute("SELECT rowid FROM chunks WHERE store_id = ?", (store_id,))
+            ]
+            self._delete_rows(conn, rows)
+            if hook is not None:
+                hook(conn, [], np.empty((0, 0), np.float32), rows)
+            conn.execute("DELETE FROM generations WHERE store_id = ?", (store_id,))
+        return rows
+
+    def _delete(
+        self, store_id: str, column: str, values: list[str], hook: RowHook | None
+    ) -> list[int]:
+        with self._lock, self._transaction() as conn:
+            rows = self._rowids_where(conn, store_id, column, values)
+            self._delete_rows(conn, rows)
+            if hook is not None:
+                hook(conn, [], np.empty((0, 0), np.float32), rows)
+            self._bump(conn, store_id)
+        return rows
+
+    # -- reads
+
+    def generation(self, store_id: str) -> int:
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT generation FROM generations WHERE store_id = ?", (store_id,)
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def vectors(self, store_id: str, dimension: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rowids, float32 matrix) of every chunk of a store, to rebuild an index."""
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT rowid, embedding FROM chunks WHERE store_id = ? ORDER BY rowid", (store_id,)
+            ).fetchall()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+        return ids, matrix.reshape(len(rows), dimension)
+
+    def get(self, rowids: Iterable[int]) -> dict[int, EmbeddedChunk]:
+        ids = list(rowids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        with self._lock:
+            rows = self.conn.execute(
+                f"SELECT rowid, data, embedding FROM chunks WHERE rowid IN ({marks})", ids
+            ).fetchall()
+        return {r[0]: _chunk(r[1], r[2]) for r in rows}
+
+    def file_chunks(self, store_id: str, file_id: str) -> list[EmbeddedChunk]:
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT data, embedding FROM chunks WHERE store_id = ? AND file_id = ? "
+                "ORDER BY chunk_index, rowid",
+                (store_id, file_id),
+            ).fetchall()
+        return [_chunk(r[0], r[1]) for r in rows]
+
+    def keyword(self, store_id: str, query: str, k: int) -> list[tuple[int, float]]:
+        """BM25 over the chunk texts (any query word may match); (rowid, score), best first."""
+        words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))
+        if not words:
+            return []
+        match = " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT chunks.rowid, bm25(chunks_fts) AS rank FROM chunks_fts "
+                "JOIN chunks ON chunks.rowid = chunks_fts.rowid "
+                "WHERE chunks_fts MATCH ? AND chunks.store_id = ? ORDER BY rank LIMIT ?",
+                (match, store_id, k),
+            ).fetchall()
+        # FTS5's bm25() is lower-is-better (negative); scores here are higher-is-better.
+        return [(int(r[0]), -float(r[1])) for r in rows]
+
+    # -- internals
+
+    def _transaction(self) -> Any:
+        conn = self.conn
+
+        class _Tx:
+            def __enter__(self) -> Any:
+                conn.execute("BEGIN IMMEDIATE")
+                return conn
+
+            def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+                if exc_type is None:
+                    conn.commit()
+                else:
+                    conn.rollback()
+
+        return _Tx()
+
+    @staticmethod
+    def _rowids_where(conn: Any, store_id: str, column: str, values: list[str]) -> list[int]:
+        found: list[int] = []
+        for start in range(0, len(values), 500):
+            part = values[start : start + 500]
+            marks = ",".join("?" * len(part))
+            found.extend(
+                r[0]
+                for r in conn.execute(
+                    f"SELECT rowid FROM chunks WHERE store_id = ? AND {column} IN ({marks})",
+                    (store_id, *part),
+                )
+            )
+        return found
+
+    @staticmethod
+    def _delete_rows(conn: Any, rowids: list[int]) -> None:
+        conn.executemany("DELETE FROM chunks WHERE rowid = ?", [(r,) for r in rowids])
+
+    @staticmethod
+    def _bump(conn: Any, store_id: str) -> None:
+        conn.execute(
+            "INSERT INTO generations (store_id, generation) VALUES (?, 1) "
+            "ON CONFLICT (store_id) DO UPDATE SET generation = generation + 1",
+            (store_id,),
+        )
+
+
+def _chunk(data: str, embedding: bytes) -> EmbeddedChunk:
+    fields = json.loads(data)
+    fields["embedding"] = np.frombuffer(embedding, dtype=np.float32).tolist()
+    return EmbeddedChunk.model_validate(fields)
