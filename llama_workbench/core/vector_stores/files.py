@@ -9,6 +9,8 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from pydantic import TypeAdapter, ValidationError
+
 from llama_workbench.apis.vector_io.api import Order, ProgressCallback
 from llama_workbench.apis.vector_io.models import (
     Attributes,
@@ -26,6 +28,7 @@ from llama_workbench.core.errors import (
     CancelledError,
     LlamaWorkbenchError,
     NotFoundError,
+    UnprocessableError,
 )
 from llama_workbench.core.vector_stores.ingest import chunk_sizes, ingest_file
 from llama_workbench.core.vector_stores.records import BatchRecord, FileRecord, counts, paginate
@@ -86,7 +89,7 @@ class StoreFiles:
         entry = FileRecord(
             file=VectorStoreFileObject(
                 id=file_id,
-                attributes=attributes or {},
+                attributes=_attributes(attributes),
                 chunking_strategy=strategy,
                 created_at=int(time.time()),
                 status="in_progress",
@@ -203,7 +206,7 @@ class StoreFiles:
         self, vector_store_id: str, file_id: str, attributes: Attributes
     ) -> VectorStoreFileObject:
         entry = await self._file_record(vector_store_id, file_id)
-        entry.file.attributes = dict(attributes)
+        entry.file.attributes = _attributes(attributes)
         await self._records.put_file(entry)
         return entry.file
 
@@ -248,7 +251,7 @@ class StoreFiles:
             FileRecord(
                 file=VectorStoreFileObject(
                     id=file_id,
-                    attributes=attributes or {},
+                    attributes=_attributes(attributes),
                     chunking_strategy=strategy,
                     created_at=now,
                     status="in_progress",
@@ -388,6 +391,29 @@ class StoreFiles:
         for batch in await self._records.batches():
             if batch.batch.status == "in_progress":
                 await self._settle_batch(batch.batch.vector_store_id, batch.batch.id)
+
+
+_ATTRIBUTES: TypeAdapter[dict[str, str | float | bool]] = TypeAdapter(dict[str, str | float | bool])
+
+
+def _attributes(value: Any) -> dict[str, str | float | bool]:
+    """OpenAI's rules: at most 16 attributes, keys up to 64 characters, strings up to 512."""
+    if value is None:
+        return {}
+    try:
+        attributes = _ATTRIBUTES.validate_python(value)
+    except ValidationError as exc:
+        raise UnprocessableError(
+            f"Invalid attributes: {exc.errors()[0]['msg']} (values are strings, numbers or booleans)"
+        ) from None
+    if len(attributes) > 16:
+        raise BadRequestError(f"A file takes at most 16 attributes, got {len(attributes)}.")
+    for key, item in attributes.items():
+        if len(key) > 64 or (isinstance(item, str) and len(item) > 512):
+            raise BadRequestError(
+                f"Attribute '{key[:64]}': keys are at most 64 characters, strings at most 512."
+            )
+    return attributes
 
 
 def _file_page(
