@@ -193,9 +193,13 @@ class FaissVectorIO:
             )
         with entry.lock:
             new, removed = self.chunks.upsert(store_id, chunks, vectors)
-            self._drop(store_id, entry, removed)
-            entry = self._indexes[store_id]
-            entry.index.add_with_ids(vectors, np.asarray(new, dtype=np.int64))
+            if removed and self._config.index_type == "hnsw":
+                # HNSW graphs can't delete: rebuild from the rows (which now hold the new ones).
+                entry.index = self._rebuild(store_id, entry.dimension).index
+            else:
+                if removed:
+                    entry.index.remove_ids(np.asarray(removed, dtype=np.int64))
+                entry.index.add_with_ids(vectors, np.asarray(new, dtype=np.int64))
             entry.generation = self.chunks.generation(store_id)
         self._save(store_id)
 
@@ -203,19 +207,12 @@ class FaissVectorIO:
         entry = self._index(store_id)
         with entry.lock:
             removed = delete(store_id, what)
-            self._drop(store_id, entry, removed)
-            self._indexes[store_id].generation = self.chunks.generation(store_id)
+            if removed and self._config.index_type == "hnsw":
+                entry.index = self._rebuild(store_id, entry.dimension).index
+            elif removed:
+                entry.index.remove_ids(np.asarray(removed, dtype=np.int64))
+            entry.generation = self.chunks.generation(store_id)
         self._save(store_id)
-
-    def _drop(self, store_id: str, entry: _StoreIndex, rowids: list[int]) -> None:
-        if not rowids:
-            return
-        if self._config.index_type == "hnsw":
-            # HNSW graphs can't delete: rebuild from the rows (which no longer hold these).
-            rebuilt = self._rebuild(store_id, entry.dimension)
-            entry.index = rebuilt.index
-        else:
-            entry.index.remove_ids(np.asarray(rowids, dtype=np.int64))
 
     def _search(self, store_id: str, embedding: list[float], k: int) -> list[ScoredChunk]:
         entry = self._index(store_id)

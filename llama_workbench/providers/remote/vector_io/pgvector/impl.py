@@ -87,9 +87,7 @@ class PGVectorVectorIO:
         return cls(self._provider_id, redact(text, self._secret()))
 
     @asynccontextmanager
-    async def _connection(
-        self, operation: str, store_id: str | None = None
-    ) -> AsyncIterator[Any]:
+    async def _connection(self, operation: str, store_id: str | None = None) -> AsyncIterator[Any]:
         """A pooled connection, with driver errors turned into the package's errors."""
         pg = self._asyncpg
         unreachable = (
@@ -101,7 +99,9 @@ class PGVectorVectorIO:
             async with pool.acquire() as conn:
                 yield conn
         except pg.UndefinedTableError:
-            raise NotFoundError("Vector index", store_id or "?", hint="(remote::pgvector)") from None
+            raise NotFoundError(
+                "Vector index", store_id or "?", hint="(remote::pgvector)"
+            ) from None
         except unreachable as exc:
             text = f"cannot reach {self._where}: {operation} failed: {exc}"
             raise self._fail(ProviderUnavailableError, text) from exc
@@ -165,12 +165,11 @@ class PGVectorVectorIO:
                 f"pgvector takes 1 to {MAX_DIMENSION} dimensions, not {dimension}."
             )
         table = self._table(store.identifier)
-        async with self._connection("create index", store.identifier) as conn:
-            async with conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", table)
-                for sql in self._schema(table, dimension):
-                    await conn.execute(sql)
-                existing = await self._column_dimension(conn, table)
+        async with self._connection("create index", store.identifier) as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", table)
+            for sql in self._schema(table, dimension):
+                await conn.execute(sql)
+            existing = await self._column_dimension(conn, table)
         if existing != dimension:
             raise ConflictError(
                 f"Vector index '{store.identifier}' already exists with {existing} dimensions; "
@@ -226,9 +225,8 @@ class PGVectorVectorIO:
             )
             for c in chunks
         ]
-        async with self._connection("add chunks", store_id) as conn:
-            async with conn.transaction():
-                await conn.executemany(sql, rows)
+        async with self._connection("add chunks", store_id) as conn, conn.transaction():
+            await conn.executemany(sql, rows)
 
     async def delete_chunks(self, store_id: str, chunk_ids: list[str]) -> None:
         sql = f"DELETE FROM {self._table(store_id)} WHERE chunk_id = ANY($1::text[])"
@@ -261,13 +259,12 @@ class PGVectorVectorIO:
             f"SELECT data, embedding::text AS embedding, 1 - (embedding <=> $1::vector) AS score "
             f"FROM {self._table(store_id)} ORDER BY embedding <=> $1::vector LIMIT $2"
         )
-        async with self._connection("vector query", store_id) as conn:
-            async with conn.transaction():
-                if k > EF_SEARCH_MAX:
-                    await conn.execute("SET LOCAL enable_indexscan = off")
-                elif k > EF_SEARCH_DEFAULT:
-                    await conn.execute(f"SET LOCAL hnsw.ef_search = {int(k)}")
-                rows = await conn.fetch(sql, vector_literal(embedding), k)
+        async with self._connection("vector query", store_id) as conn, conn.transaction():
+            if k > EF_SEARCH_MAX:
+                await conn.execute("SET LOCAL enable_indexscan = off")
+            elif k > EF_SEARCH_DEFAULT:
+                await conn.execute(f"SET LOCAL hnsw.ef_search = {int(k)}")
+            rows = await conn.fetch(sql, vector_literal(embedding), k)
         return [self._scored(r) for r in rows]
 
     async def query_keyword(self, store_id: str, query: str, k: int) -> list[ScoredChunk]:
