@@ -1,4 +1,4 @@
-"""A session fixture that runs a real PostgreSQL on 127.0.0.1 (a free port, a temp dir)."""
+"""Session fixtures that run a real PostgreSQL on 127.0.0.1 (a free port, a temp dir)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,10 +152,43 @@ def _stop(bin_dir: Path, data_dir: Path) -> None:
         )
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """A PostgreSQL server for the whole session, stopped (and its files removed) at the end."""
-    bin_dir = _locate_or_install()
+def _pgserver_bin_dir() -> Path:
+    """The PostgreSQL of the `pgserver` package: it has pgvector, which Debian's apt lacks."""
+    try:
+        import pgserver
+    except ImportError:
+        pytest.fail(
+            "The pgvector tests need the `pgserver` package (a dev dependency): "
+            "pip install pgserver",
+            pytrace=False,
+        )
+    return Path(pgserver.__file__).parent / "pginstall" / "bin"
+
+
+def _server_user_can_run(bin_dir: Path) -> bool:
+    cmd = _as_server_user([str(bin_dir / "postgres"), "--version"])
+    return subprocess.run(cmd, capture_output=True, timeout=60).returncode == 0
+
+
+def _runnable_copy(bin_dir: Path) -> tuple[Path, Path | None]:
+    """`bin_dir`, or a copy of its install tree the postgres user can read (and that copy)."""
+    if _server_user_can_run(bin_dir):
+        return bin_dir, None
+    # The install may sit in a tree only root can enter (a venv under a 0700 home, say). It is
+    # relocatable; its binaries find libpq at $ORIGIN/../../../pgserver.libs, so that moves too.
+    install = bin_dir.parent
+    copy_root = Path(tempfile.mkdtemp(prefix="llw-pginstall-"))
+    copy_root.chmod(0o755)
+    shutil.copytree(install, copy_root / install.parent.name / install.name)
+    libs = install.parent.parent / f"{install.parent.name}.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, copy_root / libs.name)
+    return copy_root / install.parent.name / install.name / "bin", copy_root
+
+
+@contextmanager
+def _serve(bin_dir: Path) -> Iterator[PostgresServer]:
+    """A server from `bin_dir` until the block ends; then stopped and its files removed."""
     workdir = _make_workdir()
     data_dir = workdir / "data"
     try:
@@ -166,3 +200,22 @@ def postgres_server() -> Iterator[PostgresServer]:
             _stop(bin_dir, data_dir)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the whole session, stopped (and its files removed) at the end."""
+    with _serve(_locate_or_install()) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def pgvector_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL 16 server with the pgvector extension available (pgserver's build)."""
+    bin_dir, copy_root = _runnable_copy(_pgserver_bin_dir())
+    try:
+        with _serve(bin_dir) as server:
+            yield server
+    finally:
+        if copy_root is not None:
+            shutil.rmtree(copy_root, ignore_errors=True)

@@ -82,3 +82,60 @@ def test_llama_stack_client_sdk(server: BackgroundServer) -> None:
         "no_token": ["AuthenticationError", 401],
     }
     assert out["providers"] == ["remote::vllm"] and out["health"] == "OK"
+
+
+RAG_SCRIPT = r"""
+import io, json, sys
+from llama_stack_client import LlamaStackClient
+
+client = LlamaStackClient(base_url=sys.argv[1], api_key=sys.argv[2], max_retries=0)
+out = {}
+uploaded = client.files.create(file=("notes.md", io.BytesIO(b"Otters sleep in kelp.\n\nOwls hunt at dusk.")), purpose="assistants")
+out["file"] = [uploaded.filename, uploaded.bytes]
+store = client.vector_stores.create(name="lsc", extra_body={"embedding_model": "s/e", "provider_id": "faiss"})
+attached = client.vector_stores.files.create(vector_store_id=store.id, file_id=uploaded.id, attributes={"topic": "animals"})
+out["attached"] = attached.status
+page = client.vector_stores.search(vector_store_id=store.id, query="kelp", search_mode="keyword")
+out["search"] = [r.content[0].text for r in page.data]
+out["counts"] = client.vector_stores.retrieve(store.id).file_counts.completed
+client.vector_io.insert(
+    vector_store_id=store.id,
+    chunks=[{"content": "Puffins nest on cliffs.", "chunk_id": "p1", "metadata": {}, "chunk_metadata": {"document_id": "d"},
+             "embedding": [30.0, 1.0, 0.0], "embedding_model": "s/e", "embedding_dimension": 3}],
+)
+found = client.vector_io.query(vector_store_id=store.id, query="Puffins nest on cliffs.", params={"max_chunks": 1})
+out["query"] = [c.chunk_id for c in found.chunks]
+out["listed"] = [s.id for s in client.vector_stores.list()] == [store.id]
+client.vector_stores.delete(store.id)
+client.files.delete(uploaded.id)
+print(json.dumps(out))
+"""
+
+
+def test_llama_stack_client_files_and_vector_stores(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    with StubOpenAIServer(models=["m", "e"]) as stub:
+        config = stub_stack_config(
+            stub.base_url,
+            tmp_path_factory.mktemp("lsc-rag"),
+            provider_config={"embedding_models": {"e": 3}},
+        )
+        config["apis"] += ["files", "vector_io"]
+        config["providers"].update(
+            files=[{"provider_id": "fs", "provider_type": "inline::localfs", "config": {}}],
+            vector_io=[{"provider_id": "faiss", "provider_type": "inline::faiss", "config": {}}],
+        )
+        with Stack.from_config(config) as stack, start_server(stack, port=free_port()) as running:
+            run = subprocess.run(
+                [str(client_python()), "-c", RAG_SCRIPT, running.url, "none"],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+    assert run.returncode == 0, run.stderr[-2000:]
+    out = json.loads(run.stdout)
+    assert out["file"] == ["notes.md", 41]
+    assert out["attached"] == "completed" and out["counts"] == 1
+    assert out["search"] == ["Otters sleep in kelp.\n\nOwls hunt at dusk."]
+    assert out["query"] == ["p1"] and out["listed"]
