@@ -8,6 +8,7 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel
 
 from llama_workbench.apis.vector_io.models import (
+    Attributes,
     FileCounts,
     VectorStoreFileBatchObject,
     VectorStoreFileObject,
@@ -38,10 +39,20 @@ class StoreRecords:
 
     def __init__(self, kv: KVStore) -> None:
         self._kv = kv
+        # Search reads every file's attributes: kept in memory (this process is the only writer).
+        self._attributes: dict[str, dict[str, Attributes]] = {}
+
+    async def attributes(self, store_id: str) -> dict[str, Attributes]:
+        """Each file's attributes, by file id (what search filters and results read)."""
+        if store_id not in self._attributes:
+            files = await self.files(store_id)
+            self._attributes[store_id] = {f.file.id: f.file.attributes for f in files}
+        return self._attributes[store_id]
 
     async def put_file(self, record: FileRecord) -> None:
         f = record.file
         await self._kv.set(f"vsfile:{f.vector_store_id}:{f.id}", record.model_dump_json())
+        self._attributes.pop(f.vector_store_id, None)
 
     async def get_file(self, store_id: str, file_id: str) -> FileRecord | None:
         value = await self._kv.get(f"vsfile:{store_id}:{file_id}")
@@ -55,6 +66,7 @@ class StoreRecords:
 
     async def delete_file(self, store_id: str, file_id: str) -> None:
         await self._kv.delete(f"vsfile:{store_id}:{file_id}")
+        self._attributes.pop(store_id, None)
 
     async def put_batch(self, record: BatchRecord) -> None:
         b = record.batch
@@ -71,6 +83,7 @@ class StoreRecords:
         ]
 
     async def delete_store(self, store_id: str) -> None:
+        self._attributes.pop(store_id, None)
         for prefix in (f"vsfile:{store_id}:", f"vsbatch:{store_id}:"):
             for key in await self._kv.keys_with_prefix(prefix):
                 await self._kv.delete(key)

@@ -224,9 +224,7 @@ class VectorStoresRouter(StoreFiles):
         hits = await self._search(
             record, " ".join(queries), mode, max_num_results, options, filters
         )
-        attributes = {
-            f.file.id: f.file.attributes for f in await self._records.files(record.identifier)
-        }
+        attributes = await self._records.attributes(record.identifier)
         data = [_result(hit, attributes) for hit in hits]
         await self._touch(record)
         return SearchResultsPage(search_query=queries, data=data)
@@ -267,9 +265,7 @@ class VectorStoresRouter(StoreFiles):
             (embedding,) = await self.embed(record.embedding_model, [query])
         attributes = None
         if filters is not None:
-            attributes = {
-                f.file.id: f.file.attributes for f in await self._records.files(record.identifier)
-            }
+            attributes = await self._records.attributes(record.identifier)
         threshold = options.score_threshold if options and options.score_threshold else None
         fetch = k * (4 if filters else 1) * (2 if mode == "hybrid" else 1)
         while True:
