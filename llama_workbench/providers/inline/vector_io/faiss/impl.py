@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -55,7 +56,9 @@ class FaissVectorIO:
         self._dimensions: dict[str, int] = {}
 
     async def initialize(self) -> None:
-        _faiss()
+        # Fail at start-up if faiss is missing, without paying for its import until first use.
+        if importlib.util.find_spec("faiss") is None:
+            raise MissingDependencyError("faiss-cpu", "rag", needed_by="inline::faiss")
         self._index_dir.mkdir(parents=True, exist_ok=True)
         self._chunks = await asyncio.to_thread(SqliteChunkStore, self._db_path)
 
