@@ -298,6 +298,11 @@ class VectorStoresRouter(StoreFiles):
         ttl_seconds: int | None = None,
     ) -> None:
         record = self.store(vector_store_id)
+        if ttl_seconds is not None:
+            raise BadRequestError(
+                "ttl_seconds is not supported: chunks stay until deleted (delete_vector_store_file "
+                "or delete_vector_store)."
+            )
         parsed = [_as_chunk(c, i) for i, c in enumerate(chunks)]
         missing = [c for c in parsed if not isinstance(c, EmbeddedChunk)]
         vectors = iter(await self.embed(record.embedding_model, [c.content for c in missing]))

@@ -16,7 +16,7 @@ from llama_workbench.apis.tool_runtime.models import (
     ToolGroup,
     ToolInvocationResult,
 )
-from llama_workbench.apis.vector_io.models import SearchResult
+from llama_workbench.apis.vector_io.models import RankingOptions, SearchResult
 from llama_workbench.core.errors import BadRequestError, LlamaWorkbenchError, UnprocessableError
 
 GROUP = "builtin::rag"
@@ -95,8 +95,9 @@ class RagToolRuntimeImpl:
             raise BadRequestError("vector_store_ids must name at least one vector store.")
         ranking = config.ranking_options
         if config.score_threshold is not None:
-            ranking = (ranking.model_copy() if ranking else None) or _ranking()
-            ranking.score_threshold = config.score_threshold
+            ranking = (ranking or RankingOptions()).model_copy(
+                update={"score_threshold": config.score_threshold}
+            )
         pages = await asyncio.gather(
             *(
                 self._vector_io.search_vector_store(
@@ -139,12 +140,6 @@ class RagToolRuntimeImpl:
             if attached.status != "completed":
                 error = attached.last_error.message if attached.last_error else attached.status
                 raise UnprocessableError(f"Document '{doc.document_id}' was not indexed: {error}")
-
-
-def _ranking() -> Any:
-    from llama_workbench.apis.vector_io.models import RankingOptions
-
-    return RankingOptions()
 
 
 def _config(value: RAGQueryConfig | dict[str, Any] | None) -> RAGQueryConfig:
