@@ -312,6 +312,10 @@ def test_insert_and_query_chunks(stack: Stack) -> None:
         store.id, "bread", filters={"type": "eq", "key": "topic", "value": "baking"}
     )
     assert [r.content[0].text for r in page.data] == ["Sourdough needs a lively starter."]
+    with pytest.raises(BadRequestError, match="ttl_seconds"):
+        stack.vector_io.insert_chunks(
+            store.id, [{"content": "x", "chunk_id": "c9"}], ttl_seconds=60
+        )
     with pytest.raises(BadRequestError, match="384"):
         stack.vector_io.insert_chunks(
             store.id,
@@ -363,6 +367,12 @@ def test_rag_tool_assembles_cited_context_within_budget(
     )
     assert small.metadata["tokens"] <= 300 < result.metadata["tokens"]
     assert len(small.metadata["citations"]) < len(cites)
+    nothing = stack.tool_runtime.rag.query(
+        content=q["question"],
+        vector_store_ids=[corpus["store"]],
+        query_config={"score_threshold": 0.99, "mode": "vector"},
+    )
+    assert nothing.content is None and nothing.metadata["citations"] == []
 
 
 def test_knowledge_search_tool(stack: Stack, corpus: dict[str, Any]) -> None:
