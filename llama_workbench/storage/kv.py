@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from llama_workbench.core.errors import ConfigError, MissingDependencyError, StorageError
+from llama_workbench.core.errors import ConfigError, StorageError
 from llama_workbench.storage.config import PostgresKVConfig
+from llama_workbench.storage.postgres import PostgresPool, password
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -219,15 +220,6 @@ def _aware(expiration: datetime | None) -> datetime | None:
     return None if expiration is None else datetime.fromtimestamp(expiration.timestamp(), UTC)
 
 
-def import_asyncpg() -> Any:
-    """The asyncpg module, or MissingDependencyError with the pip command."""
-    try:
-        import asyncpg
-    except ImportError as exc:
-        raise MissingDependencyError("asyncpg", "postgres", needed_by="postgres storage") from exc
-    return asyncpg
-
-
 class PostgresKVStore:
     """A KV store in one PostgreSQL table, over an asyncpg connection pool."""
 
@@ -237,18 +229,14 @@ class PostgresKVStore:
                 f"kv backend '{name}': table_name {config.table_name!r} is not a plain SQL "
                 "identifier (letters, digits, underscores)."
             )
-        self._asyncpg = import_asyncpg()
         self._config = config
         self._table = config.table_name
         where = f"{config.user}@{config.host}:{config.port}/{config.db}"
         self._label = f"kv backend '{name}' (postgres {where}, table {self._table})"
-        self._pool: Any = None
-        self._closed = False
-        self._lock = asyncio.Lock()
-
-    def _secret(self) -> str | None:
-        password = self._config.password
-        return password.get_secret_value() if password is not None else None
+        self._pool = PostgresPool(
+            config, self._create_table, closed=lambda: StorageError(f"{self._label} is closed.")
+        )
+        self._asyncpg = self._pool.asyncpg
 
     @contextmanager
     def _errors(self, operation: str) -> Iterator[None]:
@@ -256,7 +244,7 @@ class PostgresKVStore:
         try:
             yield
         except (*driver_errors, OSError, TimeoutError) as exc:
-            message = redact(f"{self._label}: {operation} failed: {exc}", self._secret())
+            message = redact(f"{self._label}: {operation} failed: {exc}", password(self._config))
             raise StorageError(message) from exc
 
     async def open(self) -> None:
@@ -264,29 +252,8 @@ class PostgresKVStore:
         await self._get_pool()
 
     async def _get_pool(self) -> Any:
-        if self._pool is not None:
-            return self._pool
-        async with self._lock:
-            if self._closed:
-                raise StorageError(f"{self._label} is closed.")
-            if self._pool is None:
-                with self._errors("connect"):
-                    self._pool = await self._create_pool()
-        return self._pool
-
-    async def _create_pool(self) -> Any:
-        cfg = self._config
-        pool = await self._asyncpg.create_pool(
-            host=cfg.host, port=cfg.port, user=cfg.user, password=self._secret(),
-            database=cfg.db, min_size=1, max_size=5, timeout=10,
-        )  # fmt: skip
-        try:
-            async with pool.acquire() as conn:
-                await self._create_table(conn)
-        except BaseException:
-            await pool.close()
-            raise
-        return pool
+        with self._errors("connect"):
+            return await self._pool.get()
 
     async def _create_table(self, conn: Any) -> None:
         sql = (
@@ -358,12 +325,8 @@ class PostgresKVStore:
         return [str(row["value"]) for row in rows]
 
     async def close(self) -> None:
-        async with self._lock:
-            self._closed = True
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            with self._errors("close"):
-                await pool.close()
+        with self._errors("close"):
+            await self._pool.close()
 
 
 class NamespacedKVStore:

@@ -21,7 +21,8 @@ from llama_workbench.core.errors import (
     StorageError,
 )
 from llama_workbench.storage.config import PostgresSqlConfig, SqliteSqlConfig
-from llama_workbench.storage.kv import SQLITE_BUSY_TIMEOUT_MS, import_asyncpg, redact
+from llama_workbench.storage.kv import SQLITE_BUSY_TIMEOUT_MS, redact
+from llama_workbench.storage.postgres import import_asyncpg
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement, Table

@@ -9,8 +9,8 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +31,31 @@ class PostgresServer:
     password: str
     bin_dir: Path
     data_dir: Path
+
+    def connection(self, db: str) -> dict[str, object]:
+        """The connection fields of a store's or provider's config, for database `db`."""
+        return {
+            "host": self.host, "port": self.port, "db": db,
+            "user": self.user, "password": self.password,
+        }  # fmt: skip
+
+
+@asynccontextmanager
+async def fresh_database(server: PostgresServer) -> AsyncIterator[str]:
+    """A new database on `server` for the block, dropped afterwards (connections and all)."""
+    import asyncpg
+
+    name = f"t_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(
+        host=server.host, port=server.port, user=server.user,
+        password=server.password, database="postgres",
+    )  # fmt: skip
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+        yield name
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await admin.close()
 
 
 def _is_root() -> bool:

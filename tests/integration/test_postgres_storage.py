@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 from pydantic import SecretStr
 
@@ -17,7 +16,7 @@ from llama_workbench.storage import (
     SqlStore,
     StorageConfig,
 )
-from tests.integration.postgres_server import PostgresServer
+from tests.integration.postgres_server import PostgresServer, fresh_database
 from tests.unit.storage.test_kv import KVContract
 from tests.unit.storage.test_manager import ManagerContract, storage_config
 from tests.unit.storage.test_sql import SqlContract
@@ -28,31 +27,15 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 async def pg_database(postgres_server: PostgresServer) -> AsyncIterator[str]:
     """A fresh database per test, dropped afterwards (connections and all)."""
-    name = f"t_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(
-        host=postgres_server.host, port=postgres_server.port, user=postgres_server.user,
-        password=postgres_server.password, database="postgres",
-    )  # fmt: skip
-    try:
-        await admin.execute(f"CREATE DATABASE {name}")
+    async with fresh_database(postgres_server) as name:
         yield name
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        await admin.close()
-
-
-def _connection(server: PostgresServer, db: str) -> dict[str, object]:
-    return {
-        "host": server.host, "port": server.port, "db": db,
-        "user": server.user, "password": server.password,
-    }  # fmt: skip
 
 
 class TestPostgresKV(KVContract):
     @pytest.fixture
     def kv_config(self, postgres_server: PostgresServer, pg_database: str) -> PostgresKVConfig:
         return PostgresKVConfig.model_validate(
-            {**_connection(postgres_server, pg_database), "table_name": "kv_test"}
+            {**postgres_server.connection(pg_database), "table_name": "kv_test"}
         )
 
     async def test_table_name_is_configurable(self, kv_config: PostgresKVConfig) -> None:
@@ -83,7 +66,7 @@ class TestPostgresKV(KVContract):
 class TestPostgresSql(SqlContract):
     @pytest.fixture
     def sql_config(self, postgres_server: PostgresServer, pg_database: str) -> PostgresSqlConfig:
-        return PostgresSqlConfig.model_validate(_connection(postgres_server, pg_database))
+        return PostgresSqlConfig.model_validate(postgres_server.connection(pg_database))
 
     async def test_wrong_password_is_a_storage_error_without_it(
         self, sql_config: PostgresSqlConfig
@@ -103,7 +86,7 @@ class TestPostgresSql(SqlContract):
 class TestPostgresManager(ManagerContract):
     @pytest.fixture
     def config(self, postgres_server: PostgresServer, pg_database: str) -> StorageConfig:
-        connection = _connection(postgres_server, pg_database)
+        connection = postgres_server.connection(pg_database)
         return storage_config(
             PostgresKVConfig.model_validate(connection),
             PostgresSqlConfig.model_validate(connection),

@@ -6,7 +6,7 @@ bumps the store's generation, so an index kept beside the file (faiss) can tell 
 
 from __future__ import annotations
 
-import json
+import asyncio
 import re
 import sqlite3
 import threading
@@ -16,8 +16,19 @@ from typing import Any
 
 import numpy as np
 
-from llama_workbench.apis.vector_io.models import EmbeddedChunk
-from llama_workbench.core.errors import StorageError
+from llama_workbench.apis.vector_io.models import EmbeddedChunk, ScoredChunk
+from llama_workbench.core.errors import (
+    ConflictError,
+    NotFoundError,
+    ProviderUnavailableError,
+    StorageError,
+)
+from llama_workbench.providers.utils.vector_io import (
+    check_chunks,
+    check_vector,
+    chunk_from_json,
+    chunk_json,
+)
 
 RowHook = Callable[[Any, list[int], np.ndarray, list[int]], None]
 
@@ -35,6 +46,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_by_file ON chunks (store_id, file_id, chunk_index);
 CREATE TABLE IF NOT EXISTS generations (store_id TEXT PRIMARY KEY, generation INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS stores (store_id TEXT PRIMARY KEY, dimension INTEGER NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     content, content='chunks', content_rowid='rowid', tokenize='porter unicode61'
 );
@@ -70,6 +82,32 @@ class SqliteChunkStore:
         with self._lock:
             self.conn.close()
 
+    # -- stores
+
+    def open_store(
+        self, store_id: str, dimension: int, hook: Callable[[Any], None] | None = None
+    ) -> None:
+        """Record a store's dimension (idempotent); another dimension for the same id conflicts."""
+        with self._lock, self._transaction() as conn:
+            row = conn.execute(
+                "SELECT dimension FROM stores WHERE store_id = ?", (store_id,)
+            ).fetchone()
+            if row is not None and int(row[0]) != dimension:
+                raise ConflictError(
+                    f"Vector index '{store_id}' exists with {row[0]} dimensions, not {dimension}."
+                )
+            if row is None:
+                conn.execute("INSERT INTO stores VALUES (?, ?)", (store_id, dimension))
+            if hook is not None:
+                hook(conn)
+
+    def dimension(self, store_id: str) -> int | None:
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT dimension FROM stores WHERE store_id = ?", (store_id,)
+            ).fetchone()
+        return int(row[0]) if row else None
+
     # -- writes (each one transaction)
 
     def upsert(
@@ -79,7 +117,14 @@ class SqliteChunkStore:
         vectors: np.ndarray,
         hook: RowHook | None = None,
     ) -> tuple[list[int], list[int]]:
-        """Insert chunks (replacing same chunk_id); returns (new rowids, replaced rowids)."""
+        """Insert chunks (replacing same chunk_id); returns (new rowids, replaced rowids).
+
+        A chunk id repeated within `chunks` is written once: the last one wins.
+        """
+        last = {c.chunk_id: i for i, c in enumerate(chunks)}
+        if len(last) < len(chunks):
+            keep = sorted(last.values())
+            chunks, vectors = [chunks[i] for i in keep], vectors[keep]
         with self._lock, self._transaction() as conn:
             ids = [c.chunk_id for c in chunks]
             removed = self._rowids_where(conn, store_id, "chunk_id", ids)
@@ -95,7 +140,7 @@ class SqliteChunkStore:
                         chunk.chunk_metadata.file_id,
                         chunk.chunk_metadata.chunk_index,
                         chunk.content,
-                        chunk.model_dump_json(exclude={"embedding"}),
+                        chunk_json(chunk),
                         np.asarray(vector, dtype=np.float32).tobytes(),
                     ),
                 )
@@ -123,6 +168,7 @@ class SqliteChunkStore:
             if hook is not None:
                 hook(conn, [], np.empty((0, 0), np.float32), rows)
             conn.execute("DELETE FROM generations WHERE store_id = ?", (store_id,))
+            conn.execute("DELETE FROM stores WHERE store_id = ?", (store_id,))
         return rows
 
     def _delete(
@@ -154,6 +200,18 @@ class SqliteChunkStore:
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
         return ids, matrix.reshape(len(rows), dimension)
+
+    def vectors_of(self, rowids: list[int], dimension: int) -> np.ndarray:
+        """The embeddings of these rows, in this order."""
+        marks = ",".join("?" * len(rowids))
+        with self._lock:
+            rows = dict(
+                self.conn.execute(
+                    f"SELECT rowid, embedding FROM chunks WHERE rowid IN ({marks})", rowids
+                ).fetchall()
+            )
+        matrix = np.frombuffer(b"".join(rows[r] for r in rowids), dtype=np.float32)
+        return matrix.reshape(len(rowids), dimension)
 
     def get(self, rowids: Iterable[int]) -> dict[int, EmbeddedChunk]:
         ids = list(rowids)
@@ -237,7 +295,53 @@ class SqliteChunkStore:
         )
 
 
+class SqliteChunksMixin:
+    """What the providers keeping their chunks in a SqliteChunkStore share: stores, checks, reads."""
+
+    _chunks: SqliteChunkStore | None
+    _dimensions: dict[str, int]
+    provider_type = "inline"
+
+    @property
+    def chunks(self) -> SqliteChunkStore:
+        if self._chunks is None:
+            raise ProviderUnavailableError(self.provider_type, "the provider is shut down")
+        return self._chunks
+
+    def _dimension(self, store_id: str) -> int:
+        """The store's dimension (known from create_index, or from an earlier run's record)."""
+        if store_id not in self._dimensions:
+            found = self.chunks.dimension(store_id)
+            if found is None:
+                raise NotFoundError("Vector index", store_id, hint=f"({self.provider_type})")
+            self._dimensions[store_id] = found
+        return self._dimensions[store_id]
+
+    def _checked(self, store_id: str, chunks: list[EmbeddedChunk]) -> np.ndarray:
+        """The chunks' embeddings as a matrix, once each has the store's size and finite values."""
+        check_chunks(store_id, chunks, self._dimension(store_id))
+        return np.asarray([c.embedding for c in chunks], dtype=np.float32)
+
+    def _query(self, store_id: str, embedding: list[float]) -> np.ndarray:
+        check_vector(store_id, embedding, self._dimension(store_id), "The query embedding")
+        return np.asarray(embedding, dtype=np.float32)
+
+    async def file_chunks(self, store_id: str, file_id: str) -> list[EmbeddedChunk]:
+        self._dimension(store_id)
+        return await asyncio.to_thread(self.chunks.file_chunks, store_id, file_id)
+
+    async def query_keyword(self, store_id: str, query: str, k: int) -> list[ScoredChunk]:
+        self._dimension(store_id)
+        if k <= 0:
+            return []
+
+        def run() -> list[ScoredChunk]:
+            hits = self.chunks.keyword(store_id, query, k)
+            found = self.chunks.get(r for r, _ in hits)
+            return [ScoredChunk(chunk=found[r], score=s) for r, s in hits if r in found]
+
+        return await asyncio.to_thread(run)
+
+
 def _chunk(data: str, embedding: bytes) -> EmbeddedChunk:
-    fields = json.loads(data)
-    fields["embedding"] = np.frombuffer(embedding, dtype=np.float32).tolist()
-    return EmbeddedChunk.model_validate(fields)
+    return chunk_from_json(data, np.frombuffer(embedding, dtype=np.float32).tolist())

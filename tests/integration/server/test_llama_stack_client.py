@@ -90,18 +90,24 @@ from llama_stack_client import LlamaStackClient
 
 client = LlamaStackClient(base_url=sys.argv[1], api_key=sys.argv[2], max_retries=0)
 out = {}
-uploaded = client.files.create(file=("notes.md", io.BytesIO(b"Otters sleep in kelp.\n\nOwls hunt at dusk.")), purpose="assistants")
+notes = io.BytesIO(b"Otters sleep in kelp.\n\nOwls hunt at dusk.")
+uploaded = client.files.create(file=("notes.md", notes), purpose="assistants")
 out["file"] = [uploaded.filename, uploaded.bytes]
 store = client.vector_stores.create(name="lsc", extra_body={"embedding_model": "s/e", "provider_id": "faiss"})
-attached = client.vector_stores.files.create(vector_store_id=store.id, file_id=uploaded.id, attributes={"topic": "animals"})
+attached = client.vector_stores.files.create(
+    vector_store_id=store.id, file_id=uploaded.id, attributes={"topic": "animals"}
+)
 out["attached"] = attached.status
 page = client.vector_stores.search(vector_store_id=store.id, query="kelp", search_mode="keyword")
 out["search"] = [r.content[0].text for r in page.data]
 out["counts"] = client.vector_stores.retrieve(store.id).file_counts.completed
 client.vector_io.insert(
     vector_store_id=store.id,
-    chunks=[{"content": "Puffins nest on cliffs.", "chunk_id": "p1", "metadata": {}, "chunk_metadata": {"document_id": "d"},
-             "embedding": [30.0, 1.0, 0.0], "embedding_model": "s/e", "embedding_dimension": 3}],
+    chunks=[{
+        "content": "Puffins nest on cliffs.", "chunk_id": "p1", "metadata": {},
+        "chunk_metadata": {"document_id": "d"},
+        "embedding": [30.0, 1.0, 0.0], "embedding_model": "s/e", "embedding_dimension": 3,
+    }],
 )
 found = client.vector_io.query(vector_store_id=store.id, query="Puffins nest on cliffs.", params={"max_chunks": 1})
 out["query"] = [c.chunk_id for c in found.chunks]

@@ -17,9 +17,9 @@ import numpy as np
 
 from llama_workbench.apis.vector_io.models import EmbeddedChunk, ScoredChunk, VectorStoreRecord
 from llama_workbench.core.datatypes import ProviderDeps
-from llama_workbench.core.errors import BadRequestError, MissingDependencyError, NotFoundError
+from llama_workbench.core.errors import MissingDependencyError
 from llama_workbench.providers.inline.vector_io.faiss.config import FaissVectorIOConfig
-from llama_workbench.providers.utils.sqlite_chunks import SqliteChunkStore
+from llama_workbench.providers.utils.sqlite_chunks import SqliteChunksMixin, SqliteChunkStore
 
 SAVE_INTERVAL_S = 2.0
 
@@ -44,8 +44,10 @@ class _StoreIndex:
         self.lock = threading.Lock()
 
 
-class FaissVectorIO:
+class FaissVectorIO(SqliteChunksMixin):
     """inline::faiss: exact (flat, inner product on unit vectors) or HNSW indexes."""
+
+    provider_type = "inline::faiss"
 
     def __init__(self, config: FaissVectorIOConfig, deps: ProviderDeps) -> None:
         self._config = config
@@ -62,26 +64,24 @@ class FaissVectorIO:
         self._index_dir.mkdir(parents=True, exist_ok=True)
         self._chunks = await asyncio.to_thread(SqliteChunkStore, self._db_path)
 
-    @property
-    def chunks(self) -> SqliteChunkStore:
-        assert self._chunks is not None, "initialize() first"
-        return self._chunks
-
     # -- the provider protocol
 
     async def create_index(self, store: VectorStoreRecord) -> None:
         # Opening is cheap: the index is loaded (or rebuilt) on the store's first use.
+        await asyncio.to_thread(self.chunks.open_store, store.identifier, store.embedding_dimension)
         self._dimensions[store.identifier] = store.embedding_dimension
 
     async def delete_index(self, store_id: str) -> None:
         await asyncio.to_thread(self.chunks.delete_store, store_id)
         self._indexes.pop(store_id, None)
+        self._dimensions.pop(store_id, None)
         for path in self._files(store_id):
             path.unlink(missing_ok=True)
 
     async def add_chunks(self, store_id: str, chunks: list[EmbeddedChunk]) -> None:
         if chunks:
-            await asyncio.to_thread(self._add, store_id, chunks)
+            vectors = self._checked(store_id, chunks)
+            await asyncio.to_thread(self._add, store_id, chunks, vectors)
 
     async def delete_chunks(self, store_id: str, chunk_ids: list[str]) -> None:
         await asyncio.to_thread(self._remove, store_id, self.chunks.delete_chunks, chunk_ids)
@@ -89,21 +89,13 @@ class FaissVectorIO:
     async def delete_file_chunks(self, store_id: str, file_id: str) -> None:
         await asyncio.to_thread(self._remove, store_id, self.chunks.delete_file, file_id)
 
-    async def file_chunks(self, store_id: str, file_id: str) -> list[EmbeddedChunk]:
-        return await asyncio.to_thread(self.chunks.file_chunks, store_id, file_id)
-
     async def query_vector(
         self, store_id: str, embedding: list[float], k: int
     ) -> list[ScoredChunk]:
-        return await asyncio.to_thread(self._search, store_id, embedding, k)
-
-    async def query_keyword(self, store_id: str, query: str, k: int) -> list[ScoredChunk]:
-        def run() -> list[ScoredChunk]:
-            hits = self.chunks.keyword(store_id, query, k)
-            found = self.chunks.get(r for r, _ in hits)
-            return [ScoredChunk(chunk=found[r], score=s) for r, s in hits if r in found]
-
-        return await asyncio.to_thread(run)
+        query = self._query(store_id, embedding)
+        if k <= 0:
+            return []
+        return await asyncio.to_thread(self._search, store_id, query, k)
 
     async def shutdown(self) -> None:
         for store_id in list(self._indexes):
@@ -118,9 +110,7 @@ class FaissVectorIO:
         found = self._indexes.get(store_id)
         if found is not None:
             return found
-        dimension = self._dimensions.get(store_id)
-        if dimension is None:
-            raise NotFoundError("Vector index", store_id, hint="(inline::faiss)")
+        dimension = self._dimension(store_id)
         loaded = self._load(store_id, dimension) or self._rebuild(store_id, dimension)
         return self._indexes.setdefault(store_id, loaded)
 
@@ -186,23 +176,20 @@ class FaissVectorIO:
         entry.saved_generation = generation
         entry.saved_at = time.monotonic()
 
-    def _add(self, store_id: str, chunks: list[EmbeddedChunk]) -> None:
+    def _add(self, store_id: str, chunks: list[EmbeddedChunk], vectors: np.ndarray) -> None:
         entry = self._index(store_id)
-        vectors = _unit(np.asarray([c.embedding for c in chunks], dtype=np.float32))
-        if vectors.shape[1] != entry.dimension:
-            raise BadRequestError(
-                f"Embeddings have {vectors.shape[1]} dimensions; store '{store_id}' takes "
-                f"{entry.dimension}."
-            )
         with entry.lock:
+            # The rows keep the embeddings as given; the index holds them at unit length.
             new, removed = self.chunks.upsert(store_id, chunks, vectors)
+            if len(new) < len(chunks):  # a chunk id repeated in the batch: its last copy counts
+                vectors = self.chunks.vectors_of(new, entry.dimension)
             if removed and self._config.index_type == "hnsw":
                 # HNSW graphs can't delete: rebuild from the rows (which now hold the new ones).
                 entry.index = self._rebuild(store_id, entry.dimension).index
             else:
                 if removed:
                     entry.index.remove_ids(np.asarray(removed, dtype=np.int64))
-                entry.index.add_with_ids(vectors, np.asarray(new, dtype=np.int64))
+                entry.index.add_with_ids(_unit(vectors), np.asarray(new, dtype=np.int64))
             entry.generation = self.chunks.generation(store_id)
         self._save(store_id)
 
@@ -217,14 +204,9 @@ class FaissVectorIO:
             entry.generation = self.chunks.generation(store_id)
         self._save(store_id)
 
-    def _search(self, store_id: str, embedding: list[float], k: int) -> list[ScoredChunk]:
+    def _search(self, store_id: str, embedding: np.ndarray, k: int) -> list[ScoredChunk]:
         entry = self._index(store_id)
-        query = _unit(np.asarray([embedding], dtype=np.float32))
-        if query.shape[1] != entry.dimension:
-            raise BadRequestError(
-                f"The query embedding has {query.shape[1]} dimensions; store '{store_id}' takes "
-                f"{entry.dimension}."
-            )
+        query = _unit(embedding.reshape(1, -1))
         with entry.lock:
             if entry.index.ntotal == 0:
                 return []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +10,10 @@ import numpy as np
 
 from llama_workbench.apis.vector_io.models import EmbeddedChunk, ScoredChunk, VectorStoreRecord
 from llama_workbench.core.datatypes import ProviderDeps
-from llama_workbench.core.errors import BadRequestError, MissingDependencyError, NotFoundError
+from llama_workbench.core.errors import MissingDependencyError
 from llama_workbench.providers.inline.vector_io.sqlite_vec.config import SqliteVecVectorIOConfig
-from llama_workbench.providers.utils.sqlite_chunks import SqliteChunkStore
+from llama_workbench.providers.utils.sqlite_chunks import SqliteChunksMixin, SqliteChunkStore
+from llama_workbench.providers.utils.vector_io import hashed_name
 
 
 def _connect(path: str) -> Any:
@@ -36,11 +36,13 @@ def _connect(path: str) -> Any:
 
 
 def _table(store_id: str) -> str:
-    return "vec_" + hashlib.sha256(store_id.encode()).hexdigest()[:24]
+    return hashed_name("vec_", store_id)
 
 
-class SqliteVecVectorIO:
+class SqliteVecVectorIO(SqliteChunksMixin):
     """inline::sqlite-vec: exact cosine search by sqlite-vec, BM25 by FTS5, one database file."""
+
+    provider_type = "inline::sqlite-vec"
 
     def __init__(self, config: SqliteVecVectorIOConfig, deps: ProviderDeps) -> None:
         path = Path(config.db_path).expanduser()
@@ -51,26 +53,21 @@ class SqliteVecVectorIO:
     async def initialize(self) -> None:
         self._chunks = await asyncio.to_thread(SqliteChunkStore, self._path, _connect)
 
-    @property
-    def chunks(self) -> SqliteChunkStore:
-        assert self._chunks is not None, "initialize() first"
-        return self._chunks
-
     async def create_index(self, store: VectorStoreRecord) -> None:
-        self._dimensions[store.identifier] = store.embedding_dimension
         sql = (
             f"CREATE VIRTUAL TABLE IF NOT EXISTS {_table(store.identifier)} USING vec0("
             f"embedding float[{store.embedding_dimension}] distance_metric=cosine)"
         )
-
-        def run() -> None:
-            with self.chunks._lock:
-                self.chunks.conn.execute(sql)
-                self.chunks.conn.commit()
-
-        await asyncio.to_thread(run)
+        await asyncio.to_thread(
+            self.chunks.open_store,
+            store.identifier,
+            store.embedding_dimension,
+            lambda conn: conn.execute(sql),
+        )
+        self._dimensions[store.identifier] = store.embedding_dimension
 
     async def delete_index(self, store_id: str) -> None:
+
         def drop(conn: Any, new: list[int], vectors: np.ndarray, removed: list[int]) -> None:
             conn.execute(f"DROP TABLE IF EXISTS {_table(store_id)}")
 
@@ -80,12 +77,7 @@ class SqliteVecVectorIO:
     async def add_chunks(self, store_id: str, chunks: list[EmbeddedChunk]) -> None:
         if not chunks:
             return
-        dimension = self._dimension(store_id)
-        vectors = np.asarray([c.embedding for c in chunks], dtype=np.float32)
-        if vectors.shape[1] != dimension:
-            raise BadRequestError(
-                f"Embeddings have {vectors.shape[1]} dimensions; store '{store_id}' takes {dimension}."
-            )
+        vectors = self._checked(store_id, chunks)
         await asyncio.to_thread(self.chunks.upsert, store_id, chunks, vectors, self._sync(store_id))
 
     async def delete_chunks(self, store_id: str, chunk_ids: list[str]) -> None:
@@ -96,18 +88,12 @@ class SqliteVecVectorIO:
     async def delete_file_chunks(self, store_id: str, file_id: str) -> None:
         await asyncio.to_thread(self.chunks.delete_file, store_id, file_id, self._sync(store_id))
 
-    async def file_chunks(self, store_id: str, file_id: str) -> list[EmbeddedChunk]:
-        return await asyncio.to_thread(self.chunks.file_chunks, store_id, file_id)
-
     async def query_vector(
         self, store_id: str, embedding: list[float], k: int
     ) -> list[ScoredChunk]:
-        dimension = self._dimension(store_id)
-        query = np.asarray(embedding, dtype=np.float32)
-        if query.shape != (dimension,):
-            raise BadRequestError(
-                f"The query embedding has {query.size} dimensions; store '{store_id}' takes {dimension}."
-            )
+        query = self._query(store_id, embedding)
+        if k <= 0:
+            return []
         sql = (
             f"SELECT rowid, distance FROM {_table(store_id)} WHERE embedding MATCH ? AND k = ? "
             "ORDER BY distance"
@@ -122,23 +108,10 @@ class SqliteVecVectorIO:
 
         return await asyncio.to_thread(run)
 
-    async def query_keyword(self, store_id: str, query: str, k: int) -> list[ScoredChunk]:
-        def run() -> list[ScoredChunk]:
-            hits = self.chunks.keyword(store_id, query, k)
-            found = self.chunks.get(r for r, _ in hits)
-            return [ScoredChunk(chunk=found[r], score=s) for r, s in hits if r in found]
-
-        return await asyncio.to_thread(run)
-
     async def shutdown(self) -> None:
         if self._chunks is not None:
             self._chunks.close()
             self._chunks = None
-
-    def _dimension(self, store_id: str) -> int:
-        if store_id not in self._dimensions:
-            raise NotFoundError("Vector index", store_id, hint="(inline::sqlite-vec)")
-        return self._dimensions[store_id]
 
     @staticmethod
     def _sync(store_id: str) -> Any:

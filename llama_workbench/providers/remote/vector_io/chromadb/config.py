@@ -7,9 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-# Chroma names: 3-512 of [A-Za-z0-9._-], starting and ending with a letter or digit; the
-# collection is the prefix plus a hex hash, so the prefix only has to start right.
-_PREFIX = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_-]{0,63})?$")
+from llama_workbench.providers.utils.vector_io import CollectionPrefix
 
 
 class ChromaVectorIOConfig(BaseModel):
@@ -25,7 +23,7 @@ class ChromaVectorIOConfig(BaseModel):
     )
     tenant: str = "default_tenant"
     database: str = Field("default_database", description="Created if it does not exist.")
-    collection_prefix: str = Field(
+    collection_prefix: CollectionPrefix = Field(
         "llw_", description="Each store's collection is this prefix plus a hash of its id."
     )
     timeout: float = Field(30.0, gt=0, description="Seconds per request.")
@@ -42,13 +40,3 @@ class ChromaVectorIOConfig(BaseModel):
         if not re.match(r"^https?://[^/]", value):
             raise ValueError("url must be an http(s) URL, e.g. http://localhost:8000")
         return value.rstrip("/")
-
-    @field_validator("collection_prefix")
-    @classmethod
-    def _plain_prefix(cls, value: str) -> str:
-        if not _PREFIX.match(value):
-            raise ValueError(
-                "collection_prefix must be letters, digits, '_' and '-' (at most 64), "
-                "starting with a letter or digit"
-            )
-        return value

@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
-import math
-import re
-from collections import Counter
-from collections.abc import Hashable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -17,74 +11,39 @@ import httpx
 from llama_workbench.apis.vector_io.models import EmbeddedChunk, ScoredChunk, VectorStoreRecord
 from llama_workbench.core.datatypes import ProviderDeps
 from llama_workbench.core.errors import (
-    BadRequestError,
     ConflictError,
     NotFoundError,
     ProviderError,
     ProviderUnavailableError,
 )
 from llama_workbench.providers.remote.vector_io.chromadb.config import ChromaVectorIOConfig
+from llama_workbench.providers.utils.vector_io import (
+    KEYWORD_CANDIDATES,
+    best_bm25,
+    check_chunks,
+    check_vector,
+    chunk_from_json,
+    chunk_json,
+    hashed_name,
+    in_file_order,
+    query_terms,
+    words,
+)
 from llama_workbench.storage.kv import redact
 
-K = TypeVar("K", bound=Hashable)
-
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _PAGE = 500
-# At most this many chunks are ranked per keyword query (those containing any query word).
-KEYWORD_CANDIDATES = 10_000
-BM25_K1 = 1.2
-BM25_B = 0.75
 _CHUNK_FIELDS = ["metadatas", "embeddings"]
 
 
-def collection_name(prefix: str, store_id: str) -> str:
-    """A safe collection name per store: store ids are free text, collection names must not be."""
-    return prefix + hashlib.sha256(store_id.encode()).hexdigest()[:24]
-
-
-def words(text: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(text)]
-
-
-def bm25(terms: Sequence[str], docs: dict[K, list[str]], n_docs: int) -> dict[K, float]:
-    """BM25 of the docs holding a term (a repeated query term counts once); best is highest.
-
-    `docs` are the candidates, every chunk that holds any term, so each term's document frequency
-    is exact; `n_docs` is the whole store's size. The one approximation: the average length is
-    taken over the candidates, since Chroma gives no cheap total over the whole store.
-    """
-    if not docs:
-        return {}
-    unique = list(dict.fromkeys(terms))
-    counts = {key: Counter(tokens) for key, tokens in docs.items()}
-    total = max(n_docs, len(docs))
-    avg_len = sum(len(tokens) for tokens in docs.values()) / len(docs) or 1.0
-    idf = {}
-    for term in unique:
-        df = sum(1 for c in counts.values() if term in c)
-        idf[term] = math.log((total - df + 0.5) / (df + 0.5) + 1.0)
-    scores: dict[K, float] = {}
-    for key, count in counts.items():
-        norm = BM25_K1 * (1 - BM25_B + BM25_B * len(docs[key]) / avg_len)
-        score = sum(
-            idf[t] * count[t] * (BM25_K1 + 1) / (count[t] + norm) for t in unique if count[t]
-        )
-        if score > 0:
-            scores[key] = score
-    return scores
-
-
 def _chunk(metadata: dict[str, Any], embedding: list[float]) -> EmbeddedChunk:
-    fields = json.loads(metadata["chunk"])
-    fields["embedding"] = [float(v) for v in embedding]
-    return EmbeddedChunk.model_validate(fields)
+    return chunk_from_json(metadata["chunk"], [float(v) for v in embedding])
 
 
 def _metadata(chunk: EmbeddedChunk) -> dict[str, Any]:
     # Chroma metadata values are scalars and never null: absent fields are left out.
     meta: dict[str, Any] = {
         "chunk_id": chunk.chunk_id,
-        "chunk": chunk.model_dump_json(exclude={"embedding"}),
+        "chunk": chunk_json(chunk),
     }
     if chunk.chunk_metadata.file_id is not None:
         meta["file_id"] = chunk.chunk_metadata.file_id
@@ -236,8 +195,7 @@ class ChromaVectorIO:
         # Chroma refuses repeated ids in one batch; the last one wins, as in a sequence of upserts.
         latest = list({c.chunk_id: c for c in chunks}.values())
         dimension = await self._dimension(store_id)
-        for chunk in latest:
-            self._check_vector(store_id, chunk.embedding, dimension, f"Chunk '{chunk.chunk_id}'")
+        check_chunks(store_id, latest, dimension)
         body = {
             "ids": [c.chunk_id for c in latest],
             "embeddings": [list(c.embedding) for c in latest],
@@ -256,19 +214,14 @@ class ChromaVectorIO:
 
     async def file_chunks(self, store_id: str, file_id: str) -> list[EmbeddedChunk]:
         found = await self._get_all(store_id, {"where": {"file_id": file_id}}, _CHUNK_FIELDS)
-        chunks = [
-            _chunk(m, e) for m, e in zip(found["metadatas"], found["embeddings"], strict=True)
-        ]
-        # Document order; chunks without an index first, as SQLite orders NULLs.
-        chunks.sort(key=lambda c: (c.chunk_metadata.chunk_index is not None,
-                                   c.chunk_metadata.chunk_index or 0))  # fmt: skip
-        return chunks
+        rows = zip(found["metadatas"], found["embeddings"], strict=True)
+        return in_file_order([_chunk(m, e) for m, e in rows])
 
     async def query_vector(
         self, store_id: str, embedding: list[float], k: int
     ) -> list[ScoredChunk]:
         dimension = await self._dimension(store_id)
-        self._check_vector(store_id, embedding, dimension, "The query embedding")
+        check_vector(store_id, embedding, dimension, "The query embedding")
         if k <= 0:
             return []
         body = {
@@ -284,7 +237,7 @@ class ChromaVectorIO:
         return [ScoredChunk(chunk=_chunk(m, e), score=1.0 - float(d)) for m, e, d in rows]
 
     async def query_keyword(self, store_id: str, query: str, k: int) -> list[ScoredChunk]:
-        terms = list(dict.fromkeys(words(query)))
+        terms = query_terms(query)
         if not terms or k <= 0:
             return []
         # `$contains` is a substring filter (documents are stored lowercased) that finds the
@@ -298,18 +251,18 @@ class ChromaVectorIO:
         collection_id, _ = await self._collection(store_id)
         path = f"{self._db}/collections/{collection_id}/count"
         n_docs = int(await self._request("GET", path, "count", store_id=store_id))
-        scores = bm25(terms, docs, n_docs)
-        best = sorted(scores, key=lambda key: -scores[key])[:k]
+        best = best_bm25(terms, docs, n_docs, k)
         if not best:
             return []
+        ids = [i for i, _ in best]
         hits = await self._on(
-            store_id, "get", "keyword query", {"ids": best, "include": _CHUNK_FIELDS}
+            store_id, "get", "keyword query", {"ids": ids, "include": _CHUNK_FIELDS}
         )
         by_id = {
             i: _chunk(m, e)
             for i, m, e in zip(hits["ids"], hits["metadatas"], hits["embeddings"], strict=True)
         }
-        return [ScoredChunk(chunk=by_id[i], score=scores[i]) for i in best if i in by_id]
+        return [ScoredChunk(chunk=by_id[i], score=score) for i, score in best if i in by_id]
 
     async def shutdown(self) -> None:
         async with self._lock:
@@ -321,7 +274,7 @@ class ChromaVectorIO:
     # -- helpers
 
     def _name(self, store_id: str) -> str:
-        return collection_name(self._config.collection_prefix, store_id)
+        return hashed_name(self._config.collection_prefix, store_id)
 
     async def _collection(self, store_id: str) -> tuple[str, int | None]:
         """(collection id, dimension); looked up when another process created the collection."""
@@ -354,14 +307,3 @@ class ChromaVectorIO:
             if len(found["ids"]) < page:
                 break
         return out
-
-    @staticmethod
-    def _check_vector(
-        store_id: str, vector: Sequence[float], dimension: int | None, what: str
-    ) -> None:
-        if dimension is not None and len(vector) != dimension:
-            raise BadRequestError(
-                f"{what} has {len(vector)} dimensions; store '{store_id}' takes {dimension}."
-            )
-        if not all(math.isfinite(v) for v in vector):
-            raise BadRequestError(f"{what} holds NaN or infinite values.")

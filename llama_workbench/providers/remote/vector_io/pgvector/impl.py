@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
-import math
-import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,13 +12,21 @@ from llama_workbench.core.datatypes import ProviderDeps
 from llama_workbench.core.errors import (
     BadRequestError,
     ConflictError,
-    MissingDependencyError,
     NotFoundError,
     ProviderError,
     ProviderUnavailableError,
 )
 from llama_workbench.providers.remote.vector_io.pgvector.config import PGVectorVectorIOConfig
+from llama_workbench.providers.utils.vector_io import (
+    check_chunks,
+    check_vector,
+    chunk_from_json,
+    chunk_json,
+    hashed_name,
+    query_terms,
+)
 from llama_workbench.storage.kv import redact
+from llama_workbench.storage.postgres import PostgresPool, password
 
 MAX_DIMENSION = 16_000  # pgvector's limit for the vector type
 HNSW_MAX_DIMENSION = 2_000  # ... and for an HNSW index on it
@@ -30,13 +34,6 @@ HNSW_MAX_DIMENSION = 2_000  # ... and for an HNSW index on it
 # search falls back to an exact scan rather than return fewer than k.
 EF_SEARCH_DEFAULT = 40
 EF_SEARCH_MAX = 1_000
-# Letters and digits only: nothing of the user's text but these reaches the tsquery parser.
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-
-
-def table_name(prefix: str, store_id: str) -> str:
-    """A plain identifier per store: store ids are free text, table names must not be."""
-    return prefix + hashlib.sha256(store_id.encode()).hexdigest()[:24]
 
 
 def vector_literal(values: Sequence[float]) -> str:
@@ -45,46 +42,36 @@ def vector_literal(values: Sequence[float]) -> str:
 
 
 def tsquery_text(query: str) -> str | None:
-    """`to_tsquery` input where any word of `query` may match ('a' | 'b'); None: no words."""
-    words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))
+    """`to_tsquery` input where any word of `query` may match ('a' | 'b'); None: no words.
+
+    Letters and digits only: nothing else of the user's text reaches the tsquery parser.
+    """
+    words = query_terms(query)
     return " | ".join(f"'{w}'" for w in words) if words else None
 
 
 def _chunk(data: str, embedding: str) -> EmbeddedChunk:
-    fields = json.loads(data)
-    fields["embedding"] = json.loads(embedding)
-    return EmbeddedChunk.model_validate(fields)
-
-
-def _asyncpg() -> Any:
-    try:
-        import asyncpg
-    except ImportError:
-        raise MissingDependencyError("asyncpg", "postgres", needed_by="remote::pgvector") from None
-    return asyncpg
+    return chunk_from_json(data, json.loads(embedding))
 
 
 class PGVectorVectorIO:
     """remote::pgvector: cosine search by pgvector, keyword search by Postgres full text."""
 
     def __init__(self, config: PGVectorVectorIOConfig, deps: ProviderDeps) -> None:
-        self._asyncpg = _asyncpg()
         self._config = config
         self._provider_id = deps.provider_id
         self._where = f"PostgreSQL at {config.host}:{config.port} (database '{config.db}')"
-        self._pool: Any = None
-        self._closed = False
-        self._lock = asyncio.Lock()
+        self._pool = PostgresPool(
+            config, self._ensure_extension, needed_by="remote::pgvector",
+            closed=lambda: ProviderUnavailableError(self._provider_id, "the provider was shut down"),
+        )  # fmt: skip
+        self._asyncpg = self._pool.asyncpg
         self._dimensions: dict[str, int] = {}
 
     # -- connection and errors
 
-    def _secret(self) -> str | None:
-        password = self._config.password
-        return password.get_secret_value() if password is not None else None
-
     def _fail(self, cls: type[ProviderError], text: str) -> ProviderError:
-        return cls(self._provider_id, redact(text, self._secret()))
+        return cls(self._provider_id, redact(text, password(self._config)))
 
     @asynccontextmanager
     async def _connection(self, operation: str, store_id: str | None = None) -> AsyncIterator[Any]:
@@ -95,7 +82,7 @@ class PGVectorVectorIO:
             pg.CannotConnectNowError,
         )  # fmt: skip
         try:
-            pool = await self._get_pool()
+            pool = await self._pool.get()
             async with pool.acquire() as conn:
                 yield conn
         except pg.UndefinedTableError:
@@ -108,30 +95,6 @@ class PGVectorVectorIO:
         except pg.PostgresError as exc:
             text = f"{self._where}: {operation} failed: {type(exc).__name__}: {exc}"
             raise self._fail(ProviderError, text) from exc
-
-    async def _get_pool(self) -> Any:
-        if self._pool is not None:
-            return self._pool
-        async with self._lock:
-            if self._closed:
-                raise ProviderUnavailableError(self._provider_id, "the provider was shut down")
-            if self._pool is None:
-                self._pool = await self._create_pool()
-        return self._pool
-
-    async def _create_pool(self) -> Any:
-        cfg = self._config
-        pool = await self._asyncpg.create_pool(
-            host=cfg.host, port=cfg.port, user=cfg.user, password=self._secret(),
-            database=cfg.db, min_size=1, max_size=5, timeout=10,
-        )  # fmt: skip
-        try:
-            async with pool.acquire() as conn:
-                await self._ensure_extension(conn)
-        except BaseException:
-            await pool.close()
-            raise
-        return pool
 
     async def _ensure_extension(self, conn: Any) -> None:
         present = "SELECT 1 FROM pg_extension WHERE extname = 'vector'"
@@ -205,8 +168,7 @@ class PGVectorVectorIO:
         if not chunks:
             return
         dimension = await self._dimension(store_id)
-        for chunk in chunks:
-            self._check_vector(store_id, chunk.embedding, dimension, f"Chunk '{chunk.chunk_id}'")
+        check_chunks(store_id, chunks, dimension)
         table = self._table(store_id)
         sql = (
             f"INSERT INTO {table} (chunk_id, file_id, chunk_index, content, data, embedding) "
@@ -220,7 +182,7 @@ class PGVectorVectorIO:
                 c.chunk_metadata.file_id,
                 c.chunk_metadata.chunk_index,
                 c.content.replace("\x00", ""),  # Postgres text cannot hold NUL; `data` keeps it
-                c.model_dump_json(exclude={"embedding"}),
+                chunk_json(c),
                 vector_literal(c.embedding),
             )
             for c in chunks
@@ -251,7 +213,7 @@ class PGVectorVectorIO:
         self, store_id: str, embedding: list[float], k: int
     ) -> list[ScoredChunk]:
         dimension = await self._dimension(store_id)
-        self._check_vector(store_id, embedding, dimension, "The query embedding")
+        check_vector(store_id, embedding, dimension, "The query embedding")
         if k <= 0:
             return []
         # <=> is cosine distance, 1 - cosine similarity.
@@ -281,16 +243,12 @@ class PGVectorVectorIO:
         return [self._scored(r) for r in rows]
 
     async def shutdown(self) -> None:
-        async with self._lock:
-            self._closed = True
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.close()
+        await self._pool.close()
 
     # -- helpers
 
     def _table(self, store_id: str) -> str:
-        return table_name(self._config.table_prefix, store_id)
+        return hashed_name(self._config.table_prefix, store_id)
 
     @staticmethod
     def _scored(row: Any) -> ScoredChunk:
@@ -314,12 +272,3 @@ class PGVectorVectorIO:
                 raise NotFoundError("Vector index", store_id, hint="(remote::pgvector)")
             self._dimensions[store_id] = found
         return self._dimensions[store_id]
-
-    @staticmethod
-    def _check_vector(store_id: str, vector: Sequence[float], dimension: int, what: str) -> None:
-        if len(vector) != dimension:
-            raise BadRequestError(
-                f"{what} has {len(vector)} dimensions; store '{store_id}' takes {dimension}."
-            )
-        if not all(math.isfinite(v) for v in vector):
-            raise BadRequestError(f"{what} holds NaN or infinite values.")

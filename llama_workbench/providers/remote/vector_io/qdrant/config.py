@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-# Collection names are the prefix plus a hash; Chroma's and Qdrant's name rules both allow these.
-_PREFIX = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_-]{0,63})?$")
+from llama_workbench.providers.utils.vector_io import CollectionPrefix
 
 
 class QdrantVectorIOConfig(BaseModel):
@@ -26,7 +24,7 @@ class QdrantVectorIOConfig(BaseModel):
     prefer_grpc: bool = Field(False, description="Talk gRPC instead of REST.")
     grpc_port: int = Field(6334, description="The server's gRPC port (with prefer_grpc).")
     timeout: int = Field(30, ge=1, description="Seconds per request to the server.")
-    collection_prefix: str = Field(
+    collection_prefix: CollectionPrefix = Field(
         "llw_", description="Each store's collection is this prefix plus a hash of its id."
     )
 
@@ -35,16 +33,6 @@ class QdrantVectorIOConfig(BaseModel):
     def _empty_is_unset(cls, value: Any) -> Any:
         # `${env.QDRANT_URL:=}` in a run config yields "" when the variable is not set.
         return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("collection_prefix")
-    @classmethod
-    def _plain_prefix(cls, value: str) -> str:
-        if not _PREFIX.match(value):
-            raise ValueError(
-                "collection_prefix must be letters, digits, '_' and '-' (at most 64), "
-                "starting with a letter or digit"
-            )
-        return value
 
     @model_validator(mode="after")
     def _one_location(self) -> QdrantVectorIOConfig:

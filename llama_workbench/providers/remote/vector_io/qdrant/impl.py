@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import math
-import re
 import uuid
-from collections import Counter
-from collections.abc import AsyncIterator, Hashable, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from llama_workbench.apis.vector_io.models import EmbeddedChunk, ScoredChunk, VectorStoreRecord
 from llama_workbench.core.datatypes import ProviderDeps
 from llama_workbench.core.errors import (
-    BadRequestError,
     ConflictError,
     LlamaWorkbenchError,
     MissingDependencyError,
@@ -26,60 +21,27 @@ from llama_workbench.core.errors import (
     ProviderUnavailableError,
 )
 from llama_workbench.providers.remote.vector_io.qdrant.config import QdrantVectorIOConfig
+from llama_workbench.providers.utils.vector_io import (
+    KEYWORD_CANDIDATES,
+    best_bm25,
+    check_chunks,
+    check_vector,
+    chunk_from_json,
+    chunk_json,
+    hashed_name,
+    in_file_order,
+    query_terms,
+    words,
+)
 from llama_workbench.storage.kv import redact
 
-K = TypeVar("K", bound=Hashable)
-
-# Qdrant's default word tokenizer: runs of letters and digits, lowercased.
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 # Point ids must be UUIDs or integers; chunk ids are free text.
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/llama-workbench/qdrant")
 _PAGE = 256
-# At most this many chunks are ranked per keyword query (those matching any query word).
-KEYWORD_CANDIDATES = 10_000
-BM25_K1 = 1.2
-BM25_B = 0.75
-
-
-def collection_name(prefix: str, store_id: str) -> str:
-    """A safe collection name per store: store ids are free text, collection names must not be."""
-    return prefix + hashlib.sha256(store_id.encode()).hexdigest()[:24]
 
 
 def point_id(store_id: str, chunk_id: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{store_id}\x00{chunk_id}"))
-
-
-def words(text: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(text)]
-
-
-def bm25(terms: Sequence[str], docs: dict[K, list[str]], n_docs: int) -> dict[K, float]:
-    """BM25 of the docs holding a term (a repeated query term counts once); best is highest.
-
-    `docs` are the candidates, every chunk that holds any term, so each term's document frequency
-    is exact; `n_docs` is the whole store's size. The one approximation: the average length is
-    taken over the candidates, since the engine gives no cheap total over the whole store.
-    """
-    if not docs:
-        return {}
-    unique = list(dict.fromkeys(terms))
-    counts = {key: Counter(tokens) for key, tokens in docs.items()}
-    total = max(n_docs, len(docs))
-    avg_len = sum(len(tokens) for tokens in docs.values()) / len(docs) or 1.0
-    idf = {}
-    for term in unique:
-        df = sum(1 for c in counts.values() if term in c)
-        idf[term] = math.log((total - df + 0.5) / (df + 0.5) + 1.0)
-    scores: dict[K, float] = {}
-    for key, count in counts.items():
-        norm = BM25_K1 * (1 - BM25_B + BM25_B * len(docs[key]) / avg_len)
-        score = sum(
-            idf[t] * count[t] * (BM25_K1 + 1) / (count[t] + norm) for t in unique if count[t]
-        )
-        if score > 0:
-            scores[key] = score
-    return scores
 
 
 def _qdrant() -> Any:
@@ -254,8 +216,7 @@ class QdrantVectorIO:
         if not chunks:
             return
         dimension = await self._dimension(store_id)
-        for chunk in chunks:
-            self._check_vector(store_id, chunk.embedding, dimension, f"Chunk '{chunk.chunk_id}'")
+        check_chunks(store_id, chunks, dimension)
         points = [self._point(store_id, c) for c in chunks]
         async with self._calls("add chunks", store_id) as client:
             # One request: Qdrant applies a batch as one update operation.
@@ -270,7 +231,7 @@ class QdrantVectorIO:
             "chunk_index": chunk.chunk_metadata.chunk_index,
             "content": chunk.content,
             "norm": norm,
-            "chunk": chunk.model_dump_json(exclude={"embedding"}),
+            "chunk": chunk_json(chunk),
         }
         return self._m.PointStruct(
             id=point_id(store_id, chunk.chunk_id), vector=list(chunk.embedding), payload=payload
@@ -291,17 +252,13 @@ class QdrantVectorIO:
     async def file_chunks(self, store_id: str, file_id: str) -> list[EmbeddedChunk]:
         async with self._calls("read file chunks", store_id) as client:
             records = await self._scroll(client, store_id, self._file_filter(file_id), None, True)
-        chunks = [self._chunk(r) for r in records]
-        # Document order; chunks without an index first, as SQLite orders NULLs.
-        chunks.sort(key=lambda c: (c.chunk_metadata.chunk_index is not None,
-                                   c.chunk_metadata.chunk_index or 0))  # fmt: skip
-        return chunks
+        return in_file_order([self._chunk(r) for r in records])
 
     async def query_vector(
         self, store_id: str, embedding: list[float], k: int
     ) -> list[ScoredChunk]:
         dimension = await self._dimension(store_id)
-        self._check_vector(store_id, embedding, dimension, "The query embedding")
+        check_vector(store_id, embedding, dimension, "The query embedding")
         if k <= 0:
             return []
         async with self._calls("vector query", store_id) as client:
@@ -313,7 +270,7 @@ class QdrantVectorIO:
         return [ScoredChunk(chunk=self._chunk(p), score=float(p.score)) for p in found.points]
 
     async def query_keyword(self, store_id: str, query: str, k: int) -> list[ScoredChunk]:
-        terms = list(dict.fromkeys(words(query)))
+        terms = query_terms(query)
         if not terms or k <= 0:
             return []
         m = self._m
@@ -331,15 +288,15 @@ class QdrantVectorIO:
                 return []
             n_docs = (await client.count(name, exact=True)).count
             docs = {str(r.id): words(r.payload.get("content", "")) for r in candidates}
-            scores = bm25(terms, docs, n_docs)
-            best = sorted(scores, key=lambda key: -scores[key])[:k]
+            best = best_bm25(terms, docs, n_docs, k)
             if not best:
                 return []
-            records = await client.retrieve(name, ids=best, with_payload=True, with_vectors=True)
+            ids = [key for key, _ in best]
+            records = await client.retrieve(name, ids=ids, with_payload=True, with_vectors=True)
         by_id = {str(r.id): r for r in records}
         return [
-            ScoredChunk(chunk=self._chunk(by_id[key]), score=scores[key])
-            for key in best
+            ScoredChunk(chunk=self._chunk(by_id[key]), score=score)
+            for key, score in best
             if key in by_id
         ]
 
@@ -353,7 +310,7 @@ class QdrantVectorIO:
     # -- helpers
 
     def _name(self, store_id: str) -> str:
-        return collection_name(self._config.collection_prefix, store_id)
+        return hashed_name(self._config.collection_prefix, store_id)
 
     def _file_filter(self, file_id: str) -> Any:
         m = self._m
@@ -384,11 +341,9 @@ class QdrantVectorIO:
 
     def _chunk(self, point: Any) -> EmbeddedChunk:
         payload = point.payload or {}
-        fields = json.loads(payload["chunk"])
         norm = float(payload.get("norm") or 1.0)
         vector = point.vector if isinstance(point.vector, list) else []
-        fields["embedding"] = [float(v) * norm for v in vector]
-        return EmbeddedChunk.model_validate(fields)
+        return chunk_from_json(payload["chunk"], [float(v) * norm for v in vector])
 
     async def _dimension(self, store_id: str) -> int:
         """The store's dimension; read from the collection when another process created it."""
@@ -400,12 +355,3 @@ class QdrantVectorIO:
                 raise NotFoundError("Vector index", store_id, hint="(remote::qdrant)")
             self._dimensions[store_id] = size
         return self._dimensions[store_id]
-
-    @staticmethod
-    def _check_vector(store_id: str, vector: Sequence[float], dimension: int, what: str) -> None:
-        if len(vector) != dimension:
-            raise BadRequestError(
-                f"{what} has {len(vector)} dimensions; store '{store_id}' takes {dimension}."
-            )
-        if not all(math.isfinite(v) for v in vector):
-            raise BadRequestError(f"{what} holds NaN or infinite values.")
