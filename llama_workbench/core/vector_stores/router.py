@@ -360,8 +360,8 @@ class VectorStoresRouter(StoreFiles):
             if tokenizer is None:
                 self._limits[model_id] = TextLimits(word_token_spans, "words", None)
             else:
-                name = getattr(tokenizer, "name_or_path", "") or model_id
-                self._limits[model_id] = TextLimits(hf_token_spans(tokenizer), str(name), limit)
+                # Named by the model it belongs to (its name_or_path is a local folder).
+                self._limits[model_id] = TextLimits(hf_token_spans(tokenizer), model_id, limit)
         return self._limits[model_id]
 
     def strategy(self, value: Any) -> Any:
