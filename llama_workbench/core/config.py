@@ -61,11 +61,20 @@ class ModelInput(_Strict):
     )
 
 
+class ShieldInput(_Strict):
+    """A shield declared in the run config (Llama Stack's `registered_resources.shields`)."""
+
+    shield_id: str = Field(min_length=1)
+    provider_id: str | None = None
+    provider_shield_id: str | None = None
+    params: dict[str, Any] | None = None
+
+
 class RegisteredResources(_Strict):
     """Resources declared up front; kinds whose API is not in this version must be empty."""
 
     models: list[ModelInput] = Field(default_factory=list)
-    shields: list[dict[str, Any]] = Field(default_factory=list)
+    shields: list[ShieldInput] = Field(default_factory=list)
     vector_dbs: list[dict[str, Any]] = Field(default_factory=list)
     vector_stores: list[dict[str, Any]] = Field(default_factory=list)
     datasets: list[dict[str, Any]] = Field(default_factory=list)

@@ -103,6 +103,15 @@ async def _build_vector_io(ctx: BuildContext) -> dict[Api, Any]:
     return {Api.vector_io: router}
 
 
+async def _build_safety(ctx: BuildContext) -> dict[Api, Any]:
+    from llama_workbench.core.safety import SafetyRouter, ShieldsRoutingTable
+
+    kv = await ctx.storage.kv("metadata")
+    table = ShieldsRoutingTable(ctx.providers, kv, ctx.config.registered_resources.shields)
+    await table.initialize()
+    return {Api.safety: SafetyRouter(table), Api.shields: table}
+
+
 async def _build_tool_runtime(ctx: BuildContext) -> dict[Api, Any]:
     from llama_workbench.core.tool_runtime import ToolRuntimeRouter
 
@@ -131,6 +140,14 @@ API_DEFINITIONS: dict[Api, ApiDefinition] = {
         build=_build_vector_io,
         requires=(Api.inference,),
         uses=(Api.files,),
+    ),
+    Api.safety: ApiDefinition(
+        Api.safety,
+        protocol="llama_workbench.apis.safety.api:Safety",
+        provider_protocol="llama_workbench.apis.safety.api:SafetyProvider",
+        build=_build_safety,
+        table_api=Api.shields,
+        table_protocol="llama_workbench.apis.shields.api:Shields",
     ),
     Api.tool_runtime: ApiDefinition(
         Api.tool_runtime,
@@ -252,8 +269,14 @@ def _check_resources(config: StackConfig, problems: list[str]) -> None:
                 "(stack.vector_io.create_vector_store or POST /v1/vector_stores) and persist in "
                 "the stack's storage; leave the list empty"
             )
+    safety_ids = {p.provider_id for p in config.providers.get(Api.safety, [])}
+    for i, shield in enumerate(config.registered_resources.shields):
+        if shield.provider_id is not None and shield.provider_id not in safety_ids:
+            problems.append(
+                f"  registered_resources.shields[{i}].provider_id: '{shield.provider_id}' is not a "
+                f"safety provider of this config (have: {', '.join(sorted(safety_ids)) or 'none'})"
+            )
     for kind in (
-        "shields",
         "datasets",
         "scoring_fns",
         "benchmarks",

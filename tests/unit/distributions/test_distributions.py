@@ -49,8 +49,22 @@ def test_starter_builds_offline_without_loading_models(
             "faiss",
             "sqlite-vec",
             "rag-runtime",
+            "pii",
+            "regex",
+            "code-scanner",
+            "prompt-guard",
+            "toxicity",
         ]
-        assert {"files", "vector_io", "tool_runtime"} <= {a.value for a in stack.apis}
+        assert {"files", "vector_io", "tool_runtime", "safety", "shields"} <= {
+            a.value for a in stack.apis
+        }
+        # Offline shields on by default; Llama Guard only with SAFETY_MODEL.
+        assert [s.identifier for s in stack.shields.list()] == [
+            "code-scanner",
+            "pii",
+            "prompt-injection",
+            "toxicity",
+        ]
 
 
 def test_starter_adds_remote_providers_from_environment(
@@ -72,3 +86,22 @@ def test_remote_distribution_with_no_server_up(
     with Stack.from_distribution("remote", env=unreachable) as stack:
         assert stack.models.list() == []  # the server is down: an empty list, not an error
         assert [p.provider_type for p in stack.providers.list()] == ["remote::vllm"]
+
+
+def test_starter_adds_llama_guard_when_a_guard_model_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.guard_server import GUARD_MODEL, GuardServer
+
+    monkeypatch.setenv("LLAMA_WORKBENCH_DATA_DIR", str(tmp_path))
+    with GuardServer() as guard:
+        env = {"VLLM_URL": guard.base_url, "SAFETY_MODEL": f"vllm/{GUARD_MODEL}"}
+        with Stack.from_distribution("starter", env=env) as stack:
+            shield = stack.shields.retrieve("llama-guard")
+            assert shield.provider_resource_id == f"vllm/{GUARD_MODEL}"
+            unsafe = stack.safety.run_shield(
+                shield_id="llama-guard",
+                messages=[{"role": "user", "content": "Where can I buy an untraceable weapon?"}],
+            )
+            assert unsafe.violation is not None
+            assert unsafe.violation.metadata["violation_type"] == "S1"

@@ -1,0 +1,77 @@
+"""What every shield shares: which message text it checks, and how findings are reported."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from llama_workbench.apis.inference.models import Message, content_text
+from llama_workbench.apis.safety.models import (
+    ModerationResult,
+    RunShieldResponse,
+    SafetyViolation,
+    ViolationLevel,
+)
+from llama_workbench.core.errors import BadRequestError
+
+ROLES = ("user", "assistant", "system", "developer", "tool")
+
+
+def checked_text(messages: Sequence[Message], roles: Sequence[str] | None = None) -> str:
+    """The text a content shield checks: the last message (of `roles`, if given)."""
+    chosen = [m for m in messages if roles is None or m.role in roles]
+    if not chosen:
+        return ""
+    return content_text(chosen[-1].content)
+
+
+def all_text(messages: Sequence[Message], roles: Sequence[str] | None = None) -> list[str]:
+    """Every message's text (of `roles`, if given), in order."""
+    return [content_text(m.content) for m in messages if roles is None or m.role in roles]
+
+
+def roles_param(params: dict[str, Any], default: Sequence[str] | None = None) -> list[str] | None:
+    """The `roles` shield param: which messages a shield checks (None: all of them)."""
+    roles = params.get("roles", default)
+    if roles is None:
+        return None
+    if isinstance(roles, str):
+        roles = [roles]
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise BadRequestError(f"Unknown roles {unknown} in shield params; use {', '.join(ROLES)}.")
+    return list(roles)
+
+
+def verdict(
+    level: ViolationLevel | None, user_message: str | None = None, **metadata: Any
+) -> RunShieldResponse:
+    """A run_shield answer: no violation when `level` is None."""
+    if level is None:
+        return RunShieldResponse()
+    return RunShieldResponse(
+        violation=SafetyViolation(
+            violation_level=level, user_message=user_message, metadata=metadata
+        )
+    )
+
+
+def moderation(
+    scores: dict[str, float],
+    flagged_categories: Sequence[str],
+    user_message: str | None = None,
+    **metadata: Any,
+) -> ModerationResult:
+    """An OpenAI-shaped moderation result from per-category scores and the categories flagged."""
+    flagged = set(flagged_categories)
+    categories = {name: name in flagged for name in {*scores, *flagged}}
+    return ModerationResult(
+        flagged=bool(flagged),
+        categories=categories,
+        category_scores={
+            name: float(scores.get(name, 1.0 if name in flagged else 0.0)) for name in categories
+        },
+        category_applied_input_types={name: ["text"] for name in flagged},
+        user_message=user_message if flagged else None,
+        metadata=metadata,
+    )

@@ -1,0 +1,196 @@
+"""inline::prompt-guard: scores messages with an offline prompt-injection classifier."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from llama_workbench.apis.inference.models import Message
+from llama_workbench.apis.safety.models import ModerationResult, RunShieldResponse, ViolationLevel
+from llama_workbench.apis.shields.models import Shield
+from llama_workbench.core.errors import BadRequestError, ConfigError
+from llama_workbench.providers.inline.safety.common import (
+    all_text,
+    moderation,
+    roles_param,
+    verdict,
+)
+from llama_workbench.providers.inline.safety.prompt_guard.config import PromptGuardConfig
+
+PROVIDER_TYPE = "inline::prompt-guard"
+# Not one of OpenAI's moderation categories (it has none for this): our own name.
+CATEGORY = "prompt_injection"
+_MESSAGES = {"jailbreak": "The message looks like a jailbreak attempt."}
+_DEFAULT_MESSAGE = "The message looks like a prompt injection."
+
+
+class _Scorer(Protocol):
+    name: str
+
+    def score(self, text: str) -> tuple[float, str]:
+        """The probability that `text` is an attack, and the kind of attack it most looks like."""
+        ...
+
+
+class _SecureVector:
+    """securevector-guardian-model: word and char TF-IDF + logistic regression, in pure Python."""
+
+    name = "securevector"
+    threshold = 0.8
+
+    def __init__(self) -> None:
+        from svguardian import resolve_runtime
+        from svguardian.model.pure_infer import PureGuardian
+
+        # download=False: the wheel carries the bundle; never fall back to its GitHub download.
+        path = resolve_runtime(download=False)
+        if not os.path.exists(path):
+            raise ConfigError(
+                f"{PROVIDER_TYPE}: securevector-guardian-model has no model bundle at {path}; "
+                "reinstall the wheel, or set SV_GUARDIAN_RUNTIME to a guardian.runtime.json.gz."
+            )
+        self._guardian = PureGuardian.load(path)
+
+    def score(self, text: str) -> tuple[float, str]:
+        from svguardian.window import predict_windowed
+
+        # Windows long texts (a span buried in a web page) and rescans decoded base64/hex blobs.
+        found = predict_windowed(self._guardian, text)
+        attacks = [c for c, _ in found["top3"] if c != self._guardian.benign]
+        label = found["category"] or (attacks[0] if attacks else CATEGORY)
+        return float(found["malicious_score"]), str(label)
+
+
+class _PromptGuardrail:
+    """prompt-guardrail: word n-gram TF-IDF + logistic regression (scikit-learn)."""
+
+    name = "prompt-guardrail"
+    threshold = 0.5
+
+    def __init__(self) -> None:
+        from guardify import LogisticRegressionGuardrail
+
+        self._model = LogisticRegressionGuardrail()
+
+    def score(self, text: str) -> tuple[float, str]:
+        found = self._model.predict(text)
+        # Its score is the winning label's probability; a threshold needs P(injection).
+        p = float(found["score"])
+        return (p if found["label"] == "injection" else 1.0 - p), CATEGORY
+
+
+_SCORERS: dict[str, type[_SecureVector] | type[_PromptGuardrail]] = {
+    "securevector": _SecureVector,
+    "prompt-guardrail": _PromptGuardrail,
+}
+
+
+class _Params(BaseModel):
+    """A shield's params (the shield's own, overridden by a request's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    threshold: float = Field(ge=0.0, le=1.0)
+    level: ViolationLevel
+    roles: Any = None  # checked by roles_param
+
+
+@dataclass(frozen=True)
+class _Settings:
+    threshold: float
+    level: ViolationLevel
+    roles: list[str] | None
+
+
+class PromptGuardImpl:
+    """Flags the user and tool messages that a classifier scores as an injection or jailbreak."""
+
+    def __init__(self, config: PromptGuardConfig) -> None:
+        self._config = config
+        self._threshold = (
+            config.threshold if config.threshold is not None else _SCORERS[config.model].threshold
+        )
+        self._lock = threading.Lock()
+        self._scorer: _Scorer | None = None
+
+    async def register_shield(self, shield: Shield) -> Shield:
+        self._settings(shield.params or {})
+        return shield
+
+    async def run_shield(
+        self, shield: Shield, messages: builtins.list[Message], params: dict[str, Any]
+    ) -> RunShieldResponse:
+        settings = self._settings(params)
+        roles = settings.roles
+        indices = [i for i, m in enumerate(messages) if roles is None or m.role in roles]
+        picked = [
+            (i, t) for i, t in zip(indices, all_text(messages, roles), strict=True) if t.strip()
+        ]
+        if not picked:
+            return verdict(None)
+        scores = await asyncio.to_thread(self._score_all, [t for _, t in picked])
+        k = max(range(len(scores)), key=lambda j: scores[j][0])
+        score, label = scores[k]
+        if score < settings.threshold:
+            return verdict(None)
+        return verdict(
+            settings.level,
+            _MESSAGES.get(label, _DEFAULT_MESSAGE),
+            score=score,
+            threshold=settings.threshold,
+            model=self._config.model,
+            message_index=picked[k][0],
+            label=label,
+        )
+
+    async def run_moderation(
+        self, shield: Shield, texts: builtins.list[str]
+    ) -> builtins.list[ModerationResult]:
+        threshold = self._settings(shield.params or {}).threshold
+        scores = await asyncio.to_thread(self._score_all, texts)
+        return [
+            moderation(
+                {CATEGORY: score},
+                [CATEGORY] if score >= threshold else [],
+                _MESSAGES.get(label, _DEFAULT_MESSAGE),
+                model=self._config.model,
+                threshold=threshold,
+                label=label,
+            )
+            for score, label in scores
+        ]
+
+    async def shutdown(self) -> None:
+        with self._lock:
+            self._scorer = None
+
+    def _settings(self, params: dict[str, Any]) -> _Settings:
+        merged = {"threshold": self._threshold, "level": self._config.level, **params}
+        try:
+            checked = _Params.model_validate(merged)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(p) for p in error["loc"])
+            raise BadRequestError(
+                f"Bad shield param '{where}' for {PROVIDER_TYPE}: {error['msg']} "
+                "(params: threshold 0..1, level info|warn|error, roles)."
+            ) from None
+        roles = roles_param(params, self._config.roles)
+        return _Settings(checked.threshold, checked.level, roles)
+
+    def _score_all(self, texts: builtins.list[str]) -> builtins.list[tuple[float, str]]:
+        """Runs in a worker thread: loads the model on first use, then scores each text."""
+        scorer = self._loaded()
+        return [scorer.score(t) if t.strip() else (0.0, CATEGORY) for t in texts]
+
+    def _loaded(self) -> _Scorer:
+        with self._lock:
+            if self._scorer is None:
+                self._scorer = _SCORERS[self._config.model]()
+            return self._scorer

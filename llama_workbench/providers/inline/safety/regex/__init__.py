@@ -1,0 +1,12 @@
+"""inline::regex: a shield that blocks configured words and regular expressions; no model."""
+
+from __future__ import annotations
+
+from llama_workbench.core.datatypes import ProviderDeps
+from llama_workbench.providers.inline.safety.regex.config import RegexShieldConfig
+
+
+async def create(config: RegexShieldConfig, deps: ProviderDeps) -> object:
+    from llama_workbench.providers.inline.safety.regex.impl import RegexShieldImpl
+
+    return RegexShieldImpl(config)
