@@ -145,3 +145,52 @@ def test_llama_stack_client_files_and_vector_stores(
     assert out["attached"] == "completed" and out["counts"] == 1
     assert out["search"] == ["Otters sleep in kelp.\n\nOwls hunt at dusk."]
     assert out["query"] == ["p1"] and out["listed"]
+
+
+SAFETY_SCRIPT = r"""
+import json, sys
+from llama_stack_client import LlamaStackClient, NotFoundError
+
+client = LlamaStackClient(base_url=sys.argv[1], api_key="none", max_retries=0)
+out = {"shields": [s.identifier for s in client.shields.list()]}
+found = client.safety.run_shield(
+    shield_id="pii", messages=[{"role": "user", "content": "mail me: jo.bloggs@acme-mail.com"}]
+)
+out["violation"] = [found.violation.violation_level, found.violation.metadata["types"]]
+clean = client.safety.run_shield(shield_id="pii", messages=[{"role": "user", "content": "hi"}])
+out["clean"] = clean.violation is None
+moderated = client.moderations.create(input=["jo.bloggs@acme-mail.com", "hello"], model="pii")
+out["flagged"] = [r.flagged for r in moderated.results]
+try:
+    client.shields.retrieve("llama-guard")
+except NotFoundError as exc:
+    out["missing"] = exc.status_code
+print(json.dumps(out))
+"""
+
+
+def test_llama_stack_client_safety(tmp_path_factory: pytest.TempPathFactory) -> None:
+    config = {
+        "data_dir": str(tmp_path_factory.mktemp("lsc-safety")),
+        "apis": ["safety"],
+        "providers": {
+            "safety": [{"provider_id": "pii", "provider_type": "inline::pii", "config": {}}]
+        },
+        "registered_resources": {"shields": [{"shield_id": "pii", "provider_id": "pii"}]},
+    }
+    with Stack.from_config(config) as stack, start_server(stack, port=free_port()) as running:
+        run = subprocess.run(
+            [str(client_python()), "-c", SAFETY_SCRIPT, running.url],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert run.returncode == 0, run.stderr[-2000:]
+    out = json.loads(run.stdout)
+    assert out == {
+        "shields": ["pii"],
+        "violation": ["error", ["email"]],
+        "clean": True,
+        "flagged": [True, False],
+        "missing": 404,
+    }

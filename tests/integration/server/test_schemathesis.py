@@ -33,8 +33,10 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundServ
             vector_stores={"default_embedding_model": {"provider_id": "s", "model_id": "e"}},
         )
         # Files, vector stores and the RAG tool too (the stub's 3-dimensional embeddings).
-        config["apis"] += ["files", "vector_io", "tool_runtime"]
+        config["apis"] += ["files", "vector_io", "tool_runtime", "safety"]
+        config["registered_resources"] = {"shields": [{"shield_id": "pii", "provider_id": "pii"}]}
         config["providers"].update(
+            safety=[{"provider_id": "pii", "provider_type": "inline::pii", "config": {}}],
             files=[{"provider_id": "fs", "provider_type": "inline::localfs", "config": {}}],
             vector_io=[{"provider_id": "faiss", "provider_type": "inline::faiss", "config": {}}],
             tool_runtime=[{"provider_id": "rag", "provider_type": "inline::rag-runtime"}],
@@ -46,7 +48,15 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundServ
 # Requests that are valid JSON but name a dimension the model doesn't make, an overlap larger
 # than half the chunk, a file type no parser reads... are refused with 400/422 by design: the
 # schema can't say so. Those routes keep every other check (no 5xx, responses match the schema).
-_SEMANTIC = ("/v1/vector_stores", "/v1/vector-io", "/v1/tool-runtime", "/v1/files")
+_SEMANTIC = (
+    "/v1/vector_stores",
+    "/v1/vector-io",
+    "/v1/tool-runtime",
+    "/v1/files",
+    "/v1/safety",
+    "/v1/moderations",
+    "/v1/shields",
+)
 
 
 def _excluded(path: str) -> list[Any]:

@@ -60,6 +60,7 @@ def test_starter_builds_offline_without_loading_models(
         }
         # Offline shields on by default; Llama Guard only with SAFETY_MODEL.
         assert [s.identifier for s in stack.shields.list()] == [
+            "blocklist",
             "code-scanner",
             "pii",
             "prompt-injection",
