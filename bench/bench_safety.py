@@ -44,10 +44,14 @@ def _texts(code: bool = False) -> list[str]:
     return [base[i % len(base)] for i in range(N)]
 
 
-def _rate(fn: Callable[[], Any], count: int) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return count / (time.perf_counter() - t0)
+def _rate(fn: Callable[[], Any], count: int, repeats: int = 3) -> float:
+    """Best of `repeats` runs (the machine is shared: the best run is the least disturbed)."""
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return count / best
 
 
 def _raw_pii(texts: list[str]) -> Callable[[list[str]], None]:
@@ -107,6 +111,7 @@ def main() -> None:
                 convs = [[{"role": "user", "content": t}] for t in texts]
                 # Warm up: models load on first use.
                 stack.safety.run_shield(shield_id=shield, messages=convs[0])
+                stack.safety.run_shield_batch(shield_id=shield, conversations=convs[:20])
                 small = convs[: max(20, N // 10)]
                 seq = _rate(
                     lambda small=small, shield=shield: [

@@ -113,15 +113,41 @@ class ToxicityImpl:
     async def run_shield(
         self, shield: Shield, messages: builtins.list[Message], params: dict[str, Any]
     ) -> RunShieldResponse:
+        (result,) = await self.run_shield_batch(shield, [messages], params)
+        return result
+
+    async def run_shield_batch(
+        self,
+        shield: Shield,
+        conversations: builtins.list[builtins.list[Message]],
+        params: dict[str, Any],
+    ) -> builtins.list[RunShieldResponse]:
+        """Every conversation's texts in one classifier call (its cost is mostly per call)."""
         settings = self._settings(params)
-        roles = settings.roles
+        picks = [self._picked(messages, settings.roles) for messages in conversations]
+        flat = [text for picked in picks for _, text in picked]
+        scores = await self._batcher.score(flat) if flat else []
+        results, start = [], 0
+        for picked in picks:
+            results.append(self._verdict(picked, scores[start : start + len(picked)], settings))
+            start += len(picked)
+        return results
+
+    @staticmethod
+    def _picked(
+        messages: builtins.list[Message], roles: builtins.list[str] | None
+    ) -> builtins.list[tuple[int, str]]:
+        """(message index, text) of the non-empty messages of the checked roles."""
         indices = [i for i, m in enumerate(messages) if roles is None or m.role in roles]
-        picked = [
-            (i, t) for i, t in zip(indices, all_text(messages, roles), strict=True) if t.strip()
-        ]
+        texts = all_text(messages, roles)
+        return [(i, t) for i, t in zip(indices, texts, strict=True) if t.strip()]
+
+    @staticmethod
+    def _verdict(
+        picked: builtins.list[tuple[int, str]], scores: builtins.list[float], settings: _Settings
+    ) -> RunShieldResponse:
         if not picked:
             return verdict(None)
-        scores = await self._batcher.score([t for _, t in picked])
         k = max(range(len(scores)), key=scores.__getitem__)
         if scores[k] < settings.threshold:
             return verdict(None)
