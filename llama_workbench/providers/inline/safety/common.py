@@ -30,6 +30,15 @@ def all_text(messages: Sequence[Message], roles: Sequence[str] | None = None) ->
     return [content_text(m.content) for m in messages if roles is None or m.role in roles]
 
 
+def picked_texts(messages: Sequence[Message], roles: Sequence[str] | None) -> list[tuple[int, str]]:
+    """(message index, text) of the non-empty messages of `roles` (None: all): what classifiers score."""
+    return [
+        (i, text)
+        for i, m in enumerate(messages)
+        if (roles is None or m.role in roles) and (text := content_text(m.content)).strip()
+    ]
+
+
 def roles_param(params: dict[str, Any], default: Sequence[str] | None = None) -> list[str] | None:
     """The `roles` shield param: which messages a shield checks (None: all of them)."""
     roles = params.get("roles", default)

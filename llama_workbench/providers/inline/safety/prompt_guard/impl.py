@@ -16,8 +16,8 @@ from llama_workbench.apis.safety.models import ModerationResult, RunShieldRespon
 from llama_workbench.apis.shields.models import Shield
 from llama_workbench.core.errors import BadRequestError, ConfigError
 from llama_workbench.providers.inline.safety.common import (
-    all_text,
     moderation,
+    picked_texts,
     roles_param,
     verdict,
 )
@@ -126,15 +126,34 @@ class PromptGuardImpl:
     async def run_shield(
         self, shield: Shield, messages: builtins.list[Message], params: dict[str, Any]
     ) -> RunShieldResponse:
+        (result,) = await self.run_shield_batch(shield, [messages], params)
+        return result
+
+    async def run_shield_batch(
+        self,
+        shield: Shield,
+        conversations: builtins.list[builtins.list[Message]],
+        params: dict[str, Any],
+    ) -> builtins.list[RunShieldResponse]:
+        """Every conversation's texts scored in one worker-thread call."""
         settings = self._settings(params)
-        roles = settings.roles
-        indices = [i for i, m in enumerate(messages) if roles is None or m.role in roles]
-        picked = [
-            (i, t) for i, t in zip(indices, all_text(messages, roles), strict=True) if t.strip()
-        ]
+        picks = [picked_texts(messages, settings.roles) for messages in conversations]
+        flat = [text for picked in picks for _, text in picked]
+        scores = await asyncio.to_thread(self._score_all, flat) if flat else []
+        results, start = [], 0
+        for picked in picks:
+            results.append(self._verdict(picked, scores[start : start + len(picked)], settings))
+            start += len(picked)
+        return results
+
+    def _verdict(
+        self,
+        picked: builtins.list[tuple[int, str]],
+        scores: builtins.list[tuple[float, str]],
+        settings: _Settings,
+    ) -> RunShieldResponse:
         if not picked:
             return verdict(None)
-        scores = await asyncio.to_thread(self._score_all, [t for _, t in picked])
         k = max(range(len(scores)), key=lambda j: scores[j][0])
         score, label = scores[k]
         if score < settings.threshold:

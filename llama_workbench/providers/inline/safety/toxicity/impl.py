@@ -17,8 +17,8 @@ from llama_workbench.apis.safety.models import ModerationResult, RunShieldRespon
 from llama_workbench.apis.shields.models import Shield
 from llama_workbench.core.errors import BadRequestError
 from llama_workbench.providers.inline.safety.common import (
-    all_text,
     moderation,
+    picked_texts,
     roles_param,
     verdict,
 )
@@ -124,7 +124,7 @@ class ToxicityImpl:
     ) -> builtins.list[RunShieldResponse]:
         """Every conversation's texts in one classifier call (its cost is mostly per call)."""
         settings = self._settings(params)
-        picks = [self._picked(messages, settings.roles) for messages in conversations]
+        picks = [picked_texts(messages, settings.roles) for messages in conversations]
         flat = [text for picked in picks for _, text in picked]
         scores = await self._batcher.score(flat) if flat else []
         results, start = [], 0
@@ -132,15 +132,6 @@ class ToxicityImpl:
             results.append(self._verdict(picked, scores[start : start + len(picked)], settings))
             start += len(picked)
         return results
-
-    @staticmethod
-    def _picked(
-        messages: builtins.list[Message], roles: builtins.list[str] | None
-    ) -> builtins.list[tuple[int, str]]:
-        """(message index, text) of the non-empty messages of the checked roles."""
-        indices = [i for i, m in enumerate(messages) if roles is None or m.role in roles]
-        texts = all_text(messages, roles)
-        return [(i, t) for i, t in zip(indices, texts, strict=True) if t.strip()]
 
     @staticmethod
     def _verdict(
