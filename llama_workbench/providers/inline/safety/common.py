@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from llama_workbench.apis.inference.models import Message, content_text
 from llama_workbench.apis.safety.models import (
@@ -84,3 +87,48 @@ def moderation(
         user_message=user_message if flagged else None,
         metadata=metadata,
     )
+
+
+def params_problems(exc: ValidationError) -> str:
+    """A pydantic error about shield params as one line: each bad param, why, and what was given."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'params'}: {e['msg']} (got {e['input']!r})"
+        for e in exc.errors()
+    )
+
+
+class _ClassifierParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    threshold: float = Field(ge=0.0, le=1.0)
+    level: ViolationLevel
+    roles: Any = None  # checked by roles_param
+
+
+@dataclass(frozen=True)
+class ClassifierSettings:
+    """A classifier shield's config overridden by shield and request params."""
+
+    threshold: float
+    level: ViolationLevel
+    roles: list[str] | None
+
+
+def classifier_settings(
+    params: dict[str, Any],
+    threshold: float,
+    level: ViolationLevel,
+    roles: Sequence[str] | None,
+    provider_type: str,
+) -> ClassifierSettings:
+    """Params `threshold`, `level`, `roles` over the config's; a BadRequestError names a bad one."""
+    try:
+        checked = _ClassifierParams.model_validate(
+            {"threshold": threshold, "level": level, **params}
+        )
+    except ValidationError as exc:
+        raise BadRequestError(
+            f"Bad shield params for {provider_type}: {params_problems(exc)} "
+            "(params: threshold 0..1, level info|warn|error, roles)."
+        ) from None
+    return ClassifierSettings(checked.threshold, checked.level, roles_param(params, roles))

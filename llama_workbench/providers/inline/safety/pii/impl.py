@@ -18,7 +18,12 @@ from llama_workbench.apis.inference.models import Message
 from llama_workbench.apis.safety.models import ModerationResult, RunShieldResponse, ViolationLevel
 from llama_workbench.apis.shields.models import Shield
 from llama_workbench.core.errors import BadRequestError, ConfigError, MissingDependencyError
-from llama_workbench.providers.inline.safety.common import all_text, moderation, verdict
+from llama_workbench.providers.inline.safety.common import (
+    all_text,
+    moderation,
+    params_problems,
+    verdict,
+)
 from llama_workbench.providers.inline.safety.pii.config import (
     ENTITIES,
     PIIShieldConfig,
@@ -313,9 +318,6 @@ class PIIShieldImpl:
 
 
 def _invalid_params(exc: ValidationError) -> str:
-    problems = "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'params'}: {e['msg']} (got {e['input']!r})"
-        for e in exc.errors()
-    )
+    problems = params_problems(exc)
     valid = ", ".join(PIIShieldParams.model_fields)
     return f"Invalid pii shield params: {problems}. Valid params: {valid}; entities: {', '.join(ENTITIES)}."

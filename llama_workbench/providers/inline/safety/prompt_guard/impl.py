@@ -6,19 +6,17 @@ import asyncio
 import builtins
 import os
 import threading
-from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from llama_workbench.apis.inference.models import Message
-from llama_workbench.apis.safety.models import ModerationResult, RunShieldResponse, ViolationLevel
+from llama_workbench.apis.safety.models import ModerationResult, RunShieldResponse
 from llama_workbench.apis.shields.models import Shield
-from llama_workbench.core.errors import BadRequestError, ConfigError
+from llama_workbench.core.errors import ConfigError
 from llama_workbench.providers.inline.safety.common import (
+    ClassifierSettings,
+    classifier_settings,
     moderation,
     picked_texts,
-    roles_param,
     verdict,
 )
 from llama_workbench.providers.inline.safety.prompt_guard.config import PromptGuardConfig
@@ -91,23 +89,6 @@ _SCORERS: dict[str, type[_SecureVector] | type[_PromptGuardrail]] = {
 }
 
 
-class _Params(BaseModel):
-    """A shield's params (the shield's own, overridden by a request's)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    threshold: float = Field(ge=0.0, le=1.0)
-    level: ViolationLevel
-    roles: Any = None  # checked by roles_param
-
-
-@dataclass(frozen=True)
-class _Settings:
-    threshold: float
-    level: ViolationLevel
-    roles: list[str] | None
-
-
 class PromptGuardImpl:
     """Flags the user and tool messages that a classifier scores as an injection or jailbreak."""
 
@@ -150,7 +131,7 @@ class PromptGuardImpl:
         self,
         picked: builtins.list[tuple[int, str]],
         scores: builtins.list[tuple[float, str]],
-        settings: _Settings,
+        settings: ClassifierSettings,
     ) -> RunShieldResponse:
         if not picked:
             return verdict(None)
@@ -189,19 +170,10 @@ class PromptGuardImpl:
         with self._lock:
             self._scorer = None
 
-    def _settings(self, params: dict[str, Any]) -> _Settings:
-        merged = {"threshold": self._threshold, "level": self._config.level, **params}
-        try:
-            checked = _Params.model_validate(merged)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(p) for p in error["loc"])
-            raise BadRequestError(
-                f"Bad shield param '{where}' for {PROVIDER_TYPE}: {error['msg']} "
-                "(params: threshold 0..1, level info|warn|error, roles)."
-            ) from None
-        roles = roles_param(params, self._config.roles)
-        return _Settings(checked.threshold, checked.level, roles)
+    def _settings(self, params: dict[str, Any]) -> ClassifierSettings:
+        return classifier_settings(
+            params, self._threshold, self._config.level, self._config.roles, PROVIDER_TYPE
+        )
 
     def _score_all(self, texts: builtins.list[str]) -> builtins.list[tuple[float, str]]:
         """Runs in a worker thread: loads the model on first use, then scores each text."""

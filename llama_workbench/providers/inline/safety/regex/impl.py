@@ -12,7 +12,12 @@ from llama_workbench.apis.inference.models import Message
 from llama_workbench.apis.safety.models import ModerationResult, RunShieldResponse, ViolationLevel
 from llama_workbench.apis.shields.models import Shield
 from llama_workbench.core.errors import BadRequestError
-from llama_workbench.providers.inline.safety.common import all_text, moderation, verdict
+from llama_workbench.providers.inline.safety.common import (
+    all_text,
+    moderation,
+    params_problems,
+    verdict,
+)
 from llama_workbench.providers.inline.safety.regex.config import (
     ENGINE,
     HAS_REGEX,
@@ -173,8 +178,5 @@ class RegexShieldImpl:
 
 
 def _invalid_params(exc: ValidationError) -> str:
-    problems = "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'params'}: {e['msg']} (got {e['input']!r})"
-        for e in exc.errors()
-    )
+    problems = params_problems(exc)
     return f"Invalid regex shield params: {problems}. Valid params: {', '.join(RegexShieldParams.model_fields)}."

@@ -6,20 +6,17 @@ import asyncio
 import builtins
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from llama_workbench.apis.inference.models import Message
-from llama_workbench.apis.safety.models import ModerationResult, RunShieldResponse, ViolationLevel
+from llama_workbench.apis.safety.models import ModerationResult, RunShieldResponse
 from llama_workbench.apis.shields.models import Shield
-from llama_workbench.core.errors import BadRequestError
 from llama_workbench.providers.inline.safety.common import (
+    ClassifierSettings,
+    classifier_settings,
     moderation,
     picked_texts,
-    roles_param,
     verdict,
 )
 from llama_workbench.providers.inline.safety.toxicity.config import ToxicityConfig
@@ -80,23 +77,6 @@ def _settle(batch: _Batch, job: asyncio.Future[list[float]]) -> None:
         start += len(texts)
 
 
-class _Params(BaseModel):
-    """A shield's params (the shield's own, overridden by a request's)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    threshold: float = Field(ge=0.0, le=1.0)
-    level: ViolationLevel
-    roles: Any = None  # checked by roles_param
-
-
-@dataclass(frozen=True)
-class _Settings:
-    threshold: float
-    level: ViolationLevel
-    roles: list[str] | None
-
-
 class ToxicityImpl:
     """Flags messages that alt-profanity-check scores as offensive."""
 
@@ -135,7 +115,9 @@ class ToxicityImpl:
 
     @staticmethod
     def _verdict(
-        picked: builtins.list[tuple[int, str]], scores: builtins.list[float], settings: _Settings
+        picked: builtins.list[tuple[int, str]],
+        scores: builtins.list[float],
+        settings: ClassifierSettings,
     ) -> RunShieldResponse:
         if not picked:
             return verdict(None)
@@ -173,19 +155,10 @@ class ToxicityImpl:
         with self._lock:
             self._predict = None
 
-    def _settings(self, params: dict[str, Any]) -> _Settings:
-        merged = {"threshold": self._config.threshold, "level": self._config.level, **params}
-        try:
-            checked = _Params.model_validate(merged)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(p) for p in error["loc"])
-            raise BadRequestError(
-                f"Bad shield param '{where}' for {PROVIDER_TYPE}: {error['msg']} "
-                "(params: threshold 0..1, level info|warn|error, roles)."
-            ) from None
-        roles = roles_param(params, self._config.roles)
-        return _Settings(checked.threshold, checked.level, roles)
+    def _settings(self, params: dict[str, Any]) -> ClassifierSettings:
+        return classifier_settings(
+            params, self._config.threshold, self._config.level, self._config.roles, PROVIDER_TYPE
+        )
 
     def _score(self, texts: builtins.list[str]) -> builtins.list[float]:
         """Runs in a worker thread: loads the model on first use, then scores all texts at once."""
