@@ -15,6 +15,7 @@ from llama_workbench.apis.safety.models import (
     SafetyViolation,
     ViolationLevel,
 )
+from llama_workbench.apis.shields.models import Shield
 from llama_workbench.core.errors import BadRequestError
 
 ROLES = ("user", "assistant", "system", "developer", "tool")
@@ -132,3 +133,43 @@ def classifier_settings(
             "(params: threshold 0..1, level info|warn|error, roles)."
         ) from None
     return ClassifierSettings(checked.threshold, checked.level, roles_param(params, roles))
+
+
+class ClassifierShield:
+    """Base of shields that score each message's text: run_shield and batches over one scoring."""
+
+    def _settings(self, params: dict[str, Any]) -> ClassifierSettings:
+        raise NotImplementedError
+
+    async def _score_texts(self, texts: list[str]) -> list[Any]:
+        """One score per text, in one call (a classifier's cost is mostly per call)."""
+        raise NotImplementedError
+
+    def _verdict(
+        self, picked: list[tuple[int, str]], scores: list[Any], settings: ClassifierSettings
+    ) -> RunShieldResponse:
+        raise NotImplementedError
+
+    async def register_shield(self, shield: Shield) -> Shield:
+        self._settings(shield.params or {})
+        return shield
+
+    async def run_shield(
+        self, shield: Shield, messages: list[Message], params: dict[str, Any]
+    ) -> RunShieldResponse:
+        (result,) = await self.run_shield_batch(shield, [messages], params)
+        return result
+
+    async def run_shield_batch(
+        self, shield: Shield, conversations: list[list[Message]], params: dict[str, Any]
+    ) -> list[RunShieldResponse]:
+        """Every conversation's texts scored together, each verdict from its own slice."""
+        settings = self._settings(params)
+        picks = [picked_texts(messages, settings.roles) for messages in conversations]
+        flat = [text for picked in picks for _, text in picked]
+        scores = await self._score_texts(flat) if flat else []
+        results, start = [], 0
+        for picked in picks:
+            results.append(self._verdict(picked, scores[start : start + len(picked)], settings))
+            start += len(picked)
+        return results

@@ -8,15 +8,14 @@ import os
 import threading
 from typing import Any, Protocol
 
-from llama_workbench.apis.inference.models import Message
 from llama_workbench.apis.safety.models import ModerationResult, RunShieldResponse
 from llama_workbench.apis.shields.models import Shield
 from llama_workbench.core.errors import ConfigError
 from llama_workbench.providers.inline.safety.common import (
     ClassifierSettings,
+    ClassifierShield,
     classifier_settings,
     moderation,
-    picked_texts,
     verdict,
 )
 from llama_workbench.providers.inline.safety.prompt_guard.config import PromptGuardConfig
@@ -89,7 +88,7 @@ _SCORERS: dict[str, type[_SecureVector] | type[_PromptGuardrail]] = {
 }
 
 
-class PromptGuardImpl:
+class PromptGuardImpl(ClassifierShield):
     """Flags the user and tool messages that a classifier scores as an injection or jailbreak."""
 
     def __init__(self, config: PromptGuardConfig) -> None:
@@ -100,37 +99,13 @@ class PromptGuardImpl:
         self._lock = threading.Lock()
         self._scorer: _Scorer | None = None
 
-    async def register_shield(self, shield: Shield) -> Shield:
-        self._settings(shield.params or {})
-        return shield
-
-    async def run_shield(
-        self, shield: Shield, messages: builtins.list[Message], params: dict[str, Any]
-    ) -> RunShieldResponse:
-        (result,) = await self.run_shield_batch(shield, [messages], params)
-        return result
-
-    async def run_shield_batch(
-        self,
-        shield: Shield,
-        conversations: builtins.list[builtins.list[Message]],
-        params: dict[str, Any],
-    ) -> builtins.list[RunShieldResponse]:
-        """Every conversation's texts scored in one worker-thread call."""
-        settings = self._settings(params)
-        picks = [picked_texts(messages, settings.roles) for messages in conversations]
-        flat = [text for picked in picks for _, text in picked]
-        scores = await asyncio.to_thread(self._score_all, flat) if flat else []
-        results, start = [], 0
-        for picked in picks:
-            results.append(self._verdict(picked, scores[start : start + len(picked)], settings))
-            start += len(picked)
-        return results
+    async def _score_texts(self, texts: builtins.list[str]) -> builtins.list[Any]:
+        return await asyncio.to_thread(self._score_all, texts)
 
     def _verdict(
         self,
         picked: builtins.list[tuple[int, str]],
-        scores: builtins.list[tuple[float, str]],
+        scores: builtins.list[Any],
         settings: ClassifierSettings,
     ) -> RunShieldResponse:
         if not picked:

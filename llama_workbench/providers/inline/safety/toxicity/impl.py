@@ -9,14 +9,13 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from llama_workbench.apis.inference.models import Message
 from llama_workbench.apis.safety.models import ModerationResult, RunShieldResponse
 from llama_workbench.apis.shields.models import Shield
 from llama_workbench.providers.inline.safety.common import (
     ClassifierSettings,
+    ClassifierShield,
     classifier_settings,
     moderation,
-    picked_texts,
     verdict,
 )
 from llama_workbench.providers.inline.safety.toxicity.config import ToxicityConfig
@@ -77,7 +76,7 @@ def _settle(batch: _Batch, job: asyncio.Future[list[float]]) -> None:
         start += len(texts)
 
 
-class ToxicityImpl:
+class ToxicityImpl(ClassifierShield):
     """Flags messages that alt-profanity-check scores as offensive."""
 
     def __init__(self, config: ToxicityConfig) -> None:
@@ -86,37 +85,13 @@ class ToxicityImpl:
         self._predict: Callable[[list[str]], Any] | None = None
         self._batcher = _Batcher(self._score)
 
-    async def register_shield(self, shield: Shield) -> Shield:
-        self._settings(shield.params or {})
-        return shield
+    async def _score_texts(self, texts: builtins.list[str]) -> builtins.list[Any]:
+        return await self._batcher.score(texts)
 
-    async def run_shield(
-        self, shield: Shield, messages: builtins.list[Message], params: dict[str, Any]
-    ) -> RunShieldResponse:
-        (result,) = await self.run_shield_batch(shield, [messages], params)
-        return result
-
-    async def run_shield_batch(
-        self,
-        shield: Shield,
-        conversations: builtins.list[builtins.list[Message]],
-        params: dict[str, Any],
-    ) -> builtins.list[RunShieldResponse]:
-        """Every conversation's texts in one classifier call (its cost is mostly per call)."""
-        settings = self._settings(params)
-        picks = [picked_texts(messages, settings.roles) for messages in conversations]
-        flat = [text for picked in picks for _, text in picked]
-        scores = await self._batcher.score(flat) if flat else []
-        results, start = [], 0
-        for picked in picks:
-            results.append(self._verdict(picked, scores[start : start + len(picked)], settings))
-            start += len(picked)
-        return results
-
-    @staticmethod
     def _verdict(
+        self,
         picked: builtins.list[tuple[int, str]],
-        scores: builtins.list[float],
+        scores: builtins.list[Any],
         settings: ClassifierSettings,
     ) -> RunShieldResponse:
         if not picked:
