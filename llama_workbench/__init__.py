@@ -41,6 +41,19 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'llama_workbench' has no attribute '{name}'")
 
 
+def load_ipython_extension(shell: object) -> None:
+    """`%load_ext llama_workbench`: the `%llama` magics (llama_workbench.notebook)."""
+    from llama_workbench.notebook import load_ipython_extension as load
+
+    load(shell)
+
+
+def unload_ipython_extension(shell: object) -> None:
+    from llama_workbench.notebook import unload_ipython_extension as unload
+
+    unload(shell)
+
+
 # A library leaves logging configuration to its host: no output unless the host asks for it.
 _logging.getLogger(__name__).addHandler(_logging.NullHandler())
 

@@ -1,0 +1,92 @@
+"""`%llama` and `%%llama`: the stack from notebook cells, one subcommand per task."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.display import display
+
+from llama_workbench.core.errors import LlamaWorkbenchError, error_line
+from llama_workbench.notebook import commands
+from llama_workbench.notebook.parsers import SUBCOMMANDS, top_parser
+from llama_workbench.notebook.parsing import HelpShown
+from llama_workbench.notebook.session import NotebookSession
+
+
+@magics_class
+class LlamaMagics(Magics):
+    """`%llama <subcommand> ...`; `%llama --help` lists the subcommands."""
+
+    def __init__(self, shell: Any, session: NotebookSession) -> None:
+        super().__init__(shell)
+        self.session = session
+
+    @line_cell_magic
+    def llama(self, line: str, cell: str | None = None) -> Any:
+        """The stack from the notebook: %llama --help lists the subcommands."""
+        name, _, rest = line.strip().partition(" ")
+        if name in ("", "-h", "--help", "help"):
+            return self._help(rest)
+        handler = _HANDLERS.get(name)
+        if handler is None:
+            raise UsageError(
+                f"%llama: unknown subcommand '{name}'; use one of: {', '.join(SUBCOMMANDS)} "
+                "(%llama --help)"
+            )
+        try:
+            return handler(self, rest, cell)
+        except HelpShown:
+            return None
+        except LlamaWorkbenchError as exc:
+            # IPython shows a UsageError (exactly that class) as its one line, no traceback, and
+            # the cell fails: a papermill pipeline stops here.
+            raise UsageError(error_line(exc)) from None
+
+    def _help(self, rest: str) -> None:
+        try:
+            top_parser().parse_args(["--help"])
+        except HelpShown:
+            return None
+
+    # Subcommand plumbing used by commands.py.
+    @property
+    def user_ns(self) -> dict[str, Any]:
+        return self.shell.user_ns if self.shell is not None else {}
+
+    def show(self, value: Any) -> None:
+        display(value)
+
+    def result(self, value: Any) -> None:
+        """Make `value` the cell's result (`_`, `Out[n]`) without printing it again."""
+        if self.shell is not None:
+            self.shell.displayhook.update_user_ns(value)
+
+    def next_cell(self, code: str) -> None:
+        if self.shell is not None:
+            self.shell.set_next_input(code, replace=False)
+
+
+_HANDLERS: dict[str, Callable[[LlamaMagics, str, str | None], Any]] = {
+    "chat": commands.chat,
+    "history": commands.history,
+    "reset": commands.reset,
+    "models": commands.models,
+    "status": commands.status,
+    "config": commands.config,
+    "rag": commands.rag,
+    "shield": commands.shield,
+}
+
+
+def parse_json(text: str) -> Any:
+    """The JSON in a model's answer (a fenced ```json block or the whole text)."""
+    match = re.search(r"```(?:json)?\s*\n(.*?)```", text, re.DOTALL)
+    try:
+        return json.loads(match.group(1) if match else text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"%llama chat --format json: the answer is not JSON ({exc})") from None
