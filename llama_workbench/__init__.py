@@ -80,6 +80,8 @@ __all__ = [
     "__version__",
     "list_distributions",
     "load_config",
+    "load_ipython_extension",
     "recording",
     "start_server",
+    "unload_ipython_extension",
 ]
