@@ -1,0 +1,44 @@
+"""`%llama` in a real ipykernel (jupyter_client): streams, and an error fails the cell as one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.integration.test_kernel_bridge import kernel  # noqa: F401  (the fixture)
+from tests.support.stub_server import StubOpenAIServer, stub_stack_config
+
+
+def run(client: Any, code: str) -> tuple[str, str, str]:
+    """(status of the execute reply, stdout, stderr) of one cell."""
+    msg_id = client.execute(code)
+    reply = client.get_shell_msg(timeout=120)
+    out: dict[str, list[str]] = {"stdout": [], "stderr": []}
+    while True:
+        msg = client.get_iopub_msg(timeout=120)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "stream":
+            out[msg["content"]["name"]].append(msg["content"]["text"])
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            return reply["content"]["status"], "".join(out["stdout"]), "".join(out["stderr"])
+
+
+def test_magics_in_a_kernel(kernel: Any, tmp_path: Path) -> None:  # noqa: F811
+    with StubOpenAIServer(models=["m1"]) as stub:
+        config = tmp_path / "run.yaml"
+        config.write_text(yaml.safe_dump(stub_stack_config(stub.base_url, tmp_path / "data")))
+        assert run(kernel, "%load_ext llama_workbench") == ("ok", "", "")
+        status, out, _ = run(kernel, f"%llama config {config}")
+        assert status == "ok" and "Now using" in out
+        status, out, _ = run(kernel, "x = 'kelp'\n%llama chat --format text -m s/m1 otters and {x}")
+        assert status == "ok" and "echo: otters and kelp" in out
+        # A failing magic fails the cell (papermill stops) and says one line on stderr.
+        status, _, err = run(kernel, "%llama chat -m nope hello")
+        assert status == "error"
+        assert err == "UsageError: NotFoundError: Model 'nope' not found. Available: s/m1.\n"
+        status, _, err = run(kernel, "%llama chat --temperature 5 hi")
+        assert status == "error" and err.startswith("UsageError: %llama chat: argument")
+        assert err.count("\n") == 1
