@@ -42,14 +42,14 @@ def __getattr__(name: str) -> object:
 
 
 def load_ipython_extension(shell: object) -> None:
-    """`%load_ext llama_workbench`: the `%llama` magics (llama_workbench.notebook)."""
-    from llama_workbench.notebook import load_ipython_extension as load
+    """`%load_ext llama_workbench`: the `%llama` magics (llama_workbench.jupyter)."""
+    from llama_workbench.jupyter import load_ipython_extension as load
 
     load(shell)
 
 
 def unload_ipython_extension(shell: object) -> None:
-    from llama_workbench.notebook import unload_ipython_extension as unload
+    from llama_workbench.jupyter import unload_ipython_extension as unload
 
     unload(shell)
 

@@ -373,12 +373,15 @@ class _ProvidersImpl:
     @staticmethod
     def _info(p: PlannedProvider) -> Any:
         from llama_workbench.apis.providers.models import ProviderInfo
+        from llama_workbench.core.redact import redact
 
+        # Secrets never leave: SecretStr fields, credential-like keys (extra_headers'
+        # Authorization...), passwords in URLs.
         return ProviderInfo(
             api=p.api.value,
             provider_id=p.provider_id,
             provider_type=p.spec.provider_type,
-            config=p.config.model_dump(mode="json"),
+            config=redact(p.config.model_dump(mode="json")),
         )
 
 

@@ -158,6 +158,14 @@ def test_providers_api_masks_secrets(stub_a, stub_b, tmp_path: Path) -> None:
         assert "sk-secret-b" not in repr(stack.providers.list())
         with pytest.raises(NotFoundError, match="Available: a, b"):
             stack.providers.retrieve("c")
+    # Secrets outside SecretStr fields too: headers, passwords in URLs.
+    config = two_provider_config(stub_a, stub_b, tmp_path)
+    entry = config["providers"]["inference"][1]["config"]
+    entry["extra_headers"] = {"Authorization": "Bearer tok-hidden", "X-Team": "ml"}
+    entry["base_url"] = entry["base_url"].replace("http://", "http://user:pw-hidden@")
+    with Stack.from_config(config) as stack:
+        shown = repr(stack.providers.list())
+        assert "tok-hidden" not in shown and "pw-hidden" not in shown and "'X-Team': 'ml'" in shown
 
 
 def test_async_face_inside_running_loop(stub_a, stub_b, tmp_path: Path) -> None:

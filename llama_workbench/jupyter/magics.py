@@ -12,10 +12,10 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.display import display
 
 from llama_workbench.core.errors import LlamaWorkbenchError, error_line
-from llama_workbench.notebook import commands
-from llama_workbench.notebook.parsers import SUBCOMMANDS, top_parser
-from llama_workbench.notebook.parsing import HelpShown
-from llama_workbench.notebook.session import NotebookSession
+from llama_workbench.jupyter import commands
+from llama_workbench.jupyter.parsers import SUBCOMMANDS, top_parser
+from llama_workbench.jupyter.parsing import HelpShown
+from llama_workbench.jupyter.session import NotebookSession
 
 
 @magics_class
@@ -80,6 +80,7 @@ _HANDLERS: dict[str, Callable[[LlamaMagics, str, str | None], Any]] = {
     "config": commands.config,
     "rag": commands.rag,
     "shield": commands.shield,
+    "widget": commands.widget,
 }
 
 

@@ -10,9 +10,9 @@ _session: Any = None
 def load_ipython_extension(shell: Any) -> None:
     """Register `%llama` (silently); the stack itself is built on first use."""
     global _session
-    from llama_workbench.notebook.context import record_errors
-    from llama_workbench.notebook.magics import LlamaMagics
-    from llama_workbench.notebook.session import NotebookSession
+    from llama_workbench.jupyter.context import record_errors
+    from llama_workbench.jupyter.magics import LlamaMagics
+    from llama_workbench.jupyter.session import NotebookSession
 
     if _session is None:
         _session = NotebookSession()

@@ -9,19 +9,20 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
-from llama_workbench.notebook.context import interpolate
-from llama_workbench.notebook.display import Streamer, Table, in_frontend
-from llama_workbench.notebook.parsers import (
+from llama_workbench.jupyter.context import interpolate
+from llama_workbench.jupyter.display import Streamer, Table, in_frontend
+from llama_workbench.jupyter.parsers import (
     chat_parser,
     config_parser,
     rag_parser,
     shield_parser,
     simple_parser,
+    widget_parser,
 )
-from llama_workbench.notebook.parsing import parse, split, split_options
+from llama_workbench.jupyter.parsing import parse, split, split_options
 
 if TYPE_CHECKING:
-    from llama_workbench.notebook.magics import LlamaMagics
+    from llama_workbench.jupyter.magics import LlamaMagics
 
 
 def chat(magic: LlamaMagics, line: str, cell: str | None) -> None:
@@ -47,7 +48,7 @@ def chat(magic: LlamaMagics, line: str, cell: str | None) -> None:
         magic.session.history += [messages[-1], {"role": "assistant", "content": answer}]
     value: Any = answer
     if fmt == "json":
-        from llama_workbench.notebook.magics import parse_json
+        from llama_workbench.jupyter.magics import parse_json
 
         value = parse_json(answer)
     elif fmt == "code":
@@ -272,3 +273,12 @@ def shield(magic: LlamaMagics, line: str, cell: str | None) -> None:
         print(f"{args.shield_id}: no violation")
     else:
         print(f"{args.shield_id}: {v.violation_level.value}: {v.user_message}")
+
+
+def widget(magic: LlamaMagics, line: str, cell: str | None) -> Any:
+    parser = widget_parser()
+    args = parse(parser, split(line, parser))
+    from llama_workbench.jupyter.widgets import show
+
+    options = {"model": args.model} if args.name == "chat" and args.model else {}
+    return show(args.name, magic.session.stack, **options)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from llama_workbench.notebook.parsing import MagicParser, positive_int, temperature
+from llama_workbench.jupyter.parsing import MagicParser, positive_int, temperature
 
 SUBCOMMANDS = {
     "chat": "Chat with a model; streams the answer, keeps the notebook's history.",
@@ -15,6 +15,7 @@ SUBCOMMANDS = {
     "config": "Show the stack in use, or switch to a run config path or distribution.",
     "rag": "Index documents into a vector store (ingest) and ask questions with citations (ask).",
     "shield": "Check a text with a shield.",
+    "widget": "Open a dashboard: chat, rag (explorer), safety (panel), inspector (the stack).",
 }
 FORMATS = ("markdown", "text", "json", "code")
 
@@ -91,3 +92,10 @@ def shield_parser() -> MagicParser:
 
 def simple_parser(name: str) -> MagicParser:
     return MagicParser(prog=f"%llama {name}", description=SUBCOMMANDS[name])
+
+
+def widget_parser() -> MagicParser:
+    p = MagicParser(prog="%llama widget", description=SUBCOMMANDS["widget"])
+    p.add_argument("name", choices=["chat", "rag", "safety", "inspector"])
+    p.add_argument("--model", "-m", help="chat: the model to start with.")
+    return p

@@ -92,6 +92,8 @@ def test_subcommands(shell: InteractiveShell, tmp_path: Path) -> None:
     assert "lighthouse" in out
     result, out = run(shell, "%llama config")
     assert "starter" in out
+    result, out = run(shell, "%llama widget inspector")
+    assert result.success and "StackInspector" in out, out
 
 
 @pytest.mark.parametrize(
@@ -123,6 +125,7 @@ def test_subcommands(shell: InteractiveShell, tmp_path: Path) -> None:
         ("%llama config ./missing.yaml", "missing.yaml"),
         ("%llama config nodistro", "nodistro"),
         ('%llama rag ask "unclosed --store s', "No closing quotation"),
+        ("%llama widget nope", "invalid choice: 'nope'"),
     ],
 )
 def test_bad_input_is_one_line_and_fails_the_cell(
@@ -139,7 +142,17 @@ def test_help_everywhere(shell: InteractiveShell) -> None:
     for line in ["%llama", "%llama --help", "%llama help"]:
         result, out = run(shell, line)
         assert result.success and "Subcommands" in out and "rag" in out
-    for sub in ["chat", "history", "reset", "models", "status", "config", "rag", "shield"]:
+    for sub in [
+        "chat",
+        "history",
+        "reset",
+        "models",
+        "status",
+        "config",
+        "rag",
+        "shield",
+        "widget",
+    ]:
         result, out = run(shell, f"%llama {sub} --help")
         assert result.success and f"usage: %llama {sub}" in out, sub
 

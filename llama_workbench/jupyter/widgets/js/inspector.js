@@ -1,0 +1,97 @@
+// StackInspector's view: a plain ES module (no build step) for anywidget.
+//
+// data-testid attributes (stable, for browser tests):
+//   inspector-root       the widget
+//   inspector-refresh    Refresh button
+//   inspector-busy       shown while reloading
+//   inspector-health     the stack's health (data-status = OK|Error|...)
+//   inspector-summary    distro, version and resource counts
+//   inspector-api        one <details> per API (data-api = its name)
+//   inspector-provider   one <details> per provider (data-provider-id, data-health)
+//   inspector-config     a provider's config (secrets arrive masked from Python)
+//   inspector-resource   one resource (data-kind = model|shield|vector_store, data-id)
+//   inspector-error      the last error
+
+function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "testid") node.dataset.testid = value;
+    else if (key === "class") node.className = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function configTable(config) {
+  const shown = (v) => (typeof v === "object" && v !== null ? JSON.stringify(v) : String(v));
+  const rows = Object.entries(config).map(([key, value]) =>
+    h("tr", {}, h("th", {}, key), h("td", {}, shown(value))));
+  return rows.length
+    ? h("table", { testid: "inspector-config", class: "lw-config" }, h("tbody", {}, ...rows))
+    : h("div", { testid: "inspector-config", class: "lw-empty" }, "(no settings)");
+}
+
+function providerNode(p, open) {
+  const status = (p.health && p.health.status) || "?";
+  const node = h("details", {
+    testid: "inspector-provider", "data-provider-id": p.provider_id, "data-health": status,
+  }, h("summary", {}, h("b", {}, p.provider_id), ` ${p.provider_type} `,
+    h("span", { class: `lw-health lw-health-${status}` }, status)),
+  configTable(p.config),
+  h("ul", { class: "lw-resources" }, ...p.resources.map((r) => h("li", {
+    testid: "inspector-resource", "data-kind": r.kind, "data-id": r.id,
+  }, h("span", { class: "lw-kind" }, r.kind), ` ${r.id} `,
+  h("span", { class: "lw-detail" }, r.detail)))));
+  node.open = open.has(`provider:${p.provider_id}`);
+  return node;
+}
+
+function tree(model, open) {
+  return model.get("tree").map((api) => {
+    const count = api.providers.length;
+    const node = h("details", { testid: "inspector-api", "data-api": api.api },
+      h("summary", {}, h("b", {}, api.api), count ? ` (${count} providers)` : " (built in)"),
+      ...api.providers.map((p) => providerNode(p, open)));
+    node.open = open.has(`api:${api.api}`);
+    return node;
+  });
+}
+
+export default {
+  render({ model, el }) {
+    const refresh = h("button", { testid: "inspector-refresh" }, "Refresh");
+    refresh.addEventListener("click", () => model.send({ type: "refresh" }));
+    const busy = h("span", { testid: "inspector-busy", class: "lw-busy" }, "refreshing…");
+    const health = h("span", { testid: "inspector-health", class: "lw-health" });
+    const summary = h("span", { testid: "inspector-summary" });
+    const body = h("div", { class: "lw-tree" });
+    const error = h("div", { testid: "inspector-error", class: "lw-error" });
+    // Which <details> are open survives a refresh.
+    const open = new Set();
+    body.addEventListener("toggle", (e) => {
+      const d = e.target;
+      const key = d.dataset.api ? `api:${d.dataset.api}` : `provider:${d.dataset.providerId}`;
+      if (d.open) open.add(key); else open.delete(key);
+    }, true);
+    const sync = () => {
+      health.textContent = `health: ${model.get("health")}`;
+      health.dataset.status = model.get("health");
+      health.className = `lw-health lw-health-${model.get("health")}`;
+      const counts = Object.entries(model.get("counts")).map(([k, n]) => `${n} ${k}s`).join(", ");
+      const distro = model.get("distro") || "stack";
+      summary.textContent = `${distro} ${model.get("version")} · ${counts}`;
+      body.replaceChildren(...tree(model, open));
+      busy.hidden = !model.get("busy");
+      error.textContent = model.get("error");
+      error.hidden = !model.get("error");
+    };
+    el.append(h("div", { testid: "inspector-root", class: "lw-inspector" },
+      h("div", { class: "lw-toolbar" }, refresh, health, summary, busy), body, error));
+    sync();
+    const events = ["tree", "counts", "health", "distro", "version", "busy", "error"]
+      .map((name) => `change:${name}`);
+    events.forEach((e) => model.on(e, sync));
+    return () => events.forEach((e) => model.off(e, sync));
+  },
+};
