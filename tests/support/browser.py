@@ -149,14 +149,26 @@ def browser_page() -> Iterator[Any]:
 
 
 def run_all_cells(page: Any) -> None:
-    """Run every cell the way a user does: the Run menu, Run All Cells."""
+    """Run every cell the way a user does (the Run menu, Run All Cells), once the kernel is up."""
     page.locator(".jp-Notebook").first.wait_for(timeout=120_000)
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    # Cells run before the kernel is connected are dropped: wait for the status bar's "Idle".
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=120_000)
+    started = page.locator(".jp-InputPrompt", has_text="[1]")
+    for _ in range(3):
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        try:
+            started.first.wait_for(timeout=20_000)
+            return
+        except Exception:  # the kernel was still settling: ask again
+            continue
+    raise AssertionError("JupyterLab did not run the notebook's cells")
 
 
-def screenshot(page: Any, name: str) -> Path:
+def screenshot(target: Any, name: str) -> Path:
+    """A PNG of a page (whole) or of one element, kept under .out/screenshots as an artifact."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    options = {"full_page": True} if hasattr(target, "goto") else {}
+    target.screenshot(path=str(path), **options)
     return path
