@@ -7,6 +7,7 @@ import builtins
 import logging
 import time
 import uuid
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -47,8 +48,8 @@ INTERRUPTED = "Indexing was interrupted (the process stopped); attach the file a
 BATCH_CONCURRENCY = 2
 
 
-class StoreFiles:
-    """The file half of the Vector IO API (mixed into VectorStoresRouter)."""
+class StoreFiles(ABC):
+    """The file half of the Vector IO API (mixed into VectorStoresRouter, which provides these)."""
 
     # Provided by VectorStoresRouter.
     _providers: dict[str, VectorIOProvider]
@@ -58,22 +59,22 @@ class StoreFiles:
     _config: VectorStoresConfig
     _tasks: set[asyncio.Task[Any]]
 
-    def store(self, vector_store_id: str) -> VectorStoreRecord:
-        raise NotImplementedError
+    @abstractmethod
+    def store(self, vector_store_id: str) -> VectorStoreRecord: ...
 
-    def _provider(self, record: VectorStoreRecord) -> VectorIOProvider:
-        raise NotImplementedError
+    @abstractmethod
+    def _provider(self, record: VectorStoreRecord) -> VectorIOProvider: ...
 
-    def strategy(self, value: Any) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def strategy(self, value: Any) -> Any: ...
 
+    @abstractmethod
     async def embed(
         self, model_id: str, texts: builtins.list[str]
-    ) -> builtins.list[builtins.list[float]]:
-        raise NotImplementedError
+    ) -> builtins.list[builtins.list[float]]: ...
 
-    async def text_limits(self, model_id: str) -> TextLimits:
-        raise NotImplementedError
+    @abstractmethod
+    async def text_limits(self, model_id: str) -> TextLimits: ...
 
     async def attach_file(
         self,

@@ -107,8 +107,8 @@ class StackWidget(anywidget.AnyWidget):
     # -- text form (terminals, papermill logs, `print`)
 
     def summary(self) -> str:
-        """What the widget shows, as a few lines of text."""
-        raise NotImplementedError
+        """What the widget shows, as a few lines of text (each widget says more)."""
+        return type(self).__name__
 
     def __repr__(self) -> str:
         lines = [self.summary()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -135,20 +136,21 @@ def classifier_settings(
     return ClassifierSettings(checked.threshold, checked.level, roles_param(params, roles))
 
 
-class ClassifierShield:
+class ClassifierShield(ABC):
     """Base of shields that score each message's text: run_shield and batches over one scoring."""
 
-    def _settings(self, params: dict[str, Any]) -> ClassifierSettings:
-        raise NotImplementedError
+    @abstractmethod
+    def _settings(self, params: dict[str, Any]) -> ClassifierSettings: ...
 
+    @abstractmethod
     async def _score_texts(self, texts: list[str]) -> list[Any]:
         """One score per text, in one call (a classifier's cost is mostly per call)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def _verdict(
         self, picked: list[tuple[int, str]], scores: list[Any], settings: ClassifierSettings
-    ) -> RunShieldResponse:
-        raise NotImplementedError
+    ) -> RunShieldResponse: ...
 
     async def register_shield(self, shield: Shield) -> Shield:
         self._settings(shield.params or {})

@@ -69,7 +69,6 @@ async def test_pagination_and_purpose_filter(files: Any) -> None:
     made = []
     for i in range(5):
         made.append(await files.upload_file(b"x", "batch" if i % 2 else "assistants", f"{i}.txt"))
-        time.sleep(0.001)
     first = await files.list_files(limit=2, order="asc")
     second = await files.list_files(limit=2, order="asc", after=first.last_id)
     third = await files.list_files(limit=2, order="asc", after=second.last_id)
