@@ -30,7 +30,7 @@ class ApiDefinition:
     protocol: str  # what callers use: `stack.<api>`, the routes
     provider_protocol: str  # what its providers implement
     build: Builder
-    table_api: Api | None = None  # the registry API built with it (models for inference)
+    table_api: Api | None = None  # the API built with it (models for inference, conversations)
     table_protocol: str | None = None
     requires: tuple[Api, ...] = ()  # APIs its router calls (built first; must be enabled)
     uses: tuple[Api, ...] = ()  # APIs its router calls when they are enabled
@@ -118,6 +118,16 @@ async def _build_tool_runtime(ctx: BuildContext) -> dict[Api, Any]:
     return {Api.tool_runtime: ToolRuntimeRouter(ctx.providers)}
 
 
+async def _build_responses(ctx: BuildContext) -> dict[Api, Any]:
+    if len(ctx.providers) > 1:
+        raise ConfigError(
+            f"providers.responses: one responses provider per stack (have {', '.join(ctx.providers)})."
+        )
+    provider = next(iter(ctx.providers.values()))
+    # The provider keeps conversations: responses read and extend them.
+    return {Api.responses: provider, Api.conversations: provider.conversations}
+
+
 API_DEFINITIONS: dict[Api, ApiDefinition] = {
     Api.inference: ApiDefinition(
         Api.inference,
@@ -148,6 +158,16 @@ API_DEFINITIONS: dict[Api, ApiDefinition] = {
         build=_build_safety,
         table_api=Api.shields,
         table_protocol="llama_workbench.apis.shields.api:Shields",
+    ),
+    Api.responses: ApiDefinition(
+        Api.responses,
+        protocol="llama_workbench.apis.responses.api:Responses",
+        provider_protocol="llama_workbench.apis.responses.api:ResponsesProvider",
+        build=_build_responses,
+        table_api=Api.conversations,
+        table_protocol="llama_workbench.apis.conversations.api:Conversations",
+        requires=(Api.inference,),
+        uses=(Api.vector_io, Api.tool_runtime, Api.safety),
     ),
     Api.tool_runtime: ApiDefinition(
         Api.tool_runtime,

@@ -38,3 +38,30 @@ async def sse_events(stream: AsyncIterator[Any]) -> AsyncIterator[bytes]:
         if aclose is not None:
             await aclose()
     yield b"data: [DONE]\n\n"
+
+
+async def sse_typed_events(stream: AsyncIterator[BaseModel]) -> AsyncIterator[bytes]:
+    """Encode typed events (the Responses API's): `event: <type>` + `data: {event}`, no [DONE].
+
+    An error that escapes the stream becomes a final `error` event, as OpenAI sends it.
+    """
+    try:
+        async for event in stream:
+            kind = getattr(event, "type", "message")
+            yield f"event: {kind}\ndata: {event.model_dump_json(exclude_none=True)}\n\n".encode()
+    except Exception as exc:
+        status, body = to_http(exc)
+        if status >= 500:
+            logger.exception("stream failed")
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+        payload = {
+            "type": "error",
+            "code": str(error.get("type", status)),
+            "message": error.get("message", str(exc)),
+            "param": None,
+        }
+        yield f"event: error\ndata: {json.dumps(payload)}\n\n".encode()
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()

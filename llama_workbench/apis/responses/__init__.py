@@ -1,0 +1,1 @@
+"""The Responses API: model responses with server-side tools, chaining and conversations."""

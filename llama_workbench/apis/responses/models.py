@@ -1,0 +1,399 @@
+"""Types of the Responses API (OpenAI's): items, tools, requests, response objects, stream events."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from llama_workbench.apis.vector_io.models import RankingOptions
+
+
+def new_id(prefix: str) -> str:
+    """An id in OpenAI's style: `resp_…`, `msg_…`, `fc_…`, `conv_…`."""
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+def now() -> int:
+    return int(time.time())
+
+
+class _Open(BaseModel):
+    """Tolerates fields added by newer clients (they are kept, not rejected)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+# ----------------------------------------------------------------------------- content parts
+
+
+class InputText(_Open):
+    type: Literal["input_text"] = "input_text"
+    text: str
+
+
+class InputImage(_Open):
+    type: Literal["input_image"] = "input_image"
+    image_url: str | None = None
+    file_id: str | None = None
+    detail: Literal["low", "high", "auto"] = "auto"
+
+
+class InputFile(_Open):
+    type: Literal["input_file"] = "input_file"
+    file_id: str | None = None
+    file_data: str | None = None
+    file_url: str | None = None
+    filename: str | None = None
+
+
+class FileCitation(BaseModel):
+    type: Literal["file_citation"] = "file_citation"
+    file_id: str
+    filename: str
+    index: int
+
+
+class OutputText(_Open):
+    type: Literal["output_text"] = "output_text"
+    text: str
+    annotations: list[FileCitation] = Field(default_factory=list)
+    logprobs: list[dict[str, Any]] | None = None
+
+
+class Refusal(_Open):
+    type: Literal["refusal"] = "refusal"
+    refusal: str
+
+
+ContentPart = Annotated[
+    InputText | InputImage | InputFile | OutputText | Refusal, Field(discriminator="type")
+]
+
+
+# ----------------------------------------------------------------------------- items
+
+
+class MessageItem(_Open):
+    """A message: the user's input, the model's answer (output_text or refusal), instructions."""
+
+    type: Literal["message"] = "message"
+    id: str | None = None
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[ContentPart]
+    status: str | None = None
+
+
+class FunctionCallItem(_Open):
+    """The model asks the caller to run a function; answer with a function_call_output item."""
+
+    type: Literal["function_call"] = "function_call"
+    id: str | None = None
+    call_id: str
+    name: str
+    arguments: str
+    status: str | None = None
+
+
+class FunctionCallOutputItem(_Open):
+    type: Literal["function_call_output"] = "function_call_output"
+    id: str | None = None
+    call_id: str
+    output: str | list[ContentPart]
+    status: str | None = None
+
+
+class FileSearchResult(BaseModel):
+    file_id: str
+    filename: str
+    score: float
+    text: str
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class FileSearchCallItem(_Open):
+    """A search the server ran over vector stores for the model."""
+
+    type: Literal["file_search_call"] = "file_search_call"
+    id: str
+    queries: list[str]
+    status: str
+    results: list[FileSearchResult] | None = None
+
+
+class McpToolInfo(BaseModel):
+    name: str
+    description: str | None = None
+    input_schema: dict[str, Any] = Field(default_factory=dict)
+
+
+class McpListToolsItem(_Open):
+    type: Literal["mcp_list_tools"] = "mcp_list_tools"
+    id: str
+    server_label: str
+    tools: list[McpToolInfo]
+    error: str | None = None
+
+
+class McpCallItem(_Open):
+    """A tool call the server made to an MCP server for the model."""
+
+    type: Literal["mcp_call"] = "mcp_call"
+    id: str
+    name: str
+    arguments: str
+    server_label: str
+    output: str | None = None
+    error: str | None = None
+
+
+Item = Annotated[
+    MessageItem
+    | FunctionCallItem
+    | FunctionCallOutputItem
+    | FileSearchCallItem
+    | McpListToolsItem
+    | McpCallItem,
+    Field(discriminator="type"),
+]
+OutputItem = Item
+
+
+# ----------------------------------------------------------------------------- tools
+
+
+class FunctionTool(_Open):
+    """A function the caller runs: the response stops with a function_call item."""
+
+    type: Literal["function"] = "function"
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class FileSearchTool(_Open):
+    """Search over vector stores, run by the server."""
+
+    type: Literal["file_search"] = "file_search"
+    vector_store_ids: list[str] = Field(min_length=1)
+    filters: dict[str, Any] | None = None
+    max_num_results: int | None = Field(10, ge=1, le=50)
+    ranking_options: RankingOptions | None = None
+
+
+class AllowedToolsFilter(BaseModel):
+    tool_names: list[str] | None = None
+
+
+class McpTool(_Open):
+    """Tools of an MCP server: by URL (streamable HTTP), or a server the stack configures (mcp::<label>)."""
+
+    type: Literal["mcp"] = "mcp"
+    server_label: str = Field(min_length=1)
+    server_url: str | None = None
+    headers: dict[str, str] | None = None
+    authorization: str | None = None
+    require_approval: Literal["never", "always"] | dict[str, Any] = "never"
+    allowed_tools: list[str] | AllowedToolsFilter | None = None
+
+    def allowed(self, name: str) -> bool:
+        names = self.allowed_tools
+        if isinstance(names, AllowedToolsFilter):
+            names = names.tool_names
+        return names is None or name in names
+
+
+class WebSearchTool(_Open):
+    type: Literal["web_search", "web_search_preview", "web_search_preview_2025_03_11"]
+
+
+ResponseTool = Annotated[
+    FunctionTool | FileSearchTool | McpTool | WebSearchTool, Field(discriminator="type")
+]
+
+
+class ToolChoiceFunction(BaseModel):
+    type: Literal["function"] = "function"
+    name: str
+
+
+class ToolChoiceMcp(BaseModel):
+    type: Literal["mcp"] = "mcp"
+    server_label: str
+    name: str | None = None
+
+
+class ToolChoiceFileSearch(BaseModel):
+    type: Literal["file_search"] = "file_search"
+
+
+ToolChoice = (
+    Literal["auto", "none", "required"]
+    | Annotated[
+        ToolChoiceFunction | ToolChoiceMcp | ToolChoiceFileSearch, Field(discriminator="type")
+    ]
+)
+
+
+# ----------------------------------------------------------------------------- request
+
+
+class TextFormat(_Open):
+    type: Literal["text", "json_object", "json_schema"] = "text"
+    name: str | None = None
+    schema_: dict[str, Any] | None = Field(None, alias="schema")
+    strict: bool | None = None
+
+    model_config = ConfigDict(populate_by_name=True, extra="allow")
+
+
+class TextConfig(_Open):
+    format: TextFormat = Field(default_factory=TextFormat)
+
+
+class GuardrailSpec(BaseModel):
+    type: str = Field(description="A shield id.")
+
+
+class CreateResponseRequest(_Open):
+    """POST /v1/responses."""
+
+    model: str = Field(min_length=1)
+    input: str | list[Item]
+    instructions: str | None = None
+    tools: list[ResponseTool] | None = None
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = True
+    previous_response_id: str | None = None
+    conversation: str | None = None
+    store: bool | None = True
+    stream: bool | None = False
+    background: bool | None = False
+    temperature: float | None = Field(None, ge=0.0, le=2.0)
+    top_p: float | None = Field(None, ge=0.0, le=1.0)
+    max_output_tokens: int | None = Field(None, ge=16)
+    max_infer_iters: int | None = Field(10, ge=1)
+    max_tool_calls: int | None = Field(None, ge=1)
+    text: TextConfig | None = None
+    metadata: dict[str, str] | None = None
+    guardrails: list[str | GuardrailSpec] | None = None
+    include: list[str] | None = None
+
+    def shield_ids(self) -> list[str]:
+        return [g if isinstance(g, str) else g.type for g in self.guardrails or []]
+
+
+# ----------------------------------------------------------------------------- response
+
+
+class ResponseError(BaseModel):
+    code: str
+    message: str
+
+
+class IncompleteDetails(BaseModel):
+    reason: str
+
+
+class InputTokensDetails(BaseModel):
+    cached_tokens: int = 0
+
+
+class OutputTokensDetails(BaseModel):
+    reasoning_tokens: int = 0
+
+
+class ResponseUsage(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    input_tokens_details: InputTokensDetails = Field(default_factory=InputTokensDetails)
+    output_tokens_details: OutputTokensDetails = Field(default_factory=OutputTokensDetails)
+
+
+ResponseStatus = Literal["queued", "in_progress", "completed", "failed", "incomplete", "cancelled"]
+
+
+class ResponseObject(BaseModel):
+    """A model response: its output items, status, usage and the request's settings."""
+
+    id: str = Field(default_factory=lambda: new_id("resp"))
+    object: Literal["response"] = "response"
+    created_at: int = Field(default_factory=now)
+    completed_at: int | None = None
+    model: str
+    status: ResponseStatus = "in_progress"
+    output: list[Item] = Field(default_factory=list)
+    error: ResponseError | None = None
+    incomplete_details: IncompleteDetails | None = None
+    instructions: str | None = None
+    previous_response_id: str | None = None
+    conversation: dict[str, str] | None = None
+    tools: list[ResponseTool] | None = None
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = True
+    temperature: float | None = None
+    top_p: float | None = None
+    max_output_tokens: int | None = None
+    max_tool_calls: int | None = None
+    text: TextConfig = Field(default_factory=TextConfig)
+    truncation: str | None = None
+    usage: ResponseUsage | None = None
+    metadata: dict[str, str] | None = None
+    background: bool = False
+    store: bool = True
+
+    @property
+    def output_text(self) -> str:
+        """The text of every output_text part, joined (like the openai SDK's property)."""
+        return "".join(
+            part.text
+            for item in self.output
+            if isinstance(item, MessageItem) and not isinstance(item.content, str)
+            for part in item.content
+            if isinstance(part, OutputText)
+        )
+
+
+class ResponseWithInput(ResponseObject):
+    input: list[Item] = Field(default_factory=list)
+
+
+class ResponseList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ResponseWithInput]
+    first_id: str | None = None
+    last_id: str | None = None
+    has_more: bool = False
+
+
+class InputItemList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Item]
+    first_id: str | None = None
+    last_id: str | None = None
+    has_more: bool = False
+
+
+class ResponseDeleted(BaseModel):
+    id: str
+    object: Literal["response"] = "response"
+    deleted: bool = True
+
+
+# ----------------------------------------------------------------------------- stream events
+
+
+class StreamEvent(_Open):
+    """One event of a streamed response (OpenAI's typed event stream); `type` names it.
+
+    Fields by type: response.* carry `response`; item events carry `output_index` and `item`;
+    text and argument events carry `item_id`, `output_index`, (`content_index`) and `delta` or
+    the finished value. Every event has a `sequence_number`, increasing from 0.
+    """
+
+    type: str
+    sequence_number: int = 0

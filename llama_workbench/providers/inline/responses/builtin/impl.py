@@ -1,0 +1,272 @@
+"""inline::builtin responses: create (plain, streamed, background), chaining, conversations, storage."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from llama_workbench.apis.responses.models import (
+    CreateResponseRequest,
+    InputItemList,
+    Item,
+    ResponseDeleted,
+    ResponseList,
+    ResponseObject,
+    StreamEvent,
+    TextConfig,
+)
+from llama_workbench.core.datatypes import Api, ProviderDeps
+from llama_workbench.core.errors import BadRequestError, ConflictError
+from llama_workbench.providers.inline.responses.builtin.config import BuiltinResponsesConfig
+from llama_workbench.providers.inline.responses.builtin.convert import (
+    input_items,
+    items_to_messages,
+    user_texts,
+)
+from llama_workbench.providers.inline.responses.builtin.orchestrator import (
+    ResponseRun,
+    RunSettings,
+)
+from llama_workbench.providers.inline.responses.builtin.store import ResponsesStore
+from llama_workbench.providers.inline.responses.builtin.tools import ToolDeps, ToolSet
+from llama_workbench.storage.config import SqlStoreRef
+
+_FINAL = ("response.completed", "response.incomplete", "response.failed")
+_ITEMS_PER_WRITE = 20  # the Conversations API's bound on items per request
+
+
+@dataclass
+class _Prepared:
+    run: ResponseRun
+    new_items: list[Item]
+    history: list[dict[str, Any]]  # chat messages before this response, without instructions
+
+
+class BuiltinResponses:
+    """The Responses API over the stack's inference, vector_io, tool_runtime and safety APIs."""
+
+    def __init__(self, config: BuiltinResponsesConfig, deps: ProviderDeps) -> None:
+        from llama_workbench.core.conversations import ConversationsStore
+
+        self._config = config
+        self._inference = deps.apis[Api.inference]
+        self._models = deps.apis.get(Api.models)
+        self._safety = deps.apis.get(Api.safety)
+        self._shields = deps.apis.get(Api.shields)
+        self._tool_deps = ToolDeps(
+            vector_io=deps.apis.get(Api.vector_io),
+            tool_runtime=deps.apis.get(Api.tool_runtime),
+            timeout_s=config.tool_timeout_s,
+        )
+        self._store = ResponsesStore(deps.storage, config.persistence.responses)
+        ref = deps.storage.config.stores.get("conversations")
+        if not isinstance(ref, SqlStoreRef):
+            ref = SqlStoreRef(backend="sql_default", table_name="openai_conversations")
+        self.conversations = ConversationsStore(deps.storage, ref)
+        self._background: dict[str, asyncio.Task[None]] = {}
+
+    # -- create
+
+    async def create_response(
+        self, request: CreateResponseRequest
+    ) -> ResponseObject | AsyncIterator[StreamEvent]:
+        prepared = await self._prepare(request)
+        if request.background:
+            return await self._start_background(prepared)
+        if request.stream:
+            return self._streamed(prepared)
+        async for _ in prepared.run.events():
+            pass
+        await self._finish(prepared)
+        if prepared.run.failure is not None:
+            raise prepared.run.failure
+        return prepared.run.response
+
+    async def _prepare(self, request: CreateResponseRequest) -> _Prepared:
+        self._check_options(request)
+        await self._check_resources(request)
+        tools = ToolSet(list(request.tools or []), self._tool_deps)
+        await tools.check()
+        new_items = input_items(request.input)
+        history = await self._history(request)
+        messages = (
+            [{"role": "system", "content": request.instructions}] if request.instructions else []
+        )
+        messages += history + items_to_messages(new_items)
+        response = ResponseObject(
+            model=request.model,
+            instructions=request.instructions,
+            previous_response_id=request.previous_response_id,
+            conversation={"id": request.conversation} if request.conversation else None,
+            tools=request.tools,
+            tool_choice=request.tool_choice,
+            parallel_tool_calls=request.parallel_tool_calls,
+            temperature=request.temperature,
+            top_p=request.top_p,
+            max_output_tokens=request.max_output_tokens,
+            max_tool_calls=request.max_tool_calls,
+            text=request.text or TextConfig(),
+            metadata=request.metadata,
+            background=bool(request.background),
+            store=request.store is not False,
+        )
+        shields = request.shield_ids()
+        settings = RunSettings(
+            inference=self._inference,
+            safety=self._safety,
+            max_infer_iters=request.max_infer_iters or self._config.max_infer_iters,
+            input_shields=shields,
+            output_shields=shields,
+        )
+        run = ResponseRun(request, response, messages, user_texts(new_items), tools, settings)
+        return _Prepared(run, new_items, history)
+
+    @staticmethod
+    def _check_options(request: CreateResponseRequest) -> None:
+        if request.previous_response_id and request.conversation:
+            raise BadRequestError(
+                "Give previous_response_id or conversation, not both: a conversation already "
+                "carries the earlier turns."
+            )
+        if request.background and request.store is False:
+            raise BadRequestError("background responses must be stored: drop store=false.")
+        if request.background and request.stream:
+            raise BadRequestError(
+                "background responses are not streamed here: create it with background=true and "
+                "poll GET /v1/responses/{response_id}."
+            )
+
+    async def _check_resources(self, request: CreateResponseRequest) -> None:
+        """Unknown models, shields and conversations are errors before any work starts."""
+        if self._models is not None:
+            await self._models.retrieve(request.model)
+        shields = request.shield_ids()
+        if shields and (self._safety is None or self._shields is None):
+            raise BadRequestError(
+                "guardrails need the safety API: add a safety provider and shields to the run config."
+            )
+        for shield_id in shields:
+            await self._shields.retrieve(shield_id)
+        if request.conversation:
+            await self.conversations.retrieve_conversation(request.conversation)
+
+    async def _history(self, request: CreateResponseRequest) -> list[dict[str, Any]]:
+        if request.previous_response_id:
+            return list((await self._store.get(request.previous_response_id)).messages)
+        if request.conversation:
+            return items_to_messages(await self.conversations.all_items(request.conversation))
+        return []
+
+    async def _streamed(self, prepared: _Prepared) -> AsyncIterator[StreamEvent]:
+        async for event in prepared.run.events():
+            if event.type in _FINAL:
+                await self._finish(prepared)  # stored before the client hears it is done
+            yield event
+
+    async def _finish(self, prepared: _Prepared) -> None:
+        run = prepared.run
+        response = run.response
+        if response.conversation and response.status != "failed":
+            items = [*prepared.new_items, *response.output]
+            for start in range(0, len(items), _ITEMS_PER_WRITE):
+                batch = items[start : start + _ITEMS_PER_WRITE]
+                await self.conversations.create_items(response.conversation["id"], batch)
+        if response.store:
+            history = run.messages[1:] if run.request.instructions else run.messages
+            await self._store.put(response, prepared.new_items, history)
+
+    # -- background
+
+    async def _start_background(self, prepared: _Prepared) -> ResponseObject:
+        response = prepared.run.response
+        response.status = "queued"
+        await self._store.put(response, prepared.new_items, prepared.history)
+        snapshot = response.model_copy(deep=True)
+        response.status = "in_progress"
+        task = asyncio.get_running_loop().create_task(self._run_background(prepared))
+        self._background[response.id] = task
+        task.add_done_callback(lambda _: self._background.pop(response.id, None))
+        return snapshot
+
+    async def _run_background(self, prepared: _Prepared) -> None:
+        run = prepared.run
+        try:
+            await self._store.put(run.response, prepared.new_items, prepared.history)
+            async for _ in run.events():
+                pass
+            await self._finish(prepared)
+        except asyncio.CancelledError:
+            run.response.status = "cancelled"
+            await asyncio.shield(
+                self._store.put(run.response, prepared.new_items, prepared.history)
+            )
+
+    async def cancel_response(self, response_id: str) -> ResponseObject:
+        stored = (await self._store.get(response_id)).response
+        if not stored.background:
+            raise BadRequestError(
+                f"Response {response_id} was not created with background=true; only background "
+                "responses can be cancelled."
+            )
+        task = self._background.get(response_id)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        elif stored.status in ("queued", "in_progress"):  # its server stopped mid-way
+            held = await self._store.get(response_id)
+            stored.status = "cancelled"
+            await self._store.put(stored, list(held.response.input), held.messages)
+        else:
+            if stored.status != "cancelled":
+                raise ConflictError(f"Response {response_id} is already {stored.status}.")
+        return await self.retrieve_response(response_id)
+
+    # -- read and delete
+
+    async def retrieve_response(self, response_id: str) -> ResponseObject:
+        stored = (await self._store.get(response_id)).response
+        return ResponseObject.model_validate(stored.model_dump(exclude={"input"}))
+
+    async def list_responses(
+        self,
+        after: str | None = None,
+        limit: int = 50,
+        model: str | None = None,
+        order: Literal["asc", "desc"] = "desc",
+    ) -> ResponseList:
+        return await self._store.list(after, limit, model, order)
+
+    async def list_input_items(
+        self,
+        response_id: str,
+        after: str | None = None,
+        before: str | None = None,
+        limit: int = 20,
+        order: Literal["asc", "desc"] = "desc",
+    ) -> InputItemList:
+        return await self._store.input_items(response_id, after, before, limit, order)
+
+    async def delete_response(self, response_id: str) -> ResponseDeleted:
+        task = self._background.get(response_id)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._store.delete(response_id)
+        return ResponseDeleted(id=response_id)
+
+    async def shutdown(self) -> None:
+        tasks: builtins.list[asyncio.Task[None]] = list(self._background.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        close = getattr(self.conversations, "close", None)
+        if close is not None:
+            await close()

@@ -1,0 +1,485 @@
+"""One response in the making: guardrails, the model/tool loop, and OpenAI's typed stream events."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from llama_workbench.apis.inference.models import ChatCompletionRequest
+from llama_workbench.apis.responses.models import (
+    CreateResponseRequest,
+    FileCitation,
+    FileSearchCallItem,
+    FunctionCallItem,
+    IncompleteDetails,
+    Item,
+    McpCallItem,
+    McpListToolsItem,
+    McpTool,
+    MessageItem,
+    OutputText,
+    Refusal,
+    ResponseError,
+    ResponseObject,
+    ResponseUsage,
+    StreamEvent,
+    ToolChoiceFileSearch,
+    ToolChoiceFunction,
+    ToolChoiceMcp,
+    new_id,
+)
+from llama_workbench.core.errors import error_line
+from llama_workbench.providers.inline.responses.builtin.tools import FILE_SEARCH, ToolSet
+
+REFUSAL = "I can't help with that request."
+_CITATION = re.compile(r"\[(\d+)\]")
+
+
+@dataclass
+class _Call:
+    call_id: str
+    name: str = ""
+    arguments: str = ""
+    index: int | None = None  # output index of its function_call item, once announced
+
+
+@dataclass
+class RunSettings:
+    """What a run needs besides the request: the stack APIs and its bounds."""
+
+    inference: Any
+    safety: Any
+    max_infer_iters: int
+    input_shields: list[str] = field(default_factory=list)
+    output_shields: list[str] = field(default_factory=list)
+
+
+class ResponseRun:
+    """`events()` makes the response and yields its stream events; `response` is the result."""
+
+    def __init__(
+        self,
+        request: CreateResponseRequest,
+        response: ResponseObject,
+        messages: list[dict[str, Any]],
+        guard_texts: list[str],
+        tools: ToolSet,
+        settings: RunSettings,
+    ) -> None:
+        self.request = request
+        self.response = response
+        self.messages = messages
+        self.failure: BaseException | None = None
+        self._guard_texts = guard_texts
+        self._tools = tools
+        self._settings = settings
+        self._seq = 0
+        self._tool_calls = 0
+        self._last_search: FileSearchCallItem | None = None
+
+    # -- events
+
+    def _event(self, type_: str, **fields: Any) -> StreamEvent:
+        event = StreamEvent(type=type_, sequence_number=self._seq, **fields)
+        self._seq += 1
+        return event
+
+    def _with_response(self, type_: str) -> StreamEvent:
+        return self._event(type_, response=self.response.model_dump(mode="json", exclude_none=True))
+
+    def _add(self, item: Item) -> tuple[int, StreamEvent]:
+        self.response.output.append(item)
+        index = len(self.response.output) - 1
+        return index, self._event(
+            "response.output_item.added", output_index=index, item=_dump(item)
+        )
+
+    def _done(self, index: int, item: Item) -> StreamEvent:
+        self.response.output[index] = item
+        return self._event("response.output_item.done", output_index=index, item=_dump(item))
+
+    async def events(self) -> AsyncIterator[StreamEvent]:
+        yield self._with_response("response.created")
+        yield self._with_response("response.in_progress")
+        try:
+            async for event in self._run():
+                yield event
+        except Exception as exc:
+            self.failure = exc
+            self.response.status = "failed"
+            self.response.error = ResponseError(code=type(exc).__name__, message=error_line(exc))
+            yield self._with_response("response.failed")
+            return
+        if self.response.status == "in_progress":
+            self.response.status = "completed"
+        self.response.completed_at = int(time.time())
+        yield self._with_response(f"response.{self.response.status}")
+
+    # -- the loop
+
+    async def _run(self) -> AsyncIterator[StreamEvent]:
+        violation = await self._violation(self._settings.input_shields, self._guard_texts, "user")
+        if violation is not None:
+            async for event in self._refusal(violation):
+                yield event
+            return
+        for server in self._tools.mcp_servers:
+            async for event in self._list_mcp(server):
+                yield event
+        for iteration in range(self._settings.max_infer_iters):
+            calls: list[_Call] = []
+            async for event in self._infer(iteration, calls):
+                yield event
+            if not calls:
+                return
+            for call in calls:
+                if not self._tools.is_function(call.name):
+                    async for event in self._run_tool(call):
+                        yield event
+            if any(self._tools.is_function(c.name) for c in calls):
+                return  # the caller runs its functions and answers with function_call_output
+        self.response.status = "incomplete"
+        self.response.incomplete_details = IncompleteDetails(reason="max_infer_iters")
+
+    async def _infer(self, iteration: int, calls: list[_Call]) -> AsyncIterator[StreamEvent]:
+        stream = await self._settings.inference.chat_completion(self._chat_request(iteration))
+        text: list[str] = []
+        message: tuple[int, str] | None = None  # (output index, item id) once announced
+        by_index: dict[int, _Call] = {}
+        buffer = bool(self._settings.output_shields)  # hold text until it passes the shields
+        try:
+            async for chunk in stream:
+                self._count(chunk.usage)
+                for choice in chunk.choices[:1]:
+                    delta = choice.delta
+                    if delta.content:
+                        if message is None and not buffer:
+                            index, item_id, opened = self._open_message()
+                            message = (index, item_id)
+                            for event in opened:
+                                yield event
+                        text.append(delta.content)
+                        if message is not None:
+                            yield self._text_delta(message, delta.content)
+                    for tc in delta.tool_calls or []:
+                        async for event in self._call_delta(by_index, tc):
+                            yield event
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        calls.extend(by_index[i] for i in sorted(by_index))
+        async for event in self._close_turn("".join(text), message, calls):
+            yield event
+
+    def _chat_request(self, iteration: int) -> ChatCompletionRequest:
+        r = self.request
+        tools = self._tools.chat_tools
+        body: dict[str, Any] = {
+            "model": r.model,
+            "messages": self.messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "store": False,
+            "temperature": r.temperature,
+            "top_p": r.top_p,
+            "max_completion_tokens": r.max_output_tokens,
+            "response_format": _response_format(r),
+        }
+        limit_reached = r.max_tool_calls is not None and self._tool_calls >= r.max_tool_calls
+        if tools and not limit_reached:
+            body["tools"] = tools
+            body["tool_choice"] = _tool_choice(r.tool_choice, iteration)
+            body["parallel_tool_calls"] = r.parallel_tool_calls
+        return ChatCompletionRequest.model_validate(
+            {k: v for k, v in body.items() if v is not None}
+        )
+
+    def _count(self, usage: Any) -> None:
+        if usage is None:
+            return
+        total = self.response.usage or ResponseUsage()
+        total.input_tokens += usage.prompt_tokens
+        total.output_tokens += usage.completion_tokens
+        total.total_tokens = total.input_tokens + total.output_tokens
+        self.response.usage = total
+
+    def _open_message(self) -> tuple[int, str, list[StreamEvent]]:
+        item = MessageItem(id=new_id("msg"), role="assistant", content=[], status="in_progress")
+        index, added = self._add(item)
+        part = self._event(
+            "response.content_part.added",
+            item_id=item.id,
+            output_index=index,
+            content_index=0,
+            part={"type": "output_text", "text": "", "annotations": []},
+        )
+        assert item.id is not None
+        return index, item.id, [added, part]
+
+    def _text_delta(self, message: tuple[int, str], delta: str) -> StreamEvent:
+        return self._event(
+            "response.output_text.delta",
+            item_id=message[1],
+            output_index=message[0],
+            content_index=0,
+            delta=delta,
+            logprobs=[],
+        )
+
+    async def _call_delta(self, by_index: dict[int, _Call], tc: Any) -> AsyncIterator[StreamEvent]:
+        call = by_index.get(tc.index)
+        if call is None:
+            call = by_index[tc.index] = _Call(call_id=tc.id or new_id("call"))
+        if tc.function is not None:
+            call.name += tc.function.name or ""
+            piece = tc.function.arguments or ""
+            call.arguments += piece
+        else:
+            piece = ""
+        if call.index is None and call.name and self._tools.is_function(call.name):
+            item = FunctionCallItem(
+                id=new_id("fc"),
+                call_id=call.call_id,
+                name=call.name,
+                arguments="",
+                status="in_progress",
+            )
+            call.index, added = self._add(item)
+            yield added
+            piece = call.arguments  # what arrived with the name
+        if call.index is not None and piece:
+            item_id = self.response.output[call.index].id
+            yield self._event(
+                "response.function_call_arguments.delta",
+                item_id=item_id,
+                output_index=call.index,
+                delta=piece,
+            )
+
+    async def _close_turn(
+        self, text: str, message: tuple[int, str] | None, calls: list[_Call]
+    ) -> AsyncIterator[StreamEvent]:
+        if text:
+            violation = await self._violation(self._settings.output_shields, [text], "assistant")
+            if violation is not None:
+                async for event in self._refusal(violation):
+                    yield event
+                calls.clear()  # a refused turn runs no tools
+                return
+            if message is None:  # buffered for the output shields: release it now
+                index, item_id, opened = self._open_message()
+                message = (index, item_id)
+                for event in opened:
+                    yield event
+                yield self._text_delta(message, text)
+            async for event in self._finish_text(message[0], message[1], text):
+                yield event
+        for call in calls:
+            if call.index is not None:
+                item = FunctionCallItem(
+                    id=self.response.output[call.index].id,
+                    call_id=call.call_id,
+                    name=call.name,
+                    arguments=call.arguments,
+                    status="completed",
+                )
+                yield self._event(
+                    "response.function_call_arguments.done",
+                    item_id=item.id,
+                    output_index=call.index,
+                    name=call.name,
+                    arguments=call.arguments,
+                )
+                yield self._done(call.index, item)
+        tool_calls = [
+            {
+                "id": c.call_id,
+                "type": "function",
+                "function": {"name": c.name, "arguments": c.arguments},
+            }
+            for c in calls
+        ]
+        assistant: dict[str, Any] = {"role": "assistant", "content": text or None}
+        if tool_calls:
+            assistant["tool_calls"] = tool_calls
+        self.messages.append(assistant)
+
+    async def _finish_text(self, index: int, item_id: str, text: str) -> AsyncIterator[StreamEvent]:
+        part = OutputText(text=text, annotations=self._citations(text))
+        yield self._event(
+            "response.output_text.done",
+            item_id=item_id,
+            output_index=index,
+            content_index=0,
+            text=text,
+            logprobs=[],
+        )
+        yield self._event(
+            "response.content_part.done",
+            item_id=item_id,
+            output_index=index,
+            content_index=0,
+            part=part.model_dump(mode="json", exclude_none=True),
+        )
+        item = MessageItem(id=item_id, role="assistant", content=[part], status="completed")
+        yield self._done(index, item)
+
+    def _citations(self, text: str) -> list[FileCitation]:
+        """[n] markers that point at the last file search's results become file citations."""
+        results = self._last_search.results if self._last_search else None
+        if not results:
+            return []
+        citations = []
+        for match in _CITATION.finditer(text):
+            n = int(match.group(1))
+            if 1 <= n <= len(results):
+                hit = results[n - 1]
+                citations.append(
+                    FileCitation(file_id=hit.file_id, filename=hit.filename, index=match.start())
+                )
+        return citations
+
+    # -- server-side tools
+
+    async def _run_tool(self, call: _Call) -> AsyncIterator[StreamEvent]:
+        self._tool_calls += 1
+        if call.name == FILE_SEARCH:
+            events = self._file_search(call)
+        elif self._tools.server_label(call.name) is not None:
+            events = self._mcp_call(call)
+        else:
+            self._tool_result(call, f"Error: there is no tool named '{call.name}'.")
+            return
+        async for event in events:
+            yield event
+
+    def _tool_result(self, call: _Call, content: str) -> None:
+        self.messages.append({"role": "tool", "tool_call_id": call.call_id, "content": content})
+
+    async def _file_search(self, call: _Call) -> AsyncIterator[StreamEvent]:
+        pending = FileSearchCallItem(id=new_id("fs"), queries=[], status="in_progress")
+        index, added = self._add(pending)
+        yield added
+        for phase in ("in_progress", "searching"):
+            yield self._event(
+                f"response.file_search_call.{phase}", item_id=pending.id, output_index=index
+            )
+        item, content = await self._tools.run_file_search(call.arguments)
+        item.id = pending.id
+        self._last_search = item
+        yield self._event(
+            "response.file_search_call.completed", item_id=item.id, output_index=index
+        )
+        yield self._done(index, item)
+        self._tool_result(call, content)
+
+    async def _mcp_call(self, call: _Call) -> AsyncIterator[StreamEvent]:
+        label = self._tools.server_label(call.name) or ""
+        item_id = new_id("mcp")
+        pending = McpCallItem(
+            id=item_id, name=call.name, arguments=call.arguments, server_label=label
+        )
+        index, added = self._add(pending)
+        yield added
+        yield self._event(
+            "response.mcp_call_arguments.done",
+            item_id=item_id,
+            output_index=index,
+            arguments=call.arguments,
+        )
+        yield self._event("response.mcp_call.in_progress", item_id=item_id, output_index=index)
+        item, content = await self._tools.run_mcp(item_id, call.name, call.arguments)
+        outcome = "failed" if item.error is not None else "completed"
+        yield self._event(f"response.mcp_call.{outcome}", item_id=item_id, output_index=index)
+        yield self._done(index, item)
+        self._tool_result(call, content)
+
+    async def _list_mcp(self, server: McpTool) -> AsyncIterator[StreamEvent]:
+        pending = McpListToolsItem(id=new_id("mcpl"), server_label=server.server_label, tools=[])
+        index, added = self._add(pending)
+        yield added
+        yield self._event(
+            "response.mcp_list_tools.in_progress", item_id=pending.id, output_index=index
+        )
+        try:
+            item = await self._tools.list_mcp(server)
+        except Exception:
+            failed = pending.model_copy(update={"error": "listing the tools failed"})
+            self.response.output[index] = failed
+            yield self._event(
+                "response.mcp_list_tools.failed", item_id=pending.id, output_index=index
+            )
+            raise
+        item.id = pending.id
+        yield self._event("response.mcp_list_tools.completed", item_id=item.id, output_index=index)
+        yield self._done(index, item)
+
+    # -- guardrails
+
+    async def _violation(self, shields: list[str], texts: list[str], role: str) -> str | None:
+        """The message of the first shield that blocks any of the texts, or None."""
+        if not shields or not texts:
+            return None
+        from llama_workbench.apis.safety.models import RunShieldRequest
+
+        for shield_id in shields:
+            for text in texts:
+                request = RunShieldRequest.model_validate(
+                    {"shield_id": shield_id, "messages": [{"role": role, "content": text}]}
+                )
+                result = await self._settings.safety.run_shield(request)
+                violation = result.violation
+                if violation is not None and violation.violation_level == "error":
+                    return violation.user_message or REFUSAL
+        return None
+
+    async def _refusal(self, text: str) -> AsyncIterator[StreamEvent]:
+        item = MessageItem(id=new_id("msg"), role="assistant", content=[], status="in_progress")
+        index, added = self._add(item)
+        yield added
+        common = {"item_id": item.id, "output_index": index, "content_index": 0}
+        yield self._event(
+            "response.content_part.added", **common, part={"type": "refusal", "refusal": ""}
+        )
+        yield self._event("response.refusal.delta", **common, delta=text)
+        yield self._event("response.refusal.done", **common, refusal=text)
+        part = Refusal(refusal=text)
+        yield self._event("response.content_part.done", **common, part=part.model_dump(mode="json"))
+        done = MessageItem(id=item.id, role="assistant", content=[part], status="completed")
+        yield self._done(index, done)
+        self.messages.append({"role": "assistant", "content": text})
+
+
+def _dump(item: Item) -> dict[str, Any]:
+    return item.model_dump(mode="json", exclude_none=True)
+
+
+def _tool_choice(choice: Any, iteration: int) -> Any:
+    """The request's tool_choice for the first model call; later calls may answer in text."""
+    if choice is None or choice in ("auto", "none"):
+        return choice
+    if iteration > 0:
+        return "auto"
+    if choice == "required":
+        return "required"
+    if isinstance(choice, ToolChoiceFunction):
+        return {"type": "function", "function": {"name": choice.name}}
+    if isinstance(choice, ToolChoiceFileSearch):
+        return {"type": "function", "function": {"name": FILE_SEARCH}}
+    if isinstance(choice, ToolChoiceMcp) and choice.name:
+        return {"type": "function", "function": {"name": choice.name}}
+    return "required"
+
+
+def _response_format(request: CreateResponseRequest) -> dict[str, Any] | None:
+    fmt = request.text.format if request.text else None
+    if fmt is None or fmt.type == "text":
+        return None
+    if fmt.type == "json_object":
+        return {"type": "json_object"}
+    spec = {"name": fmt.name or "response", "schema": fmt.schema_, "strict": fmt.strict}
+    return {"type": "json_schema", "json_schema": spec}
