@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -34,6 +35,7 @@ class Turn:
 
     text: str = ""
     calls: list[Call] = field(default_factory=list)
+    delay_s: float = 0.0  # a pause before each streamed word (a slow model)
 
 
 def say(text: str) -> Turn:
@@ -193,6 +195,7 @@ async def _stream(model: str, turn: Turn, usage: bool) -> Any:
     yield _chunk(cid, model, {"role": "assistant", "content": ""})
     words = turn.text.split(" ") if turn.text else []
     for i, word in enumerate(words):
+        await asyncio.sleep(turn.delay_s)
         yield _chunk(cid, model, {"content": word if i == 0 else " " + word})
     for index, tc in enumerate(_tool_calls(turn)):
         head = {**tc, "index": index, "function": {"name": tc["function"]["name"], "arguments": ""}}

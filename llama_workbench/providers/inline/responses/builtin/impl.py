@@ -31,6 +31,7 @@ from llama_workbench.providers.inline.responses.builtin.orchestrator import (
     ResponseRun,
     RunSettings,
 )
+from llama_workbench.providers.inline.responses.builtin.sessions import AgentSessions
 from llama_workbench.providers.inline.responses.builtin.store import ResponsesStore
 from llama_workbench.providers.inline.responses.builtin.tools import ToolDeps, ToolSet
 from llama_workbench.storage.config import SqlStoreRef
@@ -67,6 +68,8 @@ class BuiltinResponses:
         if not isinstance(ref, SqlStoreRef):
             ref = SqlStoreRef(backend="sql_default", table_name="openai_conversations")
         self.conversations = ConversationsStore(deps.storage, ref)
+        # For llama_workbench.agents (not a REST API): agent session records.
+        self.agent_sessions = AgentSessions(deps.storage, config.persistence.agent_state)
         self._background: dict[str, asyncio.Task[None]] = {}
 
     # -- create
