@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from llama_workbench.apis.vector_io.models import RankingOptions
 
@@ -149,14 +149,21 @@ class McpCallItem(_Open):
     error: str | None = None
 
 
+def _item_type(value: Any) -> str | None:
+    """An item's type; OpenAI accepts `{"role": ..., "content": ...}` without one as a message."""
+    if isinstance(value, dict):
+        return str(value.get("type", "message"))
+    return getattr(value, "type", None)
+
+
 Item = Annotated[
-    MessageItem
-    | FunctionCallItem
-    | FunctionCallOutputItem
-    | FileSearchCallItem
-    | McpListToolsItem
-    | McpCallItem,
-    Field(discriminator="type"),
+    Annotated[MessageItem, Tag("message")]
+    | Annotated[FunctionCallItem, Tag("function_call")]
+    | Annotated[FunctionCallOutputItem, Tag("function_call_output")]
+    | Annotated[FileSearchCallItem, Tag("file_search_call")]
+    | Annotated[McpListToolsItem, Tag("mcp_list_tools")]
+    | Annotated[McpCallItem, Tag("mcp_call")],
+    Discriminator(_item_type),
 ]
 OutputItem = Item
 

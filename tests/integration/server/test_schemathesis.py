@@ -32,14 +32,15 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundServ
             storage=STORAGE_WITH_COMPLETIONS,
             vector_stores={"default_embedding_model": {"provider_id": "s", "model_id": "e"}},
         )
-        # Files, vector stores and the RAG tool too (the stub's 3-dimensional embeddings).
-        config["apis"] += ["files", "vector_io", "tool_runtime", "safety"]
+        # Files, vector stores, the RAG tool and responses too (the stub's 3-dimensional embeddings).
+        config["apis"] += ["files", "vector_io", "tool_runtime", "safety", "responses"]
         config["registered_resources"] = {"shields": [{"shield_id": "pii", "provider_id": "pii"}]}
         config["providers"].update(
             safety=[{"provider_id": "pii", "provider_type": "inline::pii", "config": {}}],
             files=[{"provider_id": "fs", "provider_type": "inline::localfs", "config": {}}],
             vector_io=[{"provider_id": "faiss", "provider_type": "inline::faiss", "config": {}}],
             tool_runtime=[{"provider_id": "rag", "provider_type": "inline::rag-runtime"}],
+            responses=[{"provider_id": "builtin", "provider_type": "inline::builtin"}],
         )
         with Stack.from_config(config) as stack, start_server(stack, port=free_port()) as server:
             yield server
@@ -56,6 +57,8 @@ _SEMANTIC = (
     "/v1/safety",
     "/v1/moderations",
     "/v1/shields",
+    "/v1/responses",
+    "/v1/conversations",
 )
 
 
