@@ -6,13 +6,26 @@ import builtins
 from collections.abc import Mapping
 from typing import Any
 
-from llama_workbench.apis.tool_runtime.api import ToolRuntimeProvider
+from llama_workbench.apis.tool_runtime.api import ToolGroupRegistrar, ToolRuntimeProvider
 from llama_workbench.apis.tool_runtime.models import ToolDef, ToolGroup, ToolInvocationResult
-from llama_workbench.core.errors import BadRequestError, NotFoundError
+from llama_workbench.core.errors import (
+    BadRequestError,
+    ConflictError,
+    LlamaWorkbenchError,
+    NotFoundError,
+)
+
+# (provider, tool group id) pairs, and the groups whose tools could not be listed.
+_Owners = builtins.list[tuple[ToolRuntimeProvider, str]]
+_Failures = builtins.list[tuple[str, LlamaWorkbenchError]]
 
 
 class ToolRuntimeRouter:
-    """Routes a tool call to the provider whose group has the tool."""
+    """Routes a tool call to the provider whose group has the tool.
+
+    Tool names are unique within a group, not across groups: a name two groups serve (two MCP
+    servers with a `search` tool) needs `toolgroup_id` to say which one runs.
+    """
 
     def __init__(self, providers: Mapping[str, ToolRuntimeProvider]) -> None:
         self._providers = dict(providers)
@@ -55,9 +68,100 @@ class ToolRuntimeRouter:
                 return tool
         raise NotFoundError("Tool", tool_name, [t.name for t in tools])
 
-    async def invoke_tool(self, tool_name: str, kwargs: dict[str, Any]) -> ToolInvocationResult:
+    async def invoke_tool(
+        self, tool_name: str, kwargs: dict[str, Any], toolgroup_id: str | None = None
+    ) -> ToolInvocationResult:
+        if toolgroup_id is not None:
+            await self.get_tool_group(toolgroup_id)
+        owners, failures, names = await self._owners(tool_name, toolgroup_id)
+        if len(owners) > 1:
+            groups = ", ".join(sorted(group for _, group in owners))
+            raise BadRequestError(
+                f"Tool '{tool_name}' is served by several tool groups ({groups}); "
+                "pass toolgroup_id to pick one."
+            )
+        if not owners:
+            if toolgroup_id is not None and failures:
+                raise failures[0][1]
+            hints = [f"(in tool group {toolgroup_id})"] if toolgroup_id else []
+            hints += [f"Tool group {g} could not be listed: {e}" for g, e in failures]
+            raise NotFoundError("Tool", tool_name, names, hint=" ".join(hints))
+        provider, group = owners[0]
+        return await provider.invoke_tool(tool_name, dict(kwargs or {}), toolgroup_id=group)
+
+    async def _owners(
+        self, tool_name: str, toolgroup_id: str | None
+    ) -> tuple[_Owners, _Failures, set[str]]:
+        """Groups serving `tool_name`, groups that failed to list, and every tool name seen.
+
+        One group that can't be listed (an MCP server that is down) doesn't keep the tools of
+        the others from running; it is named in the error only if the tool is found nowhere.
+        """
+        owners: _Owners = []
+        failures: _Failures = []
+        names: set[str] = set()
         for provider in self._providers.values():
-            if any(t.name == tool_name for t in await provider.list_tools()):
-                return await provider.invoke_tool(tool_name, dict(kwargs or {}))
-        await self.get_tool(tool_name)  # raises NotFoundError listing the tools
-        raise AssertionError("unreachable")
+            for group in await provider.list_tool_groups():
+                if toolgroup_id is not None and group.identifier != toolgroup_id:
+                    continue
+                try:
+                    tools = await provider.list_tools(group.identifier)
+                except LlamaWorkbenchError as exc:
+                    failures.append((group.identifier, exc))
+                    continue
+                names.update(t.name for t in tools)
+                if any(t.name == tool_name for t in tools):
+                    owners.append((provider, group.identifier))
+        return owners, failures, names
+
+    async def register_tool_group(
+        self,
+        toolgroup_id: str,
+        provider_id: str | None = None,
+        mcp_endpoint: dict[str, Any] | str | None = None,
+        args: dict[str, Any] | None = None,
+    ) -> ToolGroup:
+        if mcp_endpoint is None:
+            raise BadRequestError(
+                f"Registering tool group '{toolgroup_id}' needs mcp_endpoint "
+                '({"url": ...} or {"command": ..., "args": [...]}).'
+            )
+        if any(g.identifier == toolgroup_id for g in await self.list_tool_groups()):
+            raise ConflictError(f"Tool group '{toolgroup_id}' already exists.")
+        provider = self._registrar(provider_id)
+        return await provider.register_tool_group(toolgroup_id, mcp_endpoint, args)
+
+    async def unregister_tool_group(self, toolgroup_id: str) -> None:
+        group = await self.get_tool_group(toolgroup_id)
+        provider = self._providers[group.provider_id]
+        if not isinstance(provider, ToolGroupRegistrar):
+            raise BadRequestError(
+                f"Tool group '{toolgroup_id}' is built into provider '{group.provider_id}'; "
+                "it can't be unregistered."
+            )
+        await provider.unregister_tool_group(toolgroup_id)
+
+    def _registrar(self, provider_id: str | None) -> ToolGroupRegistrar:
+        registrars = {
+            pid: p for pid, p in self._providers.items() if isinstance(p, ToolGroupRegistrar)
+        }
+        if provider_id is not None:
+            if provider_id not in self._providers:
+                raise NotFoundError("Tool runtime provider", provider_id, list(self._providers))
+            if provider_id not in registrars:
+                raise BadRequestError(
+                    f"Provider '{provider_id}' takes no tool groups at run time "
+                    f"(providers that do: {', '.join(sorted(registrars)) or 'none'})."
+                )
+            return registrars[provider_id]
+        if len(registrars) == 1:
+            return next(iter(registrars.values()))
+        if not registrars:
+            raise BadRequestError(
+                "No tool_runtime provider of this stack takes tool groups at run time: "
+                "add one of type remote::model-context-protocol."
+            )
+        raise BadRequestError(
+            f"Several providers take tool groups ({', '.join(sorted(registrars))}): "
+            "pass provider_id."
+        )

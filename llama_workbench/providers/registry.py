@@ -231,6 +231,33 @@ def _rag_specs() -> builtins.list[ProviderSpec]:
             api_dependencies=(Api.vector_io,),
             optional_api_dependencies=(Api.files,),
         ),
+        ProviderSpec(
+            api=Api.tool_runtime,
+            provider_type="remote::model-context-protocol",
+            module=f"{_P}.remote.tool_runtime.model_context_protocol",
+            config_class=f"{_P}.remote.tool_runtime.model_context_protocol.config:ModelContextProtocolConfig",
+            description="The tools of MCP servers (stdio or streamable HTTP), one mcp::<name> group each.",
+            pip_packages=("mcp",),
+            pip_extra="agents",
+        ),
+        ProviderSpec(
+            api=Api.responses,
+            provider_type="inline::builtin",
+            module=f"{_P}.inline.responses.builtin",
+            config_class=f"{_P}.inline.responses.builtin.config:BuiltinResponsesConfig",
+            description=(
+                "The Responses and Conversations APIs in-process: the tool loop (file_search, "
+                "MCP, functions), guardrails, chaining and storage."
+            ),
+            api_dependencies=(Api.inference,),
+            optional_api_dependencies=(
+                Api.models,
+                Api.safety,
+                Api.shields,
+                Api.vector_io,
+                Api.tool_runtime,
+            ),
+        ),
     ]
 
 

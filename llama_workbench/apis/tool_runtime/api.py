@@ -60,8 +60,24 @@ class ToolRuntime(Protocol):
         """One tool by name."""
         ...
 
-    async def invoke_tool(self, tool_name: str, kwargs: dict[str, Any]) -> ToolInvocationResult:
-        """Run a tool by name with its arguments."""
+    async def invoke_tool(
+        self, tool_name: str, kwargs: dict[str, Any], toolgroup_id: str | None = None
+    ) -> ToolInvocationResult:
+        """Run a tool by name with its arguments (`toolgroup_id` picks among groups sharing the name)."""
+        ...
+
+    async def register_tool_group(
+        self,
+        toolgroup_id: str,
+        provider_id: str | None = None,
+        mcp_endpoint: dict[str, Any] | str | None = None,
+        args: dict[str, Any] | None = None,
+    ) -> ToolGroup:
+        """Add a tool group at run time, e.g. an MCP server: mcp_endpoint={"url": ...} or {"command": ...}."""
+        ...
+
+    async def unregister_tool_group(self, toolgroup_id: str) -> None:
+        """Remove a tool group registered at run time."""
         ...
 
 
@@ -73,6 +89,24 @@ class ToolRuntimeProvider(Protocol):
 
     async def list_tools(self, tool_group_id: str | None = None) -> builtins.list[ToolDef]: ...
 
-    async def invoke_tool(self, tool_name: str, kwargs: dict[str, Any]) -> ToolInvocationResult: ...
+    async def invoke_tool(
+        self, tool_name: str, kwargs: dict[str, Any], toolgroup_id: str | None = None
+    ) -> ToolInvocationResult:
+        """Run a tool; the router always passes the group it picked as `toolgroup_id`."""
+        ...
 
     async def shutdown(self) -> None: ...
+
+
+@runtime_checkable
+class ToolGroupRegistrar(Protocol):
+    """A tool_runtime provider that takes tool groups at run time (remote::model-context-protocol)."""
+
+    async def register_tool_group(
+        self,
+        toolgroup_id: str,
+        mcp_endpoint: dict[str, Any] | str,
+        args: dict[str, Any] | None = None,
+    ) -> ToolGroup: ...
+
+    async def unregister_tool_group(self, toolgroup_id: str) -> None: ...

@@ -15,6 +15,7 @@ class ToolDef(BaseModel):
     name: str
     description: str
     input_schema: dict[str, Any] = Field(default_factory=dict)
+    output_schema: dict[str, Any] | None = None
     toolgroup_id: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
 
@@ -26,6 +27,9 @@ class ToolGroup(BaseModel):
     provider_id: str
     provider_resource_id: str
     type: Literal["tool_group"] = "tool_group"
+    mcp_endpoint: dict[str, str] | None = Field(
+        None, description='The MCP server of the group, {"uri": ...} (none for stdio servers).'
+    )
     args: dict[str, Any] | None = None
 
 
@@ -40,6 +44,9 @@ class ListToolDefsResponse(BaseModel):
 class InvokeToolRequest(BaseModel):  # type: ignore[no-redef]  # the field "kwargs" (Llama Stack's name)
     tool_name: str
     kwargs: dict[str, Any] = Field(default_factory=dict)
+    toolgroup_id: str | None = Field(
+        None, description="The group whose tool to run, when several groups have the name."
+    )
 
 
 class ToolInvocationResult(BaseModel):

@@ -57,7 +57,7 @@ def create_router(impl: ToolRuntime) -> APIRouter:
         "/v1/tool-runtime/invoke", response_model=ToolInvocationResult, summary="Run a tool."
     )
     async def invoke_tool(request: InvokeToolRequest) -> ToolInvocationResult:
-        return await impl.invoke_tool(request.tool_name, request.kwargs)
+        return await impl.invoke_tool(request.tool_name, request.kwargs, request.toolgroup_id)
 
     @router.post(
         "/v1/tool-runtime/rag-tool/query",

@@ -49,11 +49,13 @@ def test_starter_builds_offline_without_loading_models(
             "faiss",
             "sqlite-vec",
             "rag-runtime",
+            "model-context-protocol",
             "pii",
             "regex",
             "code-scanner",
             "prompt-guard",
             "toxicity",
+            "builtin",
         ]
         assert {"files", "vector_io", "tool_runtime", "safety", "shields"} <= {
             a.value for a in stack.apis
@@ -86,7 +88,10 @@ def test_remote_distribution_with_no_server_up(
     unreachable = {"VLLM_URL": "http://127.0.0.1:9/v1"}
     with Stack.from_distribution("remote", env=unreachable) as stack:
         assert stack.models.list() == []  # the server is down: an empty list, not an error
-        assert [p.provider_type for p in stack.providers.list()] == ["remote::vllm"]
+        assert [p.provider_type for p in stack.providers.list()] == [
+            "remote::vllm",
+            "inline::builtin",
+        ]
 
 
 def test_starter_adds_llama_guard_when_a_guard_model_is_named(

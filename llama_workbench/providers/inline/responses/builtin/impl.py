@@ -148,12 +148,13 @@ class BuiltinResponses:
         if self._models is not None:
             await self._models.retrieve(request.model)
         shields = request.shield_ids()
-        if shields and (self._safety is None or self._shields is None):
-            raise BadRequestError(
-                "guardrails need the safety API: add a safety provider and shields to the run config."
-            )
-        for shield_id in shields:
-            await self._shields.retrieve(shield_id)
+        if shields:
+            if self._safety is None or self._shields is None:
+                raise BadRequestError(
+                    "guardrails need the safety API: add a safety provider and shields to the run config."
+                )
+            for shield_id in shields:
+                await self._shields.retrieve(shield_id)
         if request.conversation:
             await self.conversations.retrieve_conversation(request.conversation)
 

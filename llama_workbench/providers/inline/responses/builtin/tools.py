@@ -198,7 +198,10 @@ class ToolSet:
 
                 result = await self._bounded(invoke_mcp_tool(binding.endpoint, name, kwargs))
             else:
-                result = await self._bounded(self._deps.tool_runtime.invoke_tool(name, kwargs))
+                group = f"mcp::{binding.tool.server_label}"
+                result = await self._bounded(
+                    self._deps.tool_runtime.invoke_tool(name, kwargs, toolgroup_id=group)
+                )
         except (LlamaWorkbenchError, ValueError) as exc:
             item.error = str(exc)
             return item, f"Error: {exc}"

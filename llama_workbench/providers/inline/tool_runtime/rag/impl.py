@@ -61,8 +61,10 @@ class RagToolRuntimeImpl:
             )
         ]
 
-    async def invoke_tool(self, tool_name: str, kwargs: dict[str, Any]) -> ToolInvocationResult:
-        if tool_name != TOOL:
+    async def invoke_tool(
+        self, tool_name: str, kwargs: dict[str, Any], toolgroup_id: str | None = None
+    ) -> ToolInvocationResult:
+        if tool_name != TOOL or toolgroup_id not in (None, GROUP):
             raise BadRequestError(f"Tool group {GROUP} has no tool '{tool_name}' (it has {TOOL}).")
         args = dict(kwargs)
         query = args.pop("query", None)
