@@ -27,8 +27,11 @@ from llama_workbench.distributions import list_distributions
 from llama_workbench.version import __version__
 
 _LAZY = {
+    "Agent": "llama_workbench.agents",
+    "FunctionTool": "llama_workbench.agents",
     "recording": "llama_workbench.providers.utils.recording",
     "start_server": "llama_workbench.server.runner",
+    "tool": "llama_workbench.agents",
 }
 
 
@@ -58,11 +61,13 @@ def unload_ipython_extension(shell: object) -> None:
 _logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
 __all__ = [
+    "Agent",
     "Api",
     "AuthenticationError",
     "BadRequestError",
     "ConfigError",
     "ConflictError",
+    "FunctionTool",
     "LlamaWorkbenchError",
     "MissingDependencyError",
     "NotFoundError",
@@ -83,5 +88,6 @@ __all__ = [
     "load_ipython_extension",
     "recording",
     "start_server",
+    "tool",
     "unload_ipython_extension",
 ]

@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from llama_workbench import Stack, list_distributions
+from llama_workbench import Agent, Stack, list_distributions
 from llama_workbench.core.errors import LlamaWorkbenchError, error_line
 
 
@@ -59,6 +59,7 @@ def main() -> int:
         )
         _rag(stack, llm)
         _safety(stack)
+        _agent(stack, llm)
     print(f"\nDemo finished in {time.perf_counter() - t0:.1f} s.")
     return 0
 
@@ -117,6 +118,28 @@ def _safety(stack: Stack) -> None:
         v = verdict.violation
         found = f"{v.violation_level.value}: {v.user_message}" if v else "no violation"
         print(f"  {shield}: {found}")
+
+
+def _agent(stack: Stack, llm: str) -> None:
+    """An agent session over the Responses API: memory across turns, a shield on the input."""
+    t1 = time.perf_counter()
+    agent = Agent(
+        stack,
+        model=llm,
+        instructions="You are a concise assistant.",
+        shields=["pii"],
+        max_output_tokens=40,
+        temperature=0,
+    )
+    session = agent.create_session("demo")
+    print(f"\nAgent session {session.session_id} (Responses API + conversation):")
+    for message in ["My name is Ada. Say hello to me.", "My email is ada@example-mail.com"]:
+        turn = session.turn(message, stream=False)
+        kinds = ", ".join(s.step_type for s in turn.steps)
+        print(f"  > {message}\n  < {turn.output_text.strip()}  [{kinds}]")
+    print(
+        f"  {len(session.history())} items kept in the conversation, {time.perf_counter() - t1:.1f} s"
+    )
 
 
 def _cos(a: list[float] | str, b: list[float] | str) -> float:
