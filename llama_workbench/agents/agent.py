@@ -92,6 +92,17 @@ class Agent:
                 "Agents need the responses API: add 'responses' (inline::builtin) to the run config."
             ) from None
         self.request("conv_check", "check")  # bad settings fail here, not at the first turn
+        self._check_resources()
+
+    def _check_resources(self) -> None:
+        """An unknown model or shield is an error now (NotFoundError lists what exists)."""
+        if "models" in {a.value for a in self.stack.apis}:
+            self.stack.models.retrieve(self.model)
+        if self.shields:
+            if "shields" not in {a.value for a in self.stack.apis}:
+                raise BadRequestError("shields need the safety API in the stack's run config.")
+            for shield_id in self.shields:
+                self.stack.shields.retrieve(shield_id)
 
     def __repr__(self) -> str:
         names = [t.get("name") or t.get("server_label") or t["type"] for t in self.tools]

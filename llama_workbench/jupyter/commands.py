@@ -33,7 +33,7 @@ def chat(magic: LlamaMagics, line: str, cell: str | None) -> None:
     if not prompt:
         raise UsageError("%llama chat: give a prompt after the options, or in the cell's body")
     stack = magic.session.stack
-    model = args.model or _first_model(stack, "llm")
+    model = args.model or first_model(stack, "llm")
     for shield in args.shield:
         _guard(stack, shield, "user", prompt)
     messages = [] if args.no_history else list(magic.session.history)
@@ -91,7 +91,7 @@ def _code_of(answer: str) -> str:
     return "\n\n".join(b.rstrip() for b in blocks) if blocks else answer.strip()
 
 
-def _first_model(stack: Any, kind: str) -> str:
+def first_model(stack: Any, kind: str) -> str:
     for m in stack.models.list():
         if m.model_type.value == kind:
             return str(m.identifier)
@@ -242,7 +242,7 @@ def _ask(magic: LlamaMagics, stack: Any, args: Any, question: str) -> Any:
         },
         {"role": "user", "content": question},
     ]
-    model = args.model or _first_model(stack, "llm")
+    model = args.model or first_model(stack, "llm")
     ns = type("Args", (), {"temperature": 0.0, "max_tokens": 256})
     magic.result(_stream(stack, model, messages, ns, markdown=in_frontend()))
     return None

@@ -12,7 +12,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.display import display
 
 from llama_workbench.core.errors import LlamaWorkbenchError, error_line
-from llama_workbench.jupyter import commands
+from llama_workbench.jupyter import agent_command, commands
 from llama_workbench.jupyter.parsers import SUBCOMMANDS, top_parser
 from llama_workbench.jupyter.parsing import HelpShown
 from llama_workbench.jupyter.session import NotebookSession
@@ -81,6 +81,7 @@ _HANDLERS: dict[str, Callable[[LlamaMagics, str, str | None], Any]] = {
     "rag": commands.rag,
     "shield": commands.shield,
     "widget": commands.widget,
+    "agent": agent_command.agent,
 }
 
 

@@ -15,6 +15,7 @@ SUBCOMMANDS = {
     "config": "Show the stack in use, or switch to a run config path or distribution.",
     "rag": "Index documents into a vector store (ingest) and ask questions with citations (ask).",
     "shield": "Check a text with a shield.",
+    "agent": "Agent sessions: new (tools, shields), ask (a turn, steps shown), sessions, resume, history.",
     "widget": "Open a dashboard: chat, rag (explorer), safety (panel), inspector (the stack).",
 }
 FORMATS = ("markdown", "text", "json", "code")

@@ -18,6 +18,7 @@ class NotebookSession:
 
     source: str | None = None  # a run config path or a distribution name; None: env or starter
     history: list[dict[str, Any]] = field(default_factory=list)
+    agent_session: Any = None  # the AgentSession `%llama agent` talks to
     _stack: Stack | None = None
 
     @property
@@ -35,6 +36,7 @@ class NotebookSession:
         """Use another run config or distribution; the old stack is closed, history kept."""
         new = _build(source)
         old, self._stack, self.source = self._stack, new, source
+        self.agent_session = None  # it belonged to the old stack
         if old is not None:
             old.close()
         return new
