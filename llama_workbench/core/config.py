@@ -77,6 +77,7 @@ class RegisteredResources(_Strict):
     shields: list[ShieldInput] = Field(default_factory=list)
     vector_dbs: list[dict[str, Any]] = Field(default_factory=list)
     vector_stores: list[dict[str, Any]] = Field(default_factory=list)
+    # Validated by their routing tables at startup (RegisterDatasetRequest, ...).
     datasets: list[dict[str, Any]] = Field(default_factory=list)
     scoring_fns: list[dict[str, Any]] = Field(default_factory=list)
     benchmarks: list[dict[str, Any]] = Field(default_factory=list)

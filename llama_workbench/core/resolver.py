@@ -128,6 +128,24 @@ async def _build_responses(ctx: BuildContext) -> dict[Api, Any]:
     return {Api.responses: provider, Api.conversations: provider.conversations}
 
 
+async def _build_datasetio(ctx: BuildContext) -> dict[Api, Any]:
+    from llama_workbench.core.datasets import build_datasetio
+
+    return await build_datasetio(ctx)
+
+
+async def _build_scoring(ctx: BuildContext) -> dict[Api, Any]:
+    from llama_workbench.core.scoring import build_scoring
+
+    return await build_scoring(ctx)
+
+
+async def _build_eval(ctx: BuildContext) -> dict[Api, Any]:
+    from llama_workbench.core.eval import build_eval
+
+    return await build_eval(ctx)
+
+
 API_DEFINITIONS: dict[Api, ApiDefinition] = {
     Api.inference: ApiDefinition(
         Api.inference,
@@ -174,6 +192,33 @@ API_DEFINITIONS: dict[Api, ApiDefinition] = {
         protocol="llama_workbench.apis.tool_runtime.api:ToolRuntime",
         provider_protocol="llama_workbench.apis.tool_runtime.api:ToolRuntimeProvider",
         build=_build_tool_runtime,
+    ),
+    Api.datasetio: ApiDefinition(
+        Api.datasetio,
+        protocol="llama_workbench.apis.datasetio.api:DatasetIO",
+        provider_protocol="llama_workbench.apis.datasetio.api:DatasetIOProvider",
+        build=_build_datasetio,
+        table_api=Api.datasets,
+        table_protocol="llama_workbench.apis.datasets.api:Datasets",
+    ),
+    Api.scoring: ApiDefinition(
+        Api.scoring,
+        protocol="llama_workbench.apis.scoring.api:Scoring",
+        provider_protocol="llama_workbench.apis.scoring.api:ScoringProvider",
+        build=_build_scoring,
+        table_api=Api.scoring_functions,
+        table_protocol="llama_workbench.apis.scoring_functions.api:ScoringFunctions",
+        uses=(Api.datasetio,),
+    ),
+    Api.eval: ApiDefinition(
+        Api.eval,
+        protocol="llama_workbench.apis.eval.api:Eval",
+        provider_protocol="llama_workbench.apis.eval.api:EvalProvider",
+        build=_build_eval,
+        table_api=Api.benchmarks,
+        table_protocol="llama_workbench.apis.benchmarks.api:Benchmarks",
+        requires=(Api.datasetio, Api.scoring, Api.inference),
+        uses=(Api.responses,),
     ),
 }
 # Built into every stack, with no providers of their own.
@@ -296,12 +341,7 @@ def _check_resources(config: StackConfig, problems: list[str]) -> None:
                 f"  registered_resources.shields[{i}].provider_id: '{shield.provider_id}' is not a "
                 f"safety provider of this config (have: {', '.join(sorted(safety_ids)) or 'none'})"
             )
-    for kind in (
-        "datasets",
-        "scoring_fns",
-        "benchmarks",
-        "tool_groups",
-    ):
+    for kind in ("tool_groups",):
         if getattr(resources, kind):
             problems.append(
                 f"  registered_resources.{kind}: this version of llama_workbench has no API for "
