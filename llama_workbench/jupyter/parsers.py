@@ -16,6 +16,7 @@ SUBCOMMANDS = {
     "rag": "Index documents into a vector store (ingest) and ask questions with citations (ask).",
     "shield": "Check a text with a shield.",
     "agent": "Agent sessions: new (tools, shields), ask (a turn, steps shown), sessions, resume, history.",
+    "eval": "Run a benchmark (progress, a DataFrame, the MLflow run); benchmarks, jobs, resume.",
     "widget": "Open a dashboard: chat, rag (explorer), safety (panel), inspector (the stack).",
 }
 FORMATS = ("markdown", "text", "json", "code")

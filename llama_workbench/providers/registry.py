@@ -264,7 +264,7 @@ def _rag_specs() -> builtins.list[ProviderSpec]:
             provider_type="inline::basic",
             module=f"{_P}.inline.scoring.basic",
             config_class=f"{_P}.inline.scoring.basic.config:BasicScoringConfig",
-            description="Exact match, subset, multiple-choice and math answer parsers, IFEval, "
+            description="Exact match, subset, multiple-choice and math answer parsers, "
             "and Python functions registered from the notebook.",
             optional_api_dependencies=(Api.datasetio,),
         ),

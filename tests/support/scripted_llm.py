@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,8 +54,9 @@ def calls(*items: Call) -> Turn:
 class ScriptedModelServer:
     """`with ScriptedModelServer() as s: s.script(call("add", a=1, b=2), say("3"))`.
 
-    Each chat request takes the next scripted turn. With the script empty, the model answers
-    "tool said: <result>" after a tool message and "echo: <last user text>" otherwise. Every
+    Each chat request takes the next scripted turn. With the script empty, `responder(body)`
+    answers if set; else the model answers "tool said: <result>" after a tool message and
+    "echo: <last user text>" otherwise. Every
     request body is kept in `requests`. Streams are split into small deltas like real servers.
     """
 
@@ -63,6 +65,9 @@ class ScriptedModelServer:
         self.port = free_port()
         self.requests: list[dict[str, Any]] = []
         self._turns: deque[Turn] = deque()
+        self.responder: Callable[[dict[str, Any]], Turn] | None = (
+            None  # used when no turn is scripted
+        )
         self._lock = threading.Lock()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -109,6 +114,8 @@ class ScriptedModelServer:
         with self._lock:
             if self._turns:
                 return self._turns.popleft()
+        if self.responder is not None:
+            return self.responder(body)
         last = body["messages"][-1]
         if last["role"] == "tool":
             return say(f"tool said: {last['content']}")
@@ -133,6 +140,8 @@ class ScriptedModelServer:
                 error = {"error": {"message": f"model {body['model']} does not exist"}}
                 return JSONResponse(error, status_code=404)
             turn = self._next(body)
+            if turn.delay_s and not body.get("stream"):
+                await asyncio.sleep(turn.delay_s * max(1, len(turn.text.split())))
             if body.get("stream"):
                 usage = bool((body.get("stream_options") or {}).get("include_usage"))
                 return StreamingResponse(

@@ -1,0 +1,1 @@
+"""The Benchmarks API: a dataset and the scoring functions that grade answers to it."""

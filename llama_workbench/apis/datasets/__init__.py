@@ -1,0 +1,1 @@
+"""The Datasets API: the registry of datasets (rows for eval, scoring and post-training)."""

@@ -1,0 +1,1 @@
+"""Inline providers of the Eval API."""

@@ -1,0 +1,305 @@
+"""inline::builtin eval: generate answers row by row (bounded concurrency), score them, log to MLflow."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import hashlib
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from llama_workbench.apis.benchmarks.models import Benchmark
+from llama_workbench.apis.eval.models import (
+    AgentCandidate,
+    BenchmarkConfig,
+    EvaluateResponse,
+    Job,
+)
+from llama_workbench.core.datatypes import Api, ProviderDeps
+from llama_workbench.core.errors import BadRequestError, ConflictError, error_line
+from llama_workbench.providers.inline.eval.builtin.candidates import eval_row, generate
+from llama_workbench.providers.inline.eval.builtin.config import BuiltinEvalConfig
+from llama_workbench.providers.inline.eval.builtin.jobs import JobStore
+from llama_workbench.tracking import mlflow_runs
+
+logger = logging.getLogger(__name__)
+_PAGE = 1000  # rows read from datasetio per call
+
+
+@dataclass
+class _Apis:
+    inference: Any
+    datasetio: Any
+    scoring: Any
+    responses: Any
+
+
+class BuiltinEval:
+    """Jobs run as tasks on the stack's loop; each finished row is stored before the next counts."""
+
+    def __init__(self, config: BuiltinEvalConfig, deps: ProviderDeps) -> None:
+        self._config = config
+        self._apis = _Apis(
+            inference=deps.apis[Api.inference],
+            datasetio=deps.apis[Api.datasetio],
+            scoring=deps.apis[Api.scoring],
+            responses=deps.apis.get(Api.responses),
+        )
+        self._jobs = JobStore(deps.storage, config.jobs_store)
+        self._data_dir = deps.data_dir
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    async def initialize(self) -> None:
+        """Jobs a stopped process left running are failed now; job_resume continues them."""
+        for job in await self._jobs.unfinished():
+            job.status = "failed"
+            job.error = (
+                "interrupted: the process stopped; job_resume continues from the finished rows"
+            )
+            await self._jobs.save(job)
+
+    @property
+    def tracking_uri(self) -> str:
+        return self._config.mlflow.tracking_uri or mlflow_runs.default_tracking_uri(self._data_dir)
+
+    async def register_benchmark(self, benchmark: Benchmark) -> None:
+        return None  # the dataset and scoring functions are checked by the Benchmarks table
+
+    # -- jobs
+
+    async def run_eval(self, benchmark: Benchmark, config: BenchmarkConfig) -> Job:
+        rows = await self._rows(benchmark, config)
+        job = Job(
+            job_id=f"evaljob-{uuid.uuid4().hex[:12]}",
+            status="scheduled",
+            benchmark_id=benchmark.identifier,
+            created_at=int(time.time()),
+            total_rows=len(rows),
+        )
+        await self._jobs.create(job, config)
+        self._start(benchmark, job, config, rows, {})
+        return job.model_copy()
+
+    async def job_resume(self, benchmark: Benchmark, job_id: str) -> Job:
+        job, config, _ = await self._jobs.get(benchmark.identifier, job_id)
+        if job.status not in ("cancelled", "failed") or job_id in self._tasks:
+            raise ConflictError(f"Eval job {job_id} is {job.status}; only a stopped job resumes.")
+        rows = await self._rows(benchmark, config)
+        done = await self._jobs.rows(job_id)
+        job.status, job.error, job.completed_at = "scheduled", None, None
+        job.total_rows = len(rows)
+        await self._jobs.save(job)
+        self._start(benchmark, job, config, rows, done)
+        return job.model_copy()
+
+    def _start(
+        self,
+        benchmark: Benchmark,
+        job: Job,
+        config: BenchmarkConfig,
+        rows: list[dict[str, Any]],
+        done: dict[int, dict[str, Any]],
+    ) -> None:
+        task = asyncio.get_running_loop().create_task(self._run(benchmark, job, config, rows, done))
+        self._tasks[job.job_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(job.job_id, None))
+
+    async def _run(
+        self,
+        benchmark: Benchmark,
+        job: Job,
+        config: BenchmarkConfig,
+        rows: list[dict[str, Any]],
+        done: dict[int, dict[str, Any]],
+    ) -> None:
+        job.status, job.completed_rows = "in_progress", len(done)
+        await self._jobs.save(job)
+        try:
+            generations = await self._generate_all(job, config, rows, done)
+            scores = await self._score(rows, generations, benchmark.scoring_functions, config)
+            job.mlflow_run_id = await self._track(benchmark, job, config, rows, generations, scores)
+            job.mlflow_tracking_uri = self.tracking_uri if job.mlflow_run_id else None
+            job.status, job.completed_at = "completed", int(time.time())
+            await self._jobs.save(job, {k: v.model_dump(mode="json") for k, v in scores.items()})
+        except asyncio.CancelledError:
+            job.status, job.completed_at = "cancelled", int(time.time())
+            await asyncio.shield(self._jobs.save(job))
+        except Exception as exc:
+            logger.debug("eval job %s failed", job.job_id, exc_info=True)
+            job.status, job.error, job.completed_at = "failed", error_line(exc), int(time.time())
+            await self._jobs.save(job)
+
+    async def _generate_all(
+        self,
+        job: Job,
+        config: BenchmarkConfig,
+        rows: list[dict[str, Any]],
+        done: dict[int, dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        generations = dict(done)
+        gate = asyncio.Semaphore(self._config.max_concurrency)
+        candidate = config.eval_candidate
+
+        async def one(index: int) -> None:
+            async with gate:
+                generation = await generate(candidate, rows[index], self._apis)
+            await self._jobs.add_row(job.job_id, index, generation)
+            generations[index] = generation
+            job.completed_rows = len(generations)
+            await self._jobs.save(job)
+
+        pending = [i for i in range(len(rows)) if i not in done]
+        async with asyncio.TaskGroup() as group:
+            for index in pending:
+                group.create_task(one(index))
+        return [generations[i] for i in range(len(rows))]
+
+    async def _score(
+        self,
+        rows: list[dict[str, Any]],
+        generations: list[dict[str, Any]],
+        functions: list[str],
+        config: BenchmarkConfig,
+    ) -> dict[str, Any]:
+        scored = [{**row, **gen} for row, gen in zip(rows, generations, strict=True)]
+        wanted = {fn: config.scoring_params.get(fn) for fn in functions}
+        response = await self._apis.scoring.score(scored, wanted)
+        return dict(response.results)
+
+    async def _track(
+        self,
+        benchmark: Benchmark,
+        job: Job,
+        config: BenchmarkConfig,
+        rows: list[dict[str, Any]],
+        generations: list[dict[str, Any]],
+        scores: dict[str, Any],
+    ) -> str | None:
+        if not self._config.mlflow.enabled:
+            return None
+        candidate = config.eval_candidate
+        model = candidate.config.model if isinstance(candidate, AgentCandidate) else candidate.model
+        params = {
+            "benchmark_id": benchmark.identifier,
+            "dataset_id": benchmark.dataset_id,
+            "dataset_sha256": _digest(rows),
+            "num_rows": len(rows),
+            "candidate_type": candidate.type,
+            "model": model,
+            "scoring_functions": ",".join(benchmark.scoring_functions),
+            "candidate": candidate.model_dump_json(exclude_none=True),
+            "job_id": job.job_id,
+        }
+        metrics = mlflow_runs.flatten_metrics(
+            {fn: result.aggregated_results for fn, result in scores.items()}
+        )
+        table = [
+            {**row, **gen, **_row_scores(scores, i)}
+            for i, (row, gen) in enumerate(zip(rows, generations, strict=True))
+        ]
+        return await asyncio.to_thread(
+            mlflow_runs.log_run,
+            self.tracking_uri,
+            self._config.mlflow.experiment_name,
+            f"{benchmark.identifier}:{job.job_id}",
+            params,
+            metrics,
+            [{k: _cell(v) for k, v in r.items()} for r in table],
+            {"llama_workbench.kind": "eval", "llama_workbench.benchmark": benchmark.identifier},
+            self._data_dir / "mlartifacts",
+        )
+
+    # -- reads
+
+    async def job_status(self, benchmark_id: str, job_id: str) -> Job:
+        return (await self._jobs.get(benchmark_id, job_id))[0]
+
+    async def job_cancel(self, benchmark_id: str, job_id: str) -> None:
+        job, _, _ = await self._jobs.get(benchmark_id, job_id)
+        task = self._tasks.get(job_id)
+        if task is None:
+            if job.status in ("completed", "failed", "cancelled"):
+                raise ConflictError(f"Eval job {job_id} is already {job.status}.")
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def job_result(self, benchmark_id: str, job_id: str) -> EvaluateResponse:
+        job, _, scores = await self._jobs.get(benchmark_id, job_id)
+        if job.status != "completed":
+            hint = f" ({job.error})" if job.error else ""
+            raise ConflictError(
+                f"Eval job {job_id} is {job.status}{hint}; results come when it completes."
+            )
+        rows = await self._jobs.rows(job_id)
+        generations = [rows[i] for i in sorted(rows)]
+        return EvaluateResponse.model_validate({"generations": generations, "scores": scores})
+
+    async def list_jobs(self, benchmark_id: str | None = None) -> builtins.list[Job]:
+        return await self._jobs.list(benchmark_id)
+
+    async def evaluate_rows(
+        self,
+        benchmark: Benchmark,
+        input_rows: builtins.list[dict[str, Any]],
+        scoring_functions: builtins.list[str],
+        config: BenchmarkConfig,
+    ) -> EvaluateResponse:
+        rows = [eval_row(r) for r in input_rows]
+        gate = asyncio.Semaphore(self._config.max_concurrency)
+
+        async def one(row: dict[str, Any]) -> dict[str, Any]:
+            async with gate:
+                return await generate(config.eval_candidate, row, self._apis)
+
+        generations = list(await asyncio.gather(*(one(r) for r in rows)))
+        scores = await self._score(rows, generations, scoring_functions, config)
+        return EvaluateResponse(generations=generations, scores=scores)
+
+    async def _rows(self, benchmark: Benchmark, config: BenchmarkConfig) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        limit = config.num_examples
+        while True:
+            page = await self._apis.datasetio.iterrows(
+                benchmark.dataset_id, start_index=len(rows), limit=_PAGE
+            )
+            rows.extend(page.data)
+            if not page.has_more or (limit is not None and len(rows) >= limit):
+                break
+        rows = rows[:limit] if limit is not None else rows
+        if not rows:
+            raise BadRequestError(f"Dataset '{benchmark.dataset_id}' has no rows to evaluate.")
+        return [eval_row(r) for r in rows]
+
+    async def shutdown(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def _digest(rows: list[dict[str, Any]]) -> str:
+    return hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _row_scores(scores: dict[str, Any], index: int) -> dict[str, Any]:
+    out = {}
+    for fn_id, result in scores.items():
+        if index < len(result.score_rows):
+            out[f"{fn_id}.score"] = result.score_rows[index].get("score")
+    return out
+
+
+def _cell(value: Any) -> Any:
+    """Table cells MLflow can store: scalars stay, structures become JSON text."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return json.dumps(value, default=str)

@@ -1,0 +1,1 @@
+"""Tracking: MLflow runs for eval and fine-tuning jobs."""
