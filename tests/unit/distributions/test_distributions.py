@@ -56,6 +56,12 @@ def test_starter_builds_offline_without_loading_models(
             "prompt-guard",
             "toxicity",
             "builtin",
+            "localfs",
+            "huggingface",
+            "basic",
+            "llm-as-judge",
+            "braintrust",
+            "builtin",
         ]
         assert {"files", "vector_io", "tool_runtime", "safety", "shields"} <= {
             a.value for a in stack.apis

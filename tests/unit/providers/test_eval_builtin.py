@@ -34,11 +34,14 @@ ROWS = [
 CANDIDATE = {"eval_candidate": {"type": "model", "model": MODEL}}
 
 
-def answer(delay_s: float = 0.0) -> Callable[[dict[str, Any]], Turn]:
+def answer(delay_s: float = 0.0, slow: tuple[str, ...] = ()) -> Callable[[dict[str, Any]], Turn]:
+    """Answers by question; questions naming a `slow` key take 3 s (a job to cancel mid-way)."""
+
     def respond(body: dict[str, Any]) -> Turn:
         question = body["messages"][-1]["content"]
         text = next((a for key, a in ANSWERS.items() if key in question), "unknown")
-        return Turn(text=text, delay_s=delay_s)
+        pause = 3.0 if any(key in question for key in slow) else delay_s
+        return Turn(text=text, delay_s=pause)
 
     return respond
 
@@ -149,12 +152,12 @@ def test_evaluate_rows_and_num_examples(stack: Stack, model: ScriptedModelServer
 
 
 def test_cancel_keeps_rows_and_resume_finishes(stack: Stack, model: ScriptedModelServer) -> None:
-    model.responder = answer(delay_s=0.4)
+    model.responder = answer(slow=("largest ocean",))
     job = stack.eval.run_eval("qa-bench", CANDIDATE)
-    until(lambda: stack.eval.job_status("qa-bench", job.job_id).completed_rows >= 2)
+    until(lambda: stack.eval.job_status("qa-bench", job.job_id).completed_rows >= 3)
     stack.eval.job_cancel("qa-bench", job.job_id)
     cancelled = stack.eval.job_status("qa-bench", job.job_id)
-    assert cancelled.status == "cancelled" and 2 <= cancelled.completed_rows < 4
+    assert cancelled.status == "cancelled" and cancelled.completed_rows == 3
     with pytest.raises(ConflictError, match="cancelled"):
         stack.eval.job_result("qa-bench", job.job_id)
     asked = len(model.requests)

@@ -53,15 +53,26 @@ class BuiltinEval:
         self._jobs = JobStore(deps.storage, config.jobs_store)
         self._data_dir = deps.data_dir
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._sweeping = asyncio.Lock()
+        self._swept = False
 
     async def initialize(self) -> None:
-        """Jobs a stopped process left running are failed now; job_resume continues them."""
-        for job in await self._jobs.unfinished():
-            job.status = "failed"
-            job.error = (
-                "interrupted: the process stopped; job_resume continues from the finished rows"
-            )
-            await self._jobs.save(job)
+        """Nothing is opened at startup (the jobs table is read on first use)."""
+
+    async def _sweep(self) -> None:
+        """Jobs a stopped process left running are failed, once; job_resume continues them."""
+        async with self._sweeping:
+            if self._swept:
+                return
+            for job in await self._jobs.unfinished():
+                if job.job_id not in self._tasks:
+                    job.status = "failed"
+                    job.error = (
+                        "interrupted: the process stopped; job_resume continues from the "
+                        "finished rows"
+                    )
+                    await self._jobs.save(job)
+            self._swept = True
 
     @property
     def tracking_uri(self) -> str:
@@ -73,6 +84,7 @@ class BuiltinEval:
     # -- jobs
 
     async def run_eval(self, benchmark: Benchmark, config: BenchmarkConfig) -> Job:
+        await self._sweep()
         rows = await self._rows(benchmark, config)
         job = Job(
             job_id=f"evaljob-{uuid.uuid4().hex[:12]}",
@@ -86,6 +98,7 @@ class BuiltinEval:
         return job.model_copy()
 
     async def job_resume(self, benchmark: Benchmark, job_id: str) -> Job:
+        await self._sweep()
         job, config, _ = await self._jobs.get(benchmark.identifier, job_id)
         if job.status not in ("cancelled", "failed") or job_id in self._tasks:
             raise ConflictError(f"Eval job {job_id} is {job.status}; only a stopped job resumes.")
@@ -217,9 +230,11 @@ class BuiltinEval:
     # -- reads
 
     async def job_status(self, benchmark_id: str, job_id: str) -> Job:
+        await self._sweep()
         return (await self._jobs.get(benchmark_id, job_id))[0]
 
     async def job_cancel(self, benchmark_id: str, job_id: str) -> None:
+        await self._sweep()
         job, _, _ = await self._jobs.get(benchmark_id, job_id)
         task = self._tasks.get(job_id)
         if task is None:
@@ -231,6 +246,7 @@ class BuiltinEval:
             await task
 
     async def job_result(self, benchmark_id: str, job_id: str) -> EvaluateResponse:
+        await self._sweep()
         job, _, scores = await self._jobs.get(benchmark_id, job_id)
         if job.status != "completed":
             hint = f" ({job.error})" if job.error else ""
@@ -242,6 +258,7 @@ class BuiltinEval:
         return EvaluateResponse.model_validate({"generations": generations, "scores": scores})
 
     async def list_jobs(self, benchmark_id: str | None = None) -> builtins.list[Job]:
+        await self._sweep()
         return await self._jobs.list(benchmark_id)
 
     async def evaluate_rows(
