@@ -14,11 +14,12 @@ from llama_workbench.jupyter.parsing import temperature as temperature_type
 if TYPE_CHECKING:
     from llama_workbench.jupyter.magics import LlamaMagics
 
-ACTIONS = ("run", "benchmarks", "jobs", "resume")
+ACTIONS = ("run", "register", "benchmarks", "jobs", "resume")
 DESCRIPTION = (
     "Evaluation: `%llama eval <benchmark> --model M` runs a job (progress shown; Ctrl-C cancels "
     "it) and returns a DataFrame, one row per example; `benchmarks` lists them, `jobs "
-    "[benchmark]` lists jobs, `resume <benchmark> <job_id>` continues a stopped job."
+    "[benchmark]` lists jobs, `resume <benchmark> <job_id>` continues a stopped job, `register "
+    "<benchmark> --data <file|DataFrame variable> --scoring <fn>` makes one."
 )
 
 
@@ -33,6 +34,18 @@ def eval_parser() -> MagicParser:
     p.add_argument("--max-tokens", "-n", type=positive_int, default=256, help="run: answer cap.")
     p.add_argument("--temperature", "-t", type=temperature_type, help="run: 0 (greedy) by default.")
     p.add_argument("--no-wait", action="store_true", help="run: start the job and return it.")
+    p.add_argument(
+        "--data", "-d", help="register: a CSV/JSONL/Parquet path, or a DataFrame or list variable."
+    )
+    p.add_argument(
+        "--scoring", action="append", default=[], help="register: a scoring function (repeatable)."
+    )
+    p.add_argument(
+        "--purpose",
+        default="eval/question-answer",
+        choices=["eval/question-answer", "eval/messages-answer"],
+        help="register: what the rows hold.",
+    )
     return p
 
 
@@ -61,6 +74,12 @@ def run_eval_magic(magic: LlamaMagics, line: str, cell: str | None) -> Any:
             for j in jobs
         ]
         return Table("Eval jobs", ["job", "benchmark", "status", "rows", "mlflow run"], rows)
+    if action == "register":
+        if len(words) != 1 or not args.data or not args.scoring:
+            raise UsageError(
+                "%llama eval register: give <benchmark> --data <file|variable> --scoring <fn>"
+            )
+        return _register(magic, stack, words[0], args)
     if action == "resume":
         if len(words) != 2:
             raise UsageError("%llama eval resume: give <benchmark> <job_id> (%llama eval jobs)")
@@ -69,6 +88,29 @@ def run_eval_magic(magic: LlamaMagics, line: str, cell: str | None) -> Any:
     if len(words) != 1:
         raise UsageError("%llama eval: give one benchmark id (%llama eval benchmarks lists them)")
     return _run(magic, stack, words[0], args)
+
+
+def _register(magic: LlamaMagics, stack: Any, benchmark_id: str, args: Any) -> Any:
+    from pathlib import Path
+
+    value = magic.user_ns.get(args.data)
+    if value is not None:
+        source: dict[str, Any] = {"type": "rows", "rows": value}
+    elif Path(args.data).expanduser().exists():
+        source = {"type": "uri", "uri": str(Path(args.data).expanduser().resolve())}
+    else:
+        raise UsageError(f"%llama eval register: '{args.data}' is neither a file nor a variable")
+    dataset = stack.datasets.register(
+        purpose=args.purpose, source=source, dataset_id=f"{benchmark_id}-data"
+    )
+    benchmark = stack.benchmarks.register(
+        benchmark_id=benchmark_id, dataset_id=dataset.identifier, scoring_functions=args.scoring
+    )
+    print(
+        f"Benchmark '{benchmark.identifier}': dataset '{dataset.identifier}', scored by "
+        f"{', '.join(benchmark.scoring_functions)}"
+    )
+    return None
 
 
 def _run(magic: LlamaMagics, stack: Any, benchmark_id: str, args: Any) -> Any:

@@ -126,6 +126,12 @@ def test_subcommands(shell: InteractiveShell, tmp_path: Path) -> None:
         ("%llama config nodistro", "nodistro"),
         ('%llama rag ask "unclosed --store s', "No closing quotation"),
         ("%llama widget nope", "invalid choice: 'nope'"),
+        ("%llama eval", "give one benchmark id"),
+        ("%llama eval nope", "NotFoundError: Benchmark 'nope'"),
+        ("%llama eval register b --data nowhere --scoring basic::equality", "neither a file"),
+        ("%llama eval register b", "--data <file|variable> --scoring <fn>"),
+        ("%llama eval resume b", "give <benchmark> <job_id>"),
+        ("%llama eval -k 0 b", "must be at least 1"),
     ],
 )
 def test_bad_input_is_one_line_and_fails_the_cell(
@@ -152,6 +158,8 @@ def test_help_everywhere(shell: InteractiveShell) -> None:
         "rag",
         "shield",
         "widget",
+        "agent",
+        "eval",
     ]:
         result, out = run(shell, f"%llama {sub} --help")
         assert result.success and f"usage: %llama {sub}" in out, sub
@@ -161,3 +169,25 @@ def test_errors_are_kept_for_prompts(shell: InteractiveShell) -> None:
     result, _ = run(shell, "1 / 0")
     count = result.execution_count
     assert shell.user_ns["Err"][count] == "ZeroDivisionError: division by zero"
+
+
+def test_eval_runs_a_benchmark_into_a_dataframe(shell: InteractiveShell) -> None:
+    shell.run_cell(
+        "import pandas as pd\n"
+        "qa = pd.DataFrame({'question': ['What is the capital of France?', 'Name the color "
+        "of grass.'], 'answer': ['Paris', 'green']})"
+    )
+    result, out = run(shell, "%llama eval register capitals --data qa --scoring basic::subset_of")
+    assert result.success and "Benchmark 'capitals'" in out, out
+    result, out = run(shell, "%llama eval capitals -n 16 --system 'Answer in a few words.'")
+    assert result.success, out
+    frame = shell.user_ns["_"]
+    assert list(frame["question"]) == list(shell.user_ns["qa"]["question"])
+    assert set(frame["basic::subset_of"]) <= {0.0, 1.0} and "Paris" in frame["generated_answer"][0]
+    assert (
+        "basic::subset_of/accuracy = " in out and "mlflow ui --backend-store-uri sqlite:///" in out
+    )
+    result, out = run(shell, "%llama eval jobs capitals")
+    assert result.success and "completed" in out and "2/2" in out
+    result, out = run(shell, "%llama eval benchmarks")
+    assert result.success and "capitals" in out
