@@ -20,11 +20,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def fast_stub() -> Iterator[str]:
+def fast_stub(delay_ms: float = 0.0) -> Iterator[str]:
     """Start bench/fast_stub.py in its own process; yield its OpenAI base URL."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, str(HERE / "fast_stub.py"), str(port)], stdout=subprocess.PIPE, text=True
+        [sys.executable, str(HERE / "fast_stub.py"), str(port), str(delay_ms)],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"

@@ -1,7 +1,8 @@
 """A minimal OpenAI-compatible HTTP/1.1 server that answers in microseconds (a benchmark floor).
 
-Run as a separate process: `python bench/fast_stub.py PORT`. Keep-alive, TCP_NODELAY (no
-Nagle/delayed-ACK stalls), fixed answers; streamed answers are SSE in chunked encoding.
+Run as a separate process: `python bench/fast_stub.py PORT [DELAY_MS]`. Keep-alive, TCP_NODELAY
+(no Nagle/delayed-ACK stalls), fixed answers; streamed answers are SSE in chunked encoding.
+DELAY_MS makes every chat answer take that long (a model server's latency) without blocking.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ def _sse() -> bytes:
 
 
 STREAM = _sse()
+DELAY_S = float(sys.argv[2]) / 1000 if len(sys.argv) > 2 else 0.0
 
 
 class Handler(asyncio.Protocol):
@@ -83,7 +85,11 @@ class Handler(asyncio.Protocol):
                 return
             body = self.buffer[head_end + 4 : head_end + 4 + length]
             self.buffer = self.buffer[head_end + 4 + length :]
-            self.respond(head.split(" ", 2)[1], body)
+            path = head.split(" ", 2)[1]
+            if DELAY_S and not path.endswith("/models"):
+                asyncio.get_running_loop().call_later(DELAY_S, self.respond, path, body)
+            else:
+                self.respond(path, body)
 
     def respond(self, path: str, body: bytes) -> None:
         write = self.transport.write  # type: ignore[attr-defined]

@@ -29,6 +29,7 @@ from llama_workbench.tracking import mlflow_runs
 
 logger = logging.getLogger(__name__)
 _PAGE = 1000  # rows read from datasetio per call
+_PROGRESS_EVERY_S = 0.2  # how often a running job's progress is written
 
 
 @dataclass
@@ -53,6 +54,7 @@ class BuiltinEval:
         self._jobs = JobStore(deps.storage, config.jobs_store)
         self._data_dir = deps.data_dir
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._live: dict[str, Job] = {}  # jobs running here, as they progress
         self._sweeping = asyncio.Lock()
         self._swept = False
 
@@ -66,6 +68,7 @@ class BuiltinEval:
                 return
             for job in await self._jobs.unfinished():
                 if job.job_id not in self._tasks:
+                    job.completed_rows = len(await self._jobs.rows(job.job_id))
                     job.status = "failed"
                     job.error = (
                         "interrupted: the process stopped; job_resume continues from the "
@@ -120,7 +123,13 @@ class BuiltinEval:
     ) -> None:
         task = asyncio.get_running_loop().create_task(self._run(benchmark, job, config, rows, done))
         self._tasks[job.job_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(job.job_id, None))
+        self._live[job.job_id] = job
+
+        def forget(_: object) -> None:
+            self._tasks.pop(job.job_id, None)
+            self._live.pop(job.job_id, None)
+
+        task.add_done_callback(forget)
 
     async def _run(
         self,
@@ -157,6 +166,7 @@ class BuiltinEval:
         generations = dict(done)
         gate = asyncio.Semaphore(self._config.max_concurrency)
         candidate = config.eval_candidate
+        saved_at = 0.0
 
         async def one(index: int) -> None:
             async with gate:
@@ -164,7 +174,10 @@ class BuiltinEval:
             await self._jobs.add_row(job.job_id, index, generation)
             generations[index] = generation
             job.completed_rows = len(generations)
-            await self._jobs.save(job)
+            nonlocal saved_at
+            if time.monotonic() - saved_at > _PROGRESS_EVERY_S:  # the rows are already stored
+                saved_at = time.monotonic()
+                await self._jobs.save(job)
 
         pending = [i for i in range(len(rows)) if i not in done]
         async with asyncio.TaskGroup() as group:
@@ -231,6 +244,9 @@ class BuiltinEval:
 
     async def job_status(self, benchmark_id: str, job_id: str) -> Job:
         await self._sweep()
+        live = self._live.get(job_id)
+        if live is not None and live.benchmark_id == benchmark_id:
+            return live.model_copy()  # progress is written to the store only every 0.2 s
         return (await self._jobs.get(benchmark_id, job_id))[0]
 
     async def job_cancel(self, benchmark_id: str, job_id: str) -> None:
