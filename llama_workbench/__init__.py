@@ -30,6 +30,8 @@ _LAZY = {
     "Agent": "llama_workbench.agents",
     "FunctionTool": "llama_workbench.agents",
     "recording": "llama_workbench.providers.utils.recording",
+    "register_scoring_fn": "llama_workbench.scoring",
+    "scoring_function": "llama_workbench.scoring",
     "start_server": "llama_workbench.server.runner",
     "tool": "llama_workbench.agents",
 }
@@ -87,6 +89,8 @@ __all__ = [
     "load_config",
     "load_ipython_extension",
     "recording",
+    "register_scoring_fn",
+    "scoring_function",
     "start_server",
     "tool",
     "unload_ipython_extension",
