@@ -46,7 +46,11 @@ class URIDataSource(BaseModel):
     """Rows behind a URI: a local path or file://, data:, http(s)://, hf:// or huggingface://."""
 
     type: Literal["uri"] = "uri"
-    uri: str = Field(min_length=1, description="Where the rows are, e.g. file:///data/qa.jsonl.")
+    uri: str = Field(
+        min_length=1,
+        pattern=r"^[^\x00]*$",
+        description="Where the rows are, e.g. file:///data/qa.jsonl.",
+    )
 
 
 class RowsDataSource(BaseModel):

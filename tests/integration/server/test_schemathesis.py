@@ -32,8 +32,17 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundServ
             storage=STORAGE_WITH_COMPLETIONS,
             vector_stores={"default_embedding_model": {"provider_id": "s", "model_id": "e"}},
         )
-        # Files, vector stores, the RAG tool and responses too (the stub's 3-dimensional embeddings).
-        config["apis"] += ["files", "vector_io", "tool_runtime", "safety", "responses"]
+        # Files, vector stores, the RAG tool, responses, datasets, scoring and eval too (the stub's 3-dimensional embeddings).
+        config["apis"] += [
+            "files",
+            "vector_io",
+            "tool_runtime",
+            "safety",
+            "responses",
+            "datasetio",
+            "scoring",
+            "eval",
+        ]
         config["registered_resources"] = {"shields": [{"shield_id": "pii", "provider_id": "pii"}]}
         config["providers"].update(
             safety=[{"provider_id": "pii", "provider_type": "inline::pii", "config": {}}],
@@ -41,6 +50,9 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundServ
             vector_io=[{"provider_id": "faiss", "provider_type": "inline::faiss", "config": {}}],
             tool_runtime=[{"provider_id": "rag", "provider_type": "inline::rag-runtime"}],
             responses=[{"provider_id": "builtin", "provider_type": "inline::builtin"}],
+            datasetio=[{"provider_id": "localfs", "provider_type": "inline::localfs"}],
+            scoring=[{"provider_id": "basic", "provider_type": "inline::basic"}],
+            eval=[{"provider_id": "builtin", "provider_type": "inline::builtin"}],
         )
         with Stack.from_config(config) as stack, start_server(stack, port=free_port()) as server:
             yield server
@@ -59,6 +71,10 @@ _SEMANTIC = (
     "/v1/shields",
     "/v1/responses",
     "/v1/conversations",
+    "/v1beta/datasets",
+    "/v1beta/datasetio",
+    "/v1/scoring",
+    "/v1alpha/eval",
 )
 
 
