@@ -140,6 +140,12 @@ async def _build_scoring(ctx: BuildContext) -> dict[Api, Any]:
     return await build_scoring(ctx)
 
 
+async def _build_post_training(ctx: BuildContext) -> dict[Api, Any]:
+    from llama_workbench.core.post_training import build_post_training
+
+    return await build_post_training(ctx)
+
+
 async def _build_eval(ctx: BuildContext) -> dict[Api, Any]:
     from llama_workbench.core.eval import build_eval
 
@@ -219,6 +225,13 @@ API_DEFINITIONS: dict[Api, ApiDefinition] = {
         table_protocol="llama_workbench.apis.benchmarks.api:Benchmarks",
         requires=(Api.datasetio, Api.scoring, Api.inference),
         uses=(Api.responses,),
+    ),
+    Api.post_training: ApiDefinition(
+        Api.post_training,
+        protocol="llama_workbench.apis.post_training.api:PostTraining",
+        provider_protocol="llama_workbench.apis.post_training.api:PostTrainingProvider",
+        build=_build_post_training,
+        requires=(Api.datasetio, Api.inference),
     ),
 }
 # Built into every stack, with no providers of their own.

@@ -301,6 +301,18 @@ def _rag_specs() -> builtins.list[ProviderSpec]:
             pip_extra="eval",
         ),
         ProviderSpec(
+            api=Api.post_training,
+            provider_type="inline::huggingface",
+            module=f"{_P}.inline.post_training.huggingface",
+            config_class=f"{_P}.inline.post_training.huggingface.config:HuggingfacePostTrainingConfig",
+            description="Supervised fine-tuning (LoRA or full) and DPO of inline transformers "
+            "models on the CPU; results served at once, tracked in MLflow.",
+            api_dependencies=(Api.inference, Api.datasetio),
+            optional_api_dependencies=(Api.models,),
+            pip_packages=("peft", "trl", "mlflow"),
+            pip_extra="finetune",
+        ),
+        ProviderSpec(
             api=Api.responses,
             provider_type="inline::builtin",
             module=f"{_P}.inline.responses.builtin",
