@@ -22,8 +22,13 @@ $(STAMP): pyproject.toml Makefile
 
 install: $(STAMP)
 
+DEMO_NOTEBOOKS := notebooks/01_quickstart.ipynb notebooks/02_rag.ipynb notebooks/03_safety.ipynb
+
 demo: install
 	$(PY) scripts/demo.py
+	# The notebooks as a pipeline: executed copies (with outputs) go to .out/notebooks.
+	$(VENV)/bin/llama-workbench pipeline run $(DEMO_NOTEBOOKS) -o .out/notebooks
+	@echo "Executed notebooks are in .out/notebooks; open them (and the rest) with: make lab"
 
 test: install
 	$(PY) -m pytest

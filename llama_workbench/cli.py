@@ -7,6 +7,7 @@ import importlib.util
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from llama_workbench.core.errors import LlamaWorkbenchError, error_line
 
@@ -114,6 +115,43 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pipeline_run(args: argparse.Namespace) -> int:
+    from llama_workbench.pipeline import parameter, run_notebooks
+
+    params = {key: parameter(value) for key, value in args.parameter or []}
+    for run in run_notebooks(args.notebooks, params, args.output, args.kernel):
+        print(f"{run.notebook} -> {run.output} ({run.seconds:.1f} s)")
+    return 0
+
+
+def _pipeline_parser(commands: Any) -> None:
+    pipeline = commands.add_parser(
+        "pipeline",
+        help="Run notebooks as pipelines (papermill).",
+        description="Run notebooks as pipelines (papermill).",
+    )
+    sub = pipeline.add_subparsers(dest="pipeline_command", metavar="SUBCOMMAND", required=True)
+    run = sub.add_parser(
+        "run",
+        help="Execute notebooks headless, in order; stop at the first failing cell.",
+        description="Execute notebooks headless with papermill, each in its own folder, with "
+        "the given parameters (their `parameters` cell is overridden); exit 1 and show the "
+        "failing cell when one fails.",
+    )
+    run.add_argument("notebooks", nargs="+", help="Notebook paths (.ipynb), run in this order.")
+    run.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        metavar=("KEY", "VALUE"),
+        help="A parameter (repeatable); values are read as YAML (42, true, [a, b]).",
+    )
+    run.add_argument("-o", "--output", default="executed", help="Folder for executed notebooks.")
+    run.add_argument("-k", "--kernel", help="Kernel name (default: the notebook's).")
+    run.set_defaults(func=cmd_pipeline_run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="llama-workbench",
@@ -179,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     show.add_argument("config", help="A distribution name or a run config path.")
     show.set_defaults(func=cmd_show_config)
+    _pipeline_parser(commands)
     return parser
 
 

@@ -119,6 +119,12 @@ def models(magic: LlamaMagics, line: str, cell: str | None) -> Table:
     return Table("Models", ["id", "type", "provider", "provider model"], rows)
 
 
+def stack(magic: LlamaMagics, line: str, cell: str | None) -> Any:
+    """The kernel's Stack itself (`stack = %llama stack`), for the Python API."""
+    parse(simple_parser("stack"), split(line, simple_parser("stack")))
+    return magic.session.stack
+
+
 def status(magic: LlamaMagics, line: str, cell: str | None) -> None:
     parse(simple_parser("status"), split(line, simple_parser("status")))
     stack = magic.session.stack

@@ -77,6 +77,7 @@ _HANDLERS: dict[str, Callable[[LlamaMagics, str, str | None], Any]] = {
     "reset": commands.reset,
     "models": commands.models,
     "status": commands.status,
+    "stack": commands.stack,
     "config": commands.config,
     "rag": commands.rag,
     "shield": commands.shield,

@@ -12,12 +12,13 @@ SUBCOMMANDS = {
     "reset": "Forget the chat history.",
     "models": "List the models the stack serves.",
     "status": "The stack: APIs, providers, models, shields, vector stores.",
+    "stack": "The kernel's Stack object, for Python calls: `stack = %llama stack`.",
     "config": "Show the stack in use, or switch to a run config path or distribution.",
     "rag": "Index documents into a vector store (ingest) and ask questions with citations (ask).",
     "shield": "Check a text with a shield.",
     "agent": "Agent sessions: new (tools, shields), ask (a turn, steps shown), sessions, resume, history.",
     "eval": "Run a benchmark (progress, a DataFrame, the MLflow run); benchmarks, jobs, resume.",
-    "widget": "Open a dashboard: chat, rag (explorer), safety (panel), inspector (the stack).",
+    "widget": "Open a dashboard: chat, rag (explorer), safety (panel), inspector (the stack), eval.",
 }
 FORMATS = ("markdown", "text", "json", "code")
 
@@ -98,6 +99,6 @@ def simple_parser(name: str) -> MagicParser:
 
 def widget_parser() -> MagicParser:
     p = MagicParser(prog="%llama widget", description=SUBCOMMANDS["widget"])
-    p.add_argument("name", choices=["chat", "rag", "safety", "inspector"])
+    p.add_argument("name", choices=["chat", "rag", "safety", "inspector", "eval"])
     p.add_argument("--model", "-m", help="chat: the model to start with.")
     return p

@@ -169,3 +169,51 @@ def test_stack_run_serves_and_stops_gracefully_on_sigterm(tmp_path: Path) -> Non
             and answer[0].json()["choices"][0]["message"]["content"] == "late"
         )
         assert f"serving 'custom' on http://127.0.0.1:{port}" in proc.stdout.read()  # type: ignore[union-attr]
+
+
+def _notebook(path: Path, cells: list[str], parameters: str) -> None:
+    import nbformat
+
+    book = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell(parameters)
+    params.metadata["tags"] = ["parameters"]
+    book.cells = [params, *(nbformat.v4.new_code_cell(c) for c in cells)]
+    book.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(book, path)
+
+
+def test_pipeline_run_passes_parameters_and_stops_on_a_failing_cell(tmp_path: Path) -> None:
+    good = tmp_path / "good.ipynb"
+    _notebook(good, ["print(f'{n * 2} {name}')"], "n = 1\nname = 'x'")
+    out = run(
+        "pipeline",
+        "run",
+        str(good),
+        "-p",
+        "n",
+        "21",
+        "-p",
+        "name",
+        "kelp",
+        "-o",
+        str(tmp_path / "out"),
+    )
+    assert out.returncode == 0, out.stderr
+    assert f"{good} -> {tmp_path / 'out' / 'good.ipynb'}" in out.stdout
+    import nbformat
+
+    executed = nbformat.read(tmp_path / "out" / "good.ipynb", as_version=4)
+    assert executed.cells[-1].outputs[0]["text"] == "42 kelp\n"
+    bad = tmp_path / "bad.ipynb"
+    _notebook(bad, ["x = 1", "raise ValueError(f'bad value {x}')", "print('never')"], "")
+    out = run("pipeline", "run", str(bad), str(good), "-o", str(tmp_path / "out"))
+    assert out.returncode == 1 and out.stdout == ""
+    assert "bad.ipynb failed at cell 3 (execution 2): ValueError: bad value 1" in out.stderr
+    assert "raise ValueError(f'bad value {x}')" in out.stderr
+    missing = run("pipeline", "run", str(tmp_path / "nope.ipynb"))
+    assert missing.returncode == 1 and "No notebook at" in missing.stderr
+    assert run("pipeline", "run", "--help").returncode == 0

@@ -1,4 +1,4 @@
-"""Notebook widgets (anywidget) over a `Stack`: chat, RAG explorer, safety panel, inspector."""
+"""Notebook widgets (anywidget) over a `Stack`: chat, RAG explorer, safety panel, inspector, eval."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from llama_workbench.core.errors import BadRequestError
 from llama_workbench.jupyter.widgets._base import StackWidget
 from llama_workbench.jupyter.widgets.chat import ChatWidget
+from llama_workbench.jupyter.widgets.eval import EvalDashboard
 from llama_workbench.jupyter.widgets.inspector import StackInspector
 from llama_workbench.jupyter.widgets.rag import RAGExplorer
 from llama_workbench.jupyter.widgets.safety import SafetyPanel
@@ -19,11 +20,12 @@ WIDGETS: dict[str, type[StackWidget]] = {
     "rag": RAGExplorer,
     "safety": SafetyPanel,
     "inspector": StackInspector,
+    "eval": EvalDashboard,
 }
 
 
 def show(name: str, stack: Stack, **options: Any) -> StackWidget:
-    """The widget called `name` (chat, rag, safety, inspector) over `stack`.
+    """The widget called `name` (chat, rag, safety, inspector, eval) over `stack`.
 
     Return it from a cell (or a magic) to display it; `options` go to its constructor, e.g.
     `show("chat", stack, model="m", shields=["pii"])`.
@@ -37,6 +39,7 @@ def show(name: str, stack: Stack, **options: Any) -> StackWidget:
 __all__ = [
     "WIDGETS",
     "ChatWidget",
+    "EvalDashboard",
     "RAGExplorer",
     "SafetyPanel",
     "StackInspector",

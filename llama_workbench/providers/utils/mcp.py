@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
+import tempfile
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -161,11 +163,21 @@ async def _connect(ep: McpEndpoint) -> AsyncIterator[Client]:
             params = mcp.client.stdio.StdioServerParameters(
                 command=ep.command, args=ep.args, env=ep.env or None, cwd=ep.cwd
             )
-            transport = mcp.client.stdio.stdio_client(params)
+            transport = mcp.client.stdio.stdio_client(params, errlog=_errlog(stack))
         client = mcp.Client(transport, read_timeout_seconds=ep.timeout_s)
         async with asyncio.timeout(ep.timeout_s):
             await stack.enter_async_context(client)
         yield client
+
+
+def _errlog(stack: AsyncExitStack) -> Any:
+    """Where a stdio server's stderr goes: ours when it is a real file; in a Jupyter kernel
+    (whose sys.stderr has no file descriptor) a temporary file, so the server can start."""
+    try:
+        sys.stderr.fileno()
+        return sys.stderr
+    except (AttributeError, OSError, ValueError):
+        return stack.enter_context(tempfile.TemporaryFile("w+"))
 
 
 async def _list(client: Client) -> list[Tool]:

@@ -73,6 +73,8 @@ def test_chat_formats(shell: InteractiveShell) -> None:
 
 
 def test_subcommands(shell: InteractiveShell, tmp_path: Path) -> None:
+    result, _ = run(shell, "s = %llama stack")
+    assert result.success and type(shell.user_ns["s"]).__name__ == "Stack"
     result, out = run(shell, "%llama models")
     assert result.success and "SmolLM2" in out and "all-MiniLM-L6-v2" in out
     result, out = run(shell, "%llama status")
@@ -160,6 +162,7 @@ def test_help_everywhere(shell: InteractiveShell) -> None:
         "widget",
         "agent",
         "eval",
+        "stack",
     ]:
         result, out = run(shell, f"%llama {sub} --help")
         assert result.success and f"usage: %llama {sub}" in out, sub

@@ -1,0 +1,95 @@
+"""The notebooks run headless under papermill (small CI parameters) and show what they promise."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from llama_workbench.pipeline import run_notebooks
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+PARAMS: dict[str, dict[str, Any]] = {
+    "01_quickstart": {"max_tokens": 24},
+    "02_rag": {"top_k": 3},
+    "03_safety": {"max_tokens": 16},
+    "04_server": {"max_tokens": 16},
+    "06_agents": {"max_tokens": 24},
+    "07_eval": {"max_tokens": 16, "rows": 3},
+}
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    mp = pytest.MonkeyPatch()
+    mp.setenv("LLAMA_WORKBENCH_DATA_DIR", str(tmp_path_factory.mktemp("notebook-data")))
+    mp.delenv("LLAMA_WORKBENCH_CONFIG", raising=False)
+    out = tmp_path_factory.mktemp("executed")
+    books = {}
+    for name, params in PARAMS.items():
+        (run,) = run_notebooks([NOTEBOOKS / f"{name}.ipynb"], params, out)
+        books[name] = nbformat.read(run.output, as_version=4)
+    yield books
+    mp.undo()
+
+
+def text(book: Any) -> str:
+    """Everything the code cells showed: streams, plain-text results, errors."""
+    parts = []
+    for cell in book.cells:
+        for output in cell.get("outputs", []):
+            parts.append(output.get("text", ""))
+            parts.append(str(output.get("data", {}).get("text/plain", "")))
+    return "\n".join(parts)
+
+
+def test_every_notebook_is_in_the_suite() -> None:
+    shipped = {p.stem for p in NOTEBOOKS.glob("*.ipynb")}
+    assert shipped == set(PARAMS)
+
+
+def test_notebooks_are_stored_without_outputs() -> None:
+    for path in NOTEBOOKS.glob("*.ipynb"):
+        book = nbformat.read(path, as_version=4)
+        assert all(not c.get("outputs") for c in book.cells if c.cell_type == "code"), path
+        tags = [c.metadata.get("tags", []) for c in book.cells]
+        assert ["parameters"] in tags, f"{path} has no parameters cell"
+
+
+def test_quickstart(executed: dict[str, Any]) -> None:
+    shown = text(executed["01_quickstart"])
+    assert "SmolLM2-135M-Instruct" in shown and "all-MiniLM-L6-v2" in shown
+    assert "Paris" in shown and "cat~kitten" in shown
+
+
+def test_rag(executed: dict[str, Any]) -> None:
+    shown = text(executed["02_rag"])
+    assert shown.count(": completed") == 4  # the four sample documents were indexed
+    assert "'hybrid': 'orrin_ridge_observatory_annual_report_2023.pdf'" in shown
+
+
+def test_safety(executed: dict[str, Any]) -> None:
+    shown = text(executed["03_safety"])
+    assert "pii: error: The message contains personal data (email)." in shown
+    assert "shield 'pii' stopped the prompt" in shown
+
+
+def test_server(executed: dict[str, Any]) -> None:
+    shown = text(executed["04_server"])
+    assert "response.created ... response.completed" in shown and "'status': 'OK'" in shown
+
+
+def test_agents(executed: dict[str, Any]) -> None:
+    shown = text(executed["06_agents"])
+    assert "['add', 'opening_hours']" in shown and "\n42" in shown
+    assert "['shield_call'] The message contains personal data (email)." in shown
+    assert "Agent 'magic-agent'" in shown
+
+
+def test_eval(executed: dict[str, Any]) -> None:
+    shown = text(executed["07_eval"])
+    assert "subset_of accuracy: " in shown and "basic::subset_of/accuracy" in shown
+    assert "mlflow ui --backend-store-uri sqlite:///" in shown
