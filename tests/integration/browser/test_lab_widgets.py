@@ -19,6 +19,10 @@ from tests.support.stub_server import StubOpenAIServer, stub_stack_config
 
 pytestmark = pytest.mark.slow
 
+ECHO_QA = [
+    {"question": "Say kiwi", "answer": "kiwi"},
+    {"question": "Say nothing", "answer": "moa"},
+]
 CHUNKS = [
     {"content": "The Keldmouth light was first lit in 1794.", "chunk_id": "c1"},
     {"content": "Bees gather heather nectar in August.", "chunk_id": "c2"},
@@ -34,13 +38,32 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             root / "data",
             provider_config={"embedding_models": {"e": 3}},
             vector_stores={"default_embedding_model": {"provider_id": "s", "model_id": "e"}},
-            registered_resources={"shields": [{"shield_id": "pii", "provider_id": "pii"}]},
+            registered_resources={
+                "shields": [{"shield_id": "pii", "provider_id": "pii"}],
+                "datasets": [
+                    {
+                        "dataset_id": "echo-qa",
+                        "purpose": "eval/question-answer",
+                        "source": {"type": "rows", "rows": ECHO_QA},
+                    }
+                ],
+                "benchmarks": [
+                    {
+                        "benchmark_id": "echo",
+                        "dataset_id": "echo-qa",
+                        "scoring_functions": ["basic::subset_of"],
+                    }
+                ],
+            },
         )
-        config["apis"] += ["files", "vector_io", "safety"]
+        config["apis"] += ["files", "vector_io", "safety", "datasetio", "scoring", "eval"]
         config["providers"].update(
             files=[{"provider_id": "fs", "provider_type": "inline::localfs", "config": {}}],
             vector_io=[{"provider_id": "faiss", "provider_type": "inline::faiss", "config": {}}],
             safety=[{"provider_id": "pii", "provider_type": "inline::pii", "config": {}}],
+            datasetio=[{"provider_id": "localfs", "provider_type": "inline::localfs"}],
+            scoring=[{"provider_id": "basic", "provider_type": "inline::basic"}],
+            eval=[{"provider_id": "builtin", "provider_type": "inline::builtin"}],
         )
         write_notebook(
             root / "widgets.ipynb",
@@ -53,12 +76,13 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
                 "show('rag', stack)",
                 "show('safety', stack)",
                 "show('inspector', stack)",
+                "show('eval', stack, model='s/m1')",
             ],
         )
         with jupyter_lab(root) as lab, browser_page() as p:
             p.goto(lab.open_url("widgets.ipynb"))
             run_all_cells(p)
-            p.locator("[data-testid=inspector-root]").wait_for(timeout=120_000)
+            p.locator("[data-testid=eval-root]").wait_for(timeout=120_000)
             yield p
 
 
@@ -96,3 +120,14 @@ def test_inspector_shows_the_stack_without_secrets(page: Any) -> None:
     assert apis.count() >= 4
     assert page.locator("[data-testid=inspector-resource][data-kind=shield]").count() == 1
     screenshot(page.locator("[data-testid=inspector-root]"), "widget-inspector")
+
+
+def test_eval_dashboard_runs_a_benchmark(page: Any) -> None:
+    page.locator("[data-testid=eval-benchmark]").select_option("echo")
+    page.locator("[data-testid=eval-run]").click()
+    page.locator("[data-testid=eval-status][data-status=completed]").wait_for(timeout=120_000)
+    assert page.locator("[data-testid=eval-row]").count() == 2
+    bar = page.locator("[data-testid=eval-bar][data-metric='basic::subset_of/accuracy']")
+    assert bar.get_attribute("data-value") == "0.5"
+    assert "mlflow ui --backend-store-uri" in page.locator("[data-testid=eval-mlflow]").inner_text()
+    screenshot(page.locator("[data-testid=eval-root]"), "widget-eval")

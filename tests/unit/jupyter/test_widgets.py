@@ -18,6 +18,7 @@ from llama_workbench import BadRequestError, NotFoundError, Stack
 from llama_workbench.core.redact import MASK, redact
 from llama_workbench.jupyter.widgets import (
     ChatWidget,
+    EvalDashboard,
     RAGExplorer,
     SafetyPanel,
     StackInspector,
@@ -87,7 +88,7 @@ def stack(server: StubOpenAIServer, tmp_path_factory: pytest.TempPathFactory) ->
     }
     config = {
         "data_dir": str(tmp_path_factory.mktemp("widgets")),
-        "apis": ["inference", "files", "vector_io", "safety"],
+        "apis": ["inference", "files", "vector_io", "safety", "datasetio", "scoring", "eval"],
         "providers": {
             "inference": [
                 {"provider_id": "s", "provider_type": "remote::vllm", "config": inference}
@@ -95,8 +96,31 @@ def stack(server: StubOpenAIServer, tmp_path_factory: pytest.TempPathFactory) ->
             "files": [{"provider_id": "localfs", "provider_type": "inline::localfs", "config": {}}],
             "vector_io": [{"provider_id": "faiss", "provider_type": "inline::faiss", "config": {}}],
             "safety": [{"provider_id": "pii", "provider_type": "inline::pii", "config": {}}],
+            "datasetio": [{"provider_id": "localfs", "provider_type": "inline::localfs"}],
+            "scoring": [{"provider_id": "basic", "provider_type": "inline::basic"}],
+            "eval": [{"provider_id": "builtin", "provider_type": "inline::builtin"}],
         },
         "registered_resources": {
+            "datasets": [
+                {
+                    "dataset_id": "echo-qa",
+                    "purpose": "eval/question-answer",
+                    "source": {
+                        "type": "rows",
+                        "rows": [
+                            {"question": "Say kiwi", "answer": "kiwi"},
+                            {"question": "Say nothing", "answer": "moa"},
+                        ],
+                    },
+                }
+            ],
+            "benchmarks": [
+                {
+                    "benchmark_id": "echo",
+                    "dataset_id": "echo-qa",
+                    "scoring_functions": ["basic::subset_of"],
+                }
+            ],
             "shields": [
                 {"shield_id": "pii", "provider_id": "pii"},
                 {
@@ -105,7 +129,7 @@ def stack(server: StubOpenAIServer, tmp_path_factory: pytest.TempPathFactory) ->
                     "params": {"roles": ["assistant"]},
                 },
                 {"shield_id": "pii-warn", "provider_id": "pii", "params": {"level": "warn"}},
-            ]
+            ],
         },
     }
     with Stack.from_config(config) as s:
@@ -421,11 +445,36 @@ def test_show_builds_each_widget_by_name(stack: Stack, docs: dict[str, str]) -> 
     assert isinstance(show("chat", stack, shields=["pii"]), ChatWidget)
     assert isinstance(show("rag", stack), RAGExplorer)
     assert isinstance(show("safety", stack, shield="pii-warn"), SafetyPanel)
-    with pytest.raises(BadRequestError, match="use one of: chat, rag, safety, inspector"):
-        show("eval", stack)
+    assert isinstance(show("eval", stack), EvalDashboard)
+    with pytest.raises(BadRequestError, match="use one of: chat, rag, safety, inspector, eval"):
+        show("plot", stack)
 
 
-@pytest.mark.parametrize("name", ["chat", "rag", "safety", "inspector"])
+def test_eval_dashboard_runs_a_job_into_rows_and_scores(stack: Stack) -> None:
+    dashboard = EvalDashboard(stack, benchmark="echo", model="s/stub-model")
+    assert dashboard.benchmarks == ["echo"] and "s/stub-model" in dashboard.models
+    view(dashboard).message({"type": "run", "num_examples": 0})
+    _done(dashboard)
+    assert dashboard.error == "" and dashboard.job["status"] == "completed"
+    assert dashboard.job["completed_rows"] == dashboard.job["total_rows"] == 2
+    assert [r["generated_answer"] for r in dashboard.rows] == [
+        "echo: Say kiwi",
+        "echo: Say nothing",
+    ]
+    assert [r["basic::subset_of"] for r in dashboard.rows] == [1.0, 0.0]
+    assert dashboard.aggregates["basic::subset_of"]["accuracy"] == 0.5
+    assert "mlflow ui --backend-store-uri sqlite:///" in dashboard.job["mlflow_command"]
+    assert list(dashboard.frame()["question"]) == ["Say kiwi", "Say nothing"]
+    text = _text(dashboard)
+    assert "completed, 2/2 rows" in text and "basic::subset_of: accuracy=0.5" in text
+    with pytest.raises(NotFoundError):
+        EvalDashboard(stack, benchmark="nope")
+    view(dashboard).update(model="")
+    view(dashboard).message({"type": "run"})
+    assert dashboard.error == "BadRequestError: Pick a benchmark and a model first."
+
+
+@pytest.mark.parametrize("name", ["chat", "rag", "safety", "inspector", "eval"])
 def test_each_view_is_a_plain_module_with_documented_test_ids(name: str) -> None:
     source = (JS_DIR / f"{name}.js").read_text()
     assert (JS_DIR / f"{name}.css").is_file()
