@@ -9,7 +9,7 @@
 //   eval-cancel          Cancel button (while a job runs)
 //   eval-progress        <progress> rows done of the job's rows
 //   eval-status          the job's id, status and row count (data-status = the status)
-//   eval-chart           <svg> one bar per numeric aggregate (accuracy, average...)
+//   eval-chart           <svg> one bar per rate or mean (accuracy, average, median...)
 //   eval-bar             one bar (data-metric = "function/metric", data-value)
 //   eval-table           <table> one eval-row per example
 //   eval-row
@@ -96,7 +96,8 @@ function chart(model) {
     const bars = [];
     for (const [fn, metrics] of Object.entries(model.get("aggregates"))) {
       for (const [metric, value] of Object.entries(metrics)) {
-        if (typeof value === "number") bars.push([`${fn}/${metric}`, value]);
+        // Rates and means; counts (num_correct, num_total) would dwarf them.
+        if (typeof value === "number" && !metric.startsWith("num_")) bars.push([`${fn}/${metric}`, value]);
       }
     }
     box.hidden = bars.length === 0;
