@@ -17,6 +17,7 @@ PARAMS: dict[str, dict[str, Any]] = {
     "02_rag": {"top_k": 3},
     "03_safety": {"max_tokens": 16},
     "04_server": {"max_tokens": 16},
+    "05_providers": {"max_tokens": 24, "mode": "replay"},
     "06_agents": {"max_tokens": 24},
     "07_eval": {"max_tokens": 16, "rows": 3},
 }
@@ -80,6 +81,13 @@ def test_safety(executed: dict[str, Any]) -> None:
 def test_server(executed: dict[str, Any]) -> None:
     shown = text(executed["04_server"])
     assert "response.created ... response.completed" in shown and "'status': 'OK'" in shown
+
+
+def test_providers_switch_by_config_alone(executed: dict[str, Any]) -> None:
+    shown = text(executed["05_providers"])
+    assert "Now using 'starter'" in shown and "Now using 'remote_run.yaml'" in shown
+    assert "shared/transformers/HuggingFaceTB/SmolLM2-135M-Instruct" in shown
+    assert "remote:   The primary color" in shown  # replayed from the recorded server
 
 
 def test_agents(executed: dict[str, Any]) -> None:
