@@ -22,6 +22,7 @@ from pydantic import (
 from llama_workbench.core.datatypes import Api
 from llama_workbench.core.errors import ConfigError
 from llama_workbench.storage.config import StorageConfig
+from llama_workbench.tracking.config import TelemetryConfig
 
 DATA_HOME_ENV = "LLAMA_WORKBENCH_HOME"
 DATA_DIR_ENV = "LLAMA_WORKBENCH_DATA_DIR"
@@ -146,13 +147,18 @@ class StackConfig(_Strict):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     vector_stores: VectorStoresConfig = Field(default_factory=VectorStoresConfig)
+    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     # Sections of Llama Stack run configs that APIs of later versions read; kept, not interpreted.
     safety: dict[str, Any] | None = None
     connectors: list[Any] | None = None
-    telemetry: dict[str, Any] | None = None
     # Where the config came from, and the YAML line of each path, for error messages.
     _origin: str = PrivateAttr("<dict>")
     _lines: dict[Loc, int] = PrivateAttr(default_factory=dict)
+
+    @field_validator("telemetry", mode="before")
+    @classmethod
+    def _no_telemetry_section(cls, value: Any) -> Any:
+        return {} if value is None else value
 
     def where(self, loc: Loc) -> str:
         """`run.yaml:12` for a path in this config (the file alone when the line is unknown)."""

@@ -238,6 +238,7 @@ API_DEFINITIONS: dict[Api, ApiDefinition] = {
 BUILTIN_PROTOCOLS = {
     Api.providers: "llama_workbench.apis.providers.api:Providers",
     Api.inspect: "llama_workbench.apis.inspect.api:Inspect",
+    Api.telemetry: "llama_workbench.apis.telemetry.api:Telemetry",  # with `telemetry.enabled`
 }
 # APIs whose implementation is the routing table of a routed API (enabled with it).
 TABLE_APIS = {d.table_api: d.api for d in API_DEFINITIONS.values() if d.table_api}
@@ -253,7 +254,10 @@ def plan_stack(config: StackConfig, registry: ProviderRegistry) -> StackPlan:
     problems: list[str] = []
     apis = [a for a in enabled_apis(config) if a not in TABLE_APIS]
     for api in apis:
-        if api not in API_DEFINITIONS:
+        if api is Api.telemetry:  # built in: the top-level `telemetry:` section turns it on
+            if not config.telemetry.enabled:
+                problems.append("  apis: 'telemetry' needs `telemetry: {enabled: true}`")
+        elif api not in API_DEFINITIONS:
             problems.append(
                 f"  apis: '{api}' is not available in this version of llama_workbench "
                 f"(available: {', '.join(sorted(a.value for a in API_DEFINITIONS))})"
@@ -396,9 +400,12 @@ def _dependency_order(plan: StackPlan) -> list[Api]:
 
 
 async def build_stack(
-    plan: StackPlan, storage: StorageManager
+    plan: StackPlan, storage: StorageManager, wrap: Callable[[Api, Any], Any] | None = None
 ) -> tuple[dict[Api, Any], dict[str, Any]]:
-    """Construct every provider and router in order; returns (impls by API, providers by id)."""
+    """Construct every provider and router in order; returns (impls by API, providers by id).
+
+    `wrap` (tracing) replaces each API's implementation where it is stored: later APIs, their
+    providers and the stack's callers all go through it."""
     impls: dict[Api, Any] = {}
     instances: dict[str, Any] = {}
     data_dir = plan.config.resolved_data_dir()
@@ -419,7 +426,8 @@ async def build_stack(
             built[p.provider_id] = impl
             instances[f"{api}/{p.provider_id}"] = impl
         context = BuildContext(api, plan.config, built, storage, dict(impls))
-        impls.update(await definition.build(context))
+        for built_api, impl in (await definition.build(context)).items():
+            impls[built_api] = wrap(built_api, impl) if wrap is not None else impl
     return impls, instances
 
 

@@ -38,6 +38,7 @@ from llama_workbench.providers.registry import ProviderRegistry, default_registr
 
 if TYPE_CHECKING:
     from llama_workbench.storage.manager import StorageManager
+    from llama_workbench.tracking.tracing import StackTracer
 
 
 Source = str | os.PathLike[str] | Mapping[str, Any]
@@ -59,12 +60,14 @@ class Stack:
         instances: dict[str, Any],
         storage: StorageManager,
         loop: asyncio.AbstractEventLoop,
+        tracer: StackTracer | None = None,
     ) -> None:
         self._plan = plan
         self._impls = impls
         self._instances = instances
         self._storage = storage
         self._loop = loop
+        self._tracer = tracer  # None when telemetry is off: no proxy anywhere
         self._closed = False
         self.aio = AsyncStackView(self)
 
@@ -107,16 +110,23 @@ class Stack:
     async def _assemble(cls, plan: StackPlan, loop: asyncio.AbstractEventLoop) -> Stack:
         from llama_workbench.storage.manager import StorageManager
 
+        tracer = _tracer(plan)  # before storage: a missing dependency leaves nothing open
         data_dir = plan.config.resolved_data_dir()
         storage = StorageManager(plan.config.storage, data_dir)
         try:
-            impls, instances = await build_stack(plan, storage)
+            impls, instances = await build_stack(plan, storage, tracer.wrap if tracer else None)
         except BaseException:
             await storage.close()
+            if tracer is not None:
+                tracer.shutdown()
             raise
         impls[Api.providers] = _ProvidersImpl(plan)
         impls[Api.inspect] = _InspectImpl()
-        stack = cls(plan, impls, instances, storage, loop)
+        if tracer is not None:
+            from llama_workbench.tracking.telemetry_api import TelemetryImpl
+
+            impls[Api.telemetry] = TelemetryImpl(tracer)
+        stack = cls(plan, impls, instances, storage, loop, tracer)
         _track(stack)
         return stack
 
@@ -185,6 +195,8 @@ class Stack:
             if shutdown is not None:
                 await shutdown()
         await self._storage.close()
+        if self._tracer is not None:
+            await asyncio.to_thread(self._tracer.shutdown)  # writes the spans still queued
 
     def __enter__(self) -> Stack:
         return self
@@ -197,6 +209,16 @@ class Stack:
 
     async def __aexit__(self, *exc: object) -> None:
         await run_async(self.aclose(), self._loop)
+
+
+def _tracer(plan: StackPlan) -> StackTracer | None:
+    if not plan.config.telemetry.enabled:
+        return None
+    from llama_workbench.tracking import stack_tracer
+
+    return stack_tracer(
+        plan.config, {a: [p.provider_id for p in ps] for a, ps in plan.providers.items()}
+    )
 
 
 def _plan(

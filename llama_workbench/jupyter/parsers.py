@@ -18,6 +18,7 @@ SUBCOMMANDS = {
     "shield": "Check a text with a shield.",
     "agent": "Agent sessions: new (tools, shields), ask (a turn, steps shown), sessions, resume, history.",
     "eval": "Run a benchmark (progress, a DataFrame, the MLflow run); benchmarks, jobs, resume.",
+    "trace": "The last traces of the stack's calls (span trees, latency, tokens) and metrics.",
     "widget": "Open a dashboard: chat, rag (explorer), safety (panel), inspector (the stack), eval.",
 }
 FORMATS = ("markdown", "text", "json", "code")

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from llama_workbench.core.errors import LlamaWorkbenchError, to_http
 from llama_workbench.core.stack import Stack
-from llama_workbench.server.middleware import GuardMiddleware
+from llama_workbench.server.middleware import GuardMiddleware, TraceContextMiddleware
 from llama_workbench.version import __version__
 
 logger = logging.getLogger(__name__)
@@ -41,6 +41,8 @@ def create_app(stack: Stack) -> FastAPI:
     app.add_exception_handler(Exception, _error)
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    if stack.config.telemetry.enabled:
+        app.add_middleware(TraceContextMiddleware)
     app.add_middleware(GuardMiddleware, config=stack.config.server)
     return app
 

@@ -1,4 +1,4 @@
-"""ASGI middleware of the server: bearer-token auth, request body limit, concurrency limit."""
+"""ASGI middleware of the server: bearer-token auth, request body limit, concurrency limit, trace context."""
 
 from __future__ import annotations
 
@@ -115,3 +115,31 @@ async def _reply(send: Send, exc: LlamaWorkbenchError) -> None:
         headers.append((b"retry-after", str(int(retry_after)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+
+
+class TraceContextMiddleware:
+    """Continues a caller's trace (telemetry on): its `traceparent` parents the request's spans."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from llama_workbench.tracking.propagation import context_from_headers
+
+        context = None
+        if scope["type"] == "http":
+            wanted = (b"traceparent", b"tracestate")
+            headers = {
+                k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k in wanted
+            }
+            context = context_from_headers(headers)
+        if context is None:
+            await self.app(scope, receive, send)
+            return
+        from opentelemetry import context as otel_context
+
+        token = otel_context.attach(context)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            otel_context.detach(token)

@@ -31,6 +31,7 @@ from llama_workbench.core.errors import (
     ProviderUnavailableError,
     RateLimitError,
 )
+from llama_workbench.tracking.propagation import trace_headers
 
 logger = logging.getLogger(__name__)
 
@@ -212,7 +213,9 @@ class OpenAICompatAdapter:
         attempt = 0
         while True:
             try:
-                request = self.client.build_request(method, path, json=body)
+                # The current span (when the stack traces calls) continues in the server's trace.
+                headers = trace_headers()
+                request = self.client.build_request(method, path, json=body, headers=headers)
                 response = await self.client.send(request, stream=stream)
             except (
                 httpx.ConnectError,

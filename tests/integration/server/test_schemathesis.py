@@ -32,7 +32,8 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundServ
             storage=STORAGE_WITH_COMPLETIONS,
             vector_stores={"default_embedding_model": {"provider_id": "s", "model_id": "e"}},
         )
-        # Files, vector stores, the RAG tool, responses, datasets, scoring and eval too (the stub's 3-dimensional embeddings).
+        # Files, vector stores, the RAG tool, responses, datasets, scoring and eval too
+        # (the stub's 3-dimensional embeddings).
         config["apis"] += [
             "files",
             "vector_io",
