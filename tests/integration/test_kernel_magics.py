@@ -82,4 +82,6 @@ def test_interrupt_stops_generation(started: tuple[Any, Any], tmp_path: Path) ->
     assert reply["content"]["status"] == "error"
     assert reply["content"]["ename"] == "KeyboardInterrupt"
     status, out, _ = run(kernel, "%llama chat --format text -n 5 -t 0 Say hi.")
+    if status == "aborted":  # ipykernel drops requests that arrive while it aborts after an error
+        status, out, _ = run(kernel, "%llama chat --format text -n 5 -t 0 Say hi.")
     assert status == "ok" and out.strip()
