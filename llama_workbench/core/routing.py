@@ -110,6 +110,19 @@ class ModelsRoutingTable:
             )
             model = await self._providers[model.provider_id].register_model(model)
             await self._table.put(model, persist=False)
+        await self._reregister_user_models()
+
+    async def _reregister_user_models(self) -> None:
+        """Models users registered in earlier runs go back to their providers (a fine-tuned
+        model's folder must be known to inline::transformers again to be served)."""
+        for model in self._table.all():
+            provider = self._providers.get(model.provider_id)
+            if model.source != "user" or provider is None:
+                continue
+            try:
+                await self._table.put(await provider.register_model(model), persist=False)
+            except Exception as exc:  # listed still; using it reports what is wrong
+                logger.warning("model %s: %s", model.identifier, exc)
 
     # -- the Models protocol
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import time
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -96,3 +97,89 @@ def log_run(
             client.log_table(run_id, data=pd.DataFrame(rows), artifact_file="eval_rows.json")
         client.set_terminated(run_id)
     return str(run_id)
+
+
+class StepRun:
+    """An MLflow run written while a job progresses: per-step metrics buffered, logged in batches.
+
+    Blocking: use it from the job's worker thread. `open` starts a run or reopens one (a
+    resumed job keeps its run and its metric history).
+    """
+
+    def __init__(self, client: Any, run_id: str, flush_every: int) -> None:
+        self._client = client
+        self.run_id = run_id
+        self._flush_every = max(1, flush_every)
+        self._pending: list[Any] = []
+        self._steps_since_flush = 0
+
+    @classmethod
+    def open(
+        cls,
+        tracking_uri: str,
+        experiment_name: str,
+        run_name: str,
+        params: Mapping[str, Any],
+        tags: Mapping[str, str] | None = None,
+        artifacts_dir: Path | None = None,
+        run_id: str | None = None,
+        flush_every: int = 10,
+    ) -> StepRun:
+        """A new run with `params` and `tags`, or the run `run_id` set running again."""
+        try:
+            from mlflow import MlflowClient
+        except ImportError as exc:
+            raise MissingDependencyError("mlflow", "finetune") from exc
+        with _quiet():
+            client = MlflowClient(tracking_uri)
+            if run_id is not None:
+                client.update_run(run_id, status="RUNNING")
+                return cls(client, run_id, flush_every)
+            experiment = client.get_experiment_by_name(experiment_name)
+            if experiment is None:
+                location = artifacts_dir.resolve().as_uri() if artifacts_dir else None
+                experiment_id = client.create_experiment(
+                    experiment_name, artifact_location=location
+                )
+            else:
+                experiment_id = experiment.experiment_id
+            run = client.create_run(experiment_id, run_name=run_name, tags=dict(tags or {}))
+            new_id = str(run.info.run_id)
+            for key, value in params.items():
+                client.log_param(new_id, key, str(value)[:6000])
+        return cls(client, new_id, flush_every)
+
+    def log_step(self, step: int, metrics: Mapping[str, float]) -> None:
+        """Buffer one step's metrics; every `flush_every` steps they are written in one batch."""
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        self._pending.extend(
+            Metric(_metric_name(key), float(value), now, step)
+            for key, value in metrics.items()
+            if not math.isnan(float(value))
+        )
+        self._steps_since_flush += 1
+        if self._steps_since_flush >= self._flush_every:
+            self.flush()
+
+    def flush(self) -> None:
+        self._steps_since_flush = 0
+        pending, self._pending = self._pending, []
+        with _quiet():
+            for start in range(0, len(pending), 1000):  # MLflow takes 1000 metrics per batch
+                self._client.log_batch(self.run_id, metrics=pending[start : start + 1000])
+
+    def log_artifacts(self, local_dir: Path, artifact_path: str) -> None:
+        with _quiet():
+            self._client.log_artifacts(self.run_id, str(local_dir), artifact_path)
+
+    def set_tag(self, key: str, value: str) -> None:
+        with _quiet():
+            self._client.set_tag(self.run_id, key, value)
+
+    def finish(self, status: str = "FINISHED") -> None:
+        """Write what is buffered and end the run: FINISHED, FAILED or KILLED."""
+        self.flush()
+        with _quiet():
+            self._client.set_terminated(self.run_id, status=status)

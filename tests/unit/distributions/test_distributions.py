@@ -62,6 +62,7 @@ def test_starter_builds_offline_without_loading_models(
             "llm-as-judge",
             "braintrust",
             "builtin",
+            "huggingface",
         ]
         assert {"files", "vector_io", "tool_runtime", "safety", "shields"} <= {
             a.value for a in stack.apis

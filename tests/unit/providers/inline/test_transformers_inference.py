@@ -308,3 +308,24 @@ async def test_unsupported_requests_are_clear_errors(llm: TransformersInferenceI
         await llm.embeddings(EmbeddingsRequest(model=LLM, input="hello"))
     with pytest.raises(BadRequestError, match="vocabulary"):
         await llm.completion(CompletionRequest(model=LLM, prompt=[10**7]))
+
+
+def test_a_model_registered_by_path_is_served_again_after_a_restart(tmp_path: Path) -> None:
+    from llama_workbench import Stack
+
+    config = {
+        "data_dir": str(tmp_path),
+        "apis": ["inference"],
+        "providers": {
+            "inference": [
+                {"provider_id": "tf", "provider_type": "inline::transformers", "config": {}}
+            ]
+        },
+    }
+    path = str(default_gguf_path())
+    with Stack.from_config(config) as stack:
+        stack.models.register(model_id="my-smol", provider_id="tf", provider_model_id=path)
+    with Stack.from_config(config) as stack:
+        provider = stack._instances["inference/tf"]
+        assert stack.models.retrieve("my-smol").provider_resource_id == path
+        assert path in provider._engines, list(provider._engines)  # served again

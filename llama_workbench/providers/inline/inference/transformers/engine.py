@@ -109,6 +109,14 @@ class GenerationEngine:
     def loaded(self) -> LoadedModel | None:
         return self._loaded
 
+    def weights_path(self) -> Path:
+        """The model's file or folder: the configured one, else the bundled GGUF."""
+        return self._path or default_gguf_path()
+
+    @property
+    def tokenizer_path(self) -> Path | None:
+        return self._tokenizer_path
+
     # -- jobs
 
     def submit(self, jobs: list[Job]) -> None:

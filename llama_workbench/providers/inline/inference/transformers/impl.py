@@ -31,7 +31,11 @@ from llama_workbench.providers.inline.inference.transformers.engine import (
     GenerationEngine,
 )
 from llama_workbench.providers.inline.inference.transformers.jobs import Sampling
-from llama_workbench.providers.inline.inference.transformers.loader import LoadedModel, check_path
+from llama_workbench.providers.inline.inference.transformers.loader import (
+    LoadedModel,
+    ModelSource,
+    check_path,
+)
 from llama_workbench.providers.inline.inference.transformers.prompts import (
     active_tools,
     chat_prompt_ids,
@@ -86,6 +90,11 @@ class TransformersInferenceImpl:
             )
         return engine
 
+    def model_source(self, model_id: str) -> ModelSource:
+        """Where `model_id` (a provider model id) loads from: post-training loads its own copy."""
+        engine = self.engine(model_id)
+        return ModelSource(engine.weights_path(), engine.tokenizer_path, self._settings.cache_dir)
+
     # -- models
 
     async def list_provider_models(self) -> list[ProviderModel]:
@@ -118,7 +127,8 @@ class TransformersInferenceImpl:
         served = ", ".join(sorted(self._engines))
         raise BadRequestError(
             f"Provider '{self._provider_id}' does not serve '{resource}'. Configured models: "
-            f"{served}; or give a local model folder or .gguf file as provider_model_id."
+            f"{served}; or give a local model folder, adapter folder or .gguf file as "
+            "provider_model_id."
         )
 
     async def shutdown(self) -> None:

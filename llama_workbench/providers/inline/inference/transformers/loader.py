@@ -10,6 +10,7 @@ import os
 import shutil
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from llama_workbench.providers.utils.quiet import quiet_loading
 logger = logging.getLogger(__name__)
 
 _MARKER = "llama_workbench_cache.json"
+ADAPTER_CONFIG = "adapter_config.json"  # a peft adapter folder: served merged onto its base
 
 
 @dataclass
@@ -31,8 +33,17 @@ class LoadedModel:
     eos_ids: list[int]
     pad_id: int
     context_length: int
-    source: str = "folder"  # where the weights came from: gguf, cache or folder
+    source: str = "folder"  # where the weights came from: gguf, cache, folder or adapter
     load_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a served model's weights come from: what a trainer needs to load its own copy."""
+
+    path: Path  # a .gguf file, a model folder or an adapter folder
+    tokenizer: Path | None
+    cache_dir: Path
 
 
 def default_gguf_path() -> Path:
@@ -56,15 +67,21 @@ def check_path(path: str, what: str) -> Path:
         raise ConfigError(f"inline::transformers: {what} '{path}' does not exist")
     if resolved.is_file() and resolved.suffix != ".gguf":
         raise ConfigError(f"inline::transformers: {what} '{path}' is a file but not a .gguf file")
-    if resolved.is_dir() and not (resolved / "config.json").is_file() and what != "tokenizer":
-        raise ConfigError(f"inline::transformers: {what} '{path}' has no config.json")
+    if (
+        resolved.is_dir()
+        and what != "tokenizer"
+        and not any((resolved / name).is_file() for name in ("config.json", ADAPTER_CONFIG))
+    ):
+        raise ConfigError(
+            f"inline::transformers: {what} '{path}' has no config.json (nor {ADAPTER_CONFIG})"
+        )
     return resolved
 
 
 def load_model(
     path: Path, tokenizer_path: Path | None, dtype: str, num_threads: int, cache_dir: Path
 ) -> LoadedModel:
-    """Load `path` (GGUF file or HF folder) in `dtype`; blocking, call it from a worker thread."""
+    """Load `path` (GGUF file, HF folder or adapter folder) in `dtype`; blocking (a worker thread)."""
     import torch
 
     torch.set_num_threads(num_threads)
@@ -73,6 +90,9 @@ def load_model(
     with quiet_loading():
         if path.is_file():
             model, tokenizer, source = _load_gguf(path, cache_dir, torch_dtype)
+        elif (path / ADAPTER_CONFIG).is_file():
+            model, tokenizer = _load_adapter(path, cache_dir, torch_dtype)
+            source = "adapter"
         else:
             model, tokenizer, source = _load_folder(path, torch_dtype), None, "folder"
         if tokenizer_path is not None or tokenizer is None:
@@ -140,6 +160,35 @@ def _save_cache(model: Any, tokenizer: Any, target: Path, source: Path) -> None:
     except OSError as exc:
         logger.warning("could not cache the dequantized model under %s: %s", target, exc)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _load_adapter(path: Path, cache_dir: Path, dtype: Any) -> tuple[Any, Any]:
+    """A peft adapter merged onto its base (`base_model_name_or_path`: a GGUF, model or adapter).
+
+    Merged, it generates as fast as the base. The tokenizer is the folder's, else the base's.
+    """
+    try:
+        from peft import PeftModel
+    except ImportError as exc:
+        raise MissingDependencyError("peft", "finetune", needed_by="serving an adapter") from exc
+    base_ref = json.loads((path / ADAPTER_CONFIG).read_text()).get("base_model_name_or_path")
+    if not base_ref:
+        raise ConfigError(f"inline::transformers: {path / ADAPTER_CONFIG} names no base model")
+    base_path = check_path(str(base_ref), f"base model of the adapter '{path}'")
+    if base_path.is_file():
+        base, tokenizer, _ = _load_gguf(base_path, cache_dir, dtype)
+    elif (base_path / ADAPTER_CONFIG).is_file():
+        base, tokenizer = _load_adapter(base_path, cache_dir, dtype)
+    else:
+        base, tokenizer = _load_folder(base_path, dtype), _load_tokenizer(base_path)
+    if (path / "tokenizer_config.json").is_file():
+        tokenizer = _load_tokenizer(path)
+    with warnings.catch_warnings():
+        # peft reads a name transformers deprecated, and looks for a config.json next to a GGUF
+        # base: notices about library internals, not about the user's model.
+        warnings.filterwarnings("ignore", "`is_gradient_checkpointing`", FutureWarning)
+        warnings.filterwarnings("ignore", "Could not find a config file", UserWarning)
+        return PeftModel.from_pretrained(base, str(path)).merge_and_unload(), tokenizer
 
 
 def _load_folder(path: Path, dtype: Any) -> Any:

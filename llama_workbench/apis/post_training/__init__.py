@@ -1,0 +1,1 @@
+"""The Post Training API: supervised fine-tuning (LoRA or full) and DPO as background jobs."""

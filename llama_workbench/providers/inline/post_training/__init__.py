@@ -1,0 +1,1 @@
+"""Inline post-training providers."""

@@ -1,0 +1,17 @@
+"""inline::huggingface post-training: LoRA / full SFT and DPO on the CPU, served at once, in MLflow."""
+
+from __future__ import annotations
+
+from llama_workbench.core.datatypes import ProviderDeps
+from llama_workbench.providers.inline.post_training.huggingface.config import (
+    HuggingfacePostTrainingConfig,
+)
+
+
+async def create(config: HuggingfacePostTrainingConfig, deps: ProviderDeps) -> object:
+    """Build the provider; torch, peft and MLflow load when a job first trains."""
+    from llama_workbench.providers.inline.post_training.huggingface.impl import (
+        HuggingfacePostTraining,
+    )
+
+    return HuggingfacePostTraining(config, deps)
