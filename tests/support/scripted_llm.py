@@ -16,7 +16,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from tests.support.stub_server import free_port
+from tests.support.stub_server import free_port, serve_in_thread, stop_serving
 
 MODEL = "scripted-model"
 
@@ -94,21 +94,12 @@ class ScriptedModelServer:
         }
 
     def __enter__(self) -> ScriptedModelServer:
-        config = uvicorn.Config(self._app(), host="127.0.0.1", port=self.port, log_level="error")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("scripted model server did not start")
-            time.sleep(0.01)
+        self._server, self._thread = serve_in_thread(self._app(), self.port)
         return self
 
     def __exit__(self, *exc: object) -> None:
         assert self._server is not None and self._thread is not None
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+        stop_serving(self._server, self._thread)
 
     def _next(self, body: dict[str, Any]) -> Turn:
         with self._lock:

@@ -23,6 +23,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def serve_in_thread(app: FastAPI, port: int) -> tuple[uvicorn.Server, threading.Thread]:
+    """Serve `app` on 127.0.0.1:`port` from a daemon thread; returns once it accepts requests."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError(f"the test server on port {port} did not start")
+        time.sleep(0.01)
+    return server, thread
+
+
+def stop_serving(server: uvicorn.Server, thread: threading.Thread) -> None:
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
 @dataclass
 class Failure:
     status: int
@@ -56,21 +74,12 @@ class StubOpenAIServer:
             self._failures.append(Failure(status, body if body is not None else Failure.body, **kw))
 
     def __enter__(self) -> StubOpenAIServer:
-        config = uvicorn.Config(self._app(), host="127.0.0.1", port=self.port, log_level="error")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("stub server did not start")
-            time.sleep(0.01)
+        self._server, self._thread = serve_in_thread(self._app(), self.port)
         return self
 
     def __exit__(self, *exc: object) -> None:
         assert self._server is not None and self._thread is not None
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+        stop_serving(self._server, self._thread)
 
     def _app(self) -> FastAPI:
         app = FastAPI()
