@@ -286,5 +286,9 @@ def widget(magic: LlamaMagics, line: str, cell: str | None) -> Any:
     args = parse(parser, split(line, parser))
     from llama_workbench.jupyter.widgets import show
 
-    options = {"model": args.model} if args.name == "chat" and args.model else {}
+    options: dict[str, Any] = {}
+    if args.model and args.name == "chat":
+        options["model"] = args.model
+    if args.job and args.name == "finetune":
+        options["job_uuid"] = args.job
     return show(args.name, magic.session.stack, **options)

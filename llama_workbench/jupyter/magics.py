@@ -12,7 +12,13 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.display import display
 
 from llama_workbench.core.errors import LlamaWorkbenchError, error_line
-from llama_workbench.jupyter import agent_command, commands, eval_command, trace_command
+from llama_workbench.jupyter import (
+    agent_command,
+    commands,
+    eval_command,
+    finetune_command,
+    trace_command,
+)
 from llama_workbench.jupyter.parsers import SUBCOMMANDS, top_parser
 from llama_workbench.jupyter.parsing import HelpShown
 from llama_workbench.jupyter.session import NotebookSession
@@ -84,6 +90,7 @@ _HANDLERS: dict[str, Callable[[LlamaMagics, str, str | None], Any]] = {
     "widget": commands.widget,
     "agent": agent_command.agent,
     "eval": eval_command.run_eval_magic,
+    "finetune": finetune_command.run_finetune_magic,
     "trace": trace_command.trace,
 }
 

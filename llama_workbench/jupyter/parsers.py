@@ -18,8 +18,9 @@ SUBCOMMANDS = {
     "shield": "Check a text with a shield.",
     "agent": "Agent sessions: new (tools, shields), ask (a turn, steps shown), sessions, resume, history.",
     "eval": "Run a benchmark (progress, a DataFrame, the MLflow run); benchmarks, jobs, resume.",
+    "finetune": "Fine-tune a model on rows (LoRA): progress, loss curve, the new model; jobs.",
     "trace": "The last traces of the stack's calls (span trees, latency, tokens) and metrics.",
-    "widget": "Open a dashboard: chat, rag (explorer), safety (panel), inspector (the stack), eval.",
+    "widget": "Open a dashboard: chat, rag, safety, inspector (the stack), eval, finetune.",
 }
 FORMATS = ("markdown", "text", "json", "code")
 
@@ -100,6 +101,7 @@ def simple_parser(name: str) -> MagicParser:
 
 def widget_parser() -> MagicParser:
     p = MagicParser(prog="%llama widget", description=SUBCOMMANDS["widget"])
-    p.add_argument("name", choices=["chat", "rag", "safety", "inspector", "eval"])
+    p.add_argument("name", choices=["chat", "rag", "safety", "inspector", "eval", "finetune"])
     p.add_argument("--model", "-m", help="chat: the model to start with.")
+    p.add_argument("--job", "-j", help="finetune: the job to follow (default: the latest).")
     return p

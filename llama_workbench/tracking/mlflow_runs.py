@@ -46,6 +46,15 @@ def _metric_name(name: str) -> str:
     return "".join(c if c.isalnum() or c in "_-. /:" else "_" for c in name)
 
 
+def metric_history(tracking_uri: str, run_id: str, key: str) -> list[tuple[int, float]]:
+    """A run's values of one metric as (step, value), in step order."""
+    from mlflow import MlflowClient
+
+    with _quiet():
+        history = MlflowClient(tracking_uri).get_metric_history(run_id, key)
+    return sorted((int(m.step), float(m.value)) for m in history)
+
+
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """MLflow logs its store migrations at INFO: keep the host's output clean while we write."""

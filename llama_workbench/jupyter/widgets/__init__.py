@@ -1,4 +1,5 @@
-"""Notebook widgets (anywidget) over a `Stack`: chat, RAG explorer, safety panel, inspector, eval."""
+"""Notebook widgets (anywidget) over a `Stack`: chat, RAG explorer, safety panel, inspector, eval,
+fine-tuning."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from llama_workbench.core.errors import BadRequestError
 from llama_workbench.jupyter.widgets._base import StackWidget
 from llama_workbench.jupyter.widgets.chat import ChatWidget
 from llama_workbench.jupyter.widgets.eval import EvalDashboard
+from llama_workbench.jupyter.widgets.finetune import FineTuneMonitor
 from llama_workbench.jupyter.widgets.inspector import StackInspector
 from llama_workbench.jupyter.widgets.rag import RAGExplorer
 from llama_workbench.jupyter.widgets.safety import SafetyPanel
@@ -21,11 +23,12 @@ WIDGETS: dict[str, type[StackWidget]] = {
     "safety": SafetyPanel,
     "inspector": StackInspector,
     "eval": EvalDashboard,
+    "finetune": FineTuneMonitor,
 }
 
 
 def show(name: str, stack: Stack, **options: Any) -> StackWidget:
-    """The widget called `name` (chat, rag, safety, inspector, eval) over `stack`.
+    """The widget called `name` (chat, rag, safety, inspector, eval, finetune) over `stack`.
 
     Return it from a cell (or a magic) to display it; `options` go to its constructor, e.g.
     `show("chat", stack, model="m", shields=["pii"])`.
@@ -40,6 +43,7 @@ __all__ = [
     "WIDGETS",
     "ChatWidget",
     "EvalDashboard",
+    "FineTuneMonitor",
     "RAGExplorer",
     "SafetyPanel",
     "StackInspector",

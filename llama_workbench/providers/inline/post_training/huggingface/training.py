@@ -114,10 +114,11 @@ def load_base(plan: TrainPlan) -> Any:
 
 def quiet_notices() -> None:
     """Hide library-internal notices the user can't act on (peft reading transformers' deprecated
-    names; peft looking for a config.json next to a GGUF base). Targeted, so idempotent."""
+    names; peft looking for a config.json next to a GGUF base or a checkpoint). Targeted, so idempotent."""
     for category, message in (
         (FutureWarning, r"`is_gradient_checkpointing` is deprecated"),
-        (UserWarning, r"Could not find a config file in .*\.gguf"),
+        # peft looks for the base's config.json next to a GGUF file or in a checkpoint folder.
+        (UserWarning, r"Could not find a config file in "),
     ):
         warnings.filterwarnings("ignore", message=message, category=category)
 
