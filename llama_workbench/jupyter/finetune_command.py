@@ -41,8 +41,8 @@ def finetune_parser() -> MagicParser:
     p.add_argument("--max-steps", type=positive_int, help="run: optimizer steps per epoch at most.")
     p.add_argument("--batch-size", "-b", type=positive_int, default=4, help="run: rows per step.")
     p.add_argument("--lr", type=_learning_rate, help="run: learning rate (provider default).")
-    p.add_argument("--rank", "-r", type=positive_int, default=8, help="run: LoRA rank.")
-    p.add_argument("--alpha", type=positive_int, default=16, help="run: LoRA alpha.")
+    p.add_argument("--rank", "-r", type=positive_int, default=16, help="run: LoRA rank.")
+    p.add_argument("--alpha", type=positive_int, default=32, help="run: LoRA alpha.")
     p.add_argument(
         "--max-seq-len", type=positive_int, default=512, help="run: longer rows are cut."
     )
