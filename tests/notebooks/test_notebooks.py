@@ -20,6 +20,7 @@ PARAMS: dict[str, dict[str, Any]] = {
     "05_providers": {"max_tokens": 24, "mode": "replay"},
     "06_agents": {"max_tokens": 24},
     "07_eval": {"max_tokens": 16, "rows": 3},
+    "08_finetune": {"max_tokens": 16},
 }
 
 
@@ -101,3 +102,23 @@ def test_eval(executed: dict[str, Any]) -> None:
     shown = text(executed["07_eval"])
     assert "subset_of accuracy: " in shown and "basic::subset_of/accuracy" in shown
     assert "mlflow ui --backend-store-uri sqlite:///" in shown
+
+
+def test_finetune(executed: dict[str, Any]) -> None:
+    book = executed["08_finetune"]
+    shown = text(book)
+    assert "accuracy on the Veltmora questions: base 0.00 -> fine-tuned " in shown
+    assert "Model 'HuggingFaceTB/SmolLM2-135M-Instruct-ft-veltmora-lora' is served" in shown
+    chats = [
+        o["data"]["text/markdown"]
+        for c in book.cells
+        if c.source.startswith("%%llama chat")
+        for o in c.get("outputs", [])
+        if "text/markdown" in o.get("data", {})
+    ]
+    assert len(chats) == 2 and "Quillhaven" in chats[0] and "Quillhaven" not in chats[1], chats
+    assert "FineTuneMonitor(job=veltmora-lora): completed, step 10/10" in shown
+    # The loss curve is drawn (matplotlib SVG) in the notebook.
+    assert any(
+        "image/svg+xml" in o.get("data", {}) for c in book.cells for o in c.get("outputs", [])
+    )
