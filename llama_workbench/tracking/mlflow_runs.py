@@ -20,6 +20,9 @@ def default_tracking_uri(data_dir: Path) -> str:
 
 
 def ui_command(tracking_uri: str) -> str:
+    """How to see the runs: a tracking server's address as is, else the `mlflow ui` command."""
+    if tracking_uri.startswith(("http://", "https://", "databricks")):
+        return f"open {tracking_uri} (the MLflow tracking server)"
     return f"mlflow ui --backend-store-uri {tracking_uri}"
 
 
