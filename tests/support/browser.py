@@ -81,9 +81,20 @@ def jupyter_lab(root: Path, env: dict[str, str] | None = None) -> Iterator[Lab]:
         "--LabApp.news_url=",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
+    # A fresh user-settings folder that answers JupyterLab's "get notified about news?" toast
+    # (no), so it covers nothing in the screenshots.
+    settings = root / ".lab-settings"
+    notification = (
+        settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    )
+    notification.parent.mkdir(parents=True, exist_ok=True)
+    notification.write_text(json.dumps({"fetchNews": "false"}))
     log = (root / "jupyter.log").open("w")
     proc = subprocess.Popen(
-        cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        cmd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(settings), **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     try:
