@@ -162,6 +162,8 @@ def test_help_everywhere(shell: InteractiveShell) -> None:
         "widget",
         "agent",
         "eval",
+        "finetune",
+        "trace",
         "stack",
     ]:
         result, out = run(shell, f"%llama {sub} --help")
