@@ -11,7 +11,11 @@ export TOKENIZERS_PARALLELISM := false
 
 .PHONY: install demo test lab bench lint clean
 
-$(STAMP): pyproject.toml Makefile
+# The JupyterLab extension is built by `pip install -e` (hatch-jupyter-builder): rebuild on change.
+LAB_SOURCES := extensions/lab/package.json extensions/lab/yarn.lock \
+	$(wildcard extensions/lab/src/*.ts extensions/lab/style/* extensions/lab/schema/*)
+
+$(STAMP): pyproject.toml Makefile $(LAB_SOURCES)
 	$(PYTHON) -m venv $(VENV)
 	# torch first, pinned: a plain `torch` requirement on a fresh venv pulls a multi-GB CUDA build.
 	$(PIP) install torch==2.13.0

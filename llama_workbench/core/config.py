@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -325,19 +325,32 @@ def validation_problems(
 ) -> list[str]:
     """Lines like `  run.yaml:12: providers.inference[0].config.port = 'x': expected an integer`."""
     problems = []
-    for err in exc.errors(include_url=False):
-        loc = (*prefix, *_clean_loc(err["loc"]))
+    for loc, message in validation_errors(exc, prefix):
         line = _nearest_line(loc, lines)
         where = f"{origin}:{line}: " if origin and line else (f"{origin}: " if origin else "")
-        if err["type"] == "missing":
-            problems.append(f"  {where}{format_loc(loc)} is required but missing")
-        elif err["type"] == "extra_forbidden":
-            problems.append(f"  {where}{format_loc(loc)} is not a known setting (a typo?)")
-        else:
-            problems.append(
-                f"  {where}{format_loc(loc)} = {_short(err.get('input'))}: {_expected(err)}"
-            )
+        problems.append(f"  {where}{format_loc(loc)}{message}")
     return problems
+
+
+def validation_errors(
+    exc: ValidationError, prefix: Loc = (), hide_value: Callable[[Loc], bool] | None = None
+) -> list[tuple[Loc, str]]:
+    """(YAML path, what is wrong) per problem; the text continues the path (` is required ...`).
+
+    `hide_value(loc)` true leaves the bad value out of the text (secrets).
+    """
+    errors: list[tuple[Loc, str]] = []
+    for err in exc.errors(include_url=False):
+        loc = (*prefix, *_clean_loc(err["loc"]))
+        if err["type"] == "missing":
+            errors.append((loc, " is required but missing"))
+        elif err["type"] == "extra_forbidden":
+            errors.append((loc, " is not a known setting (a typo?)"))
+        elif hide_value is not None and hide_value(loc):
+            errors.append((loc, f": {_expected(err)}"))
+        else:
+            errors.append((loc, f" = {_short(err.get('input'))}: {_expected(err)}"))
+    return errors
 
 
 def _clean_loc(loc: tuple[Any, ...]) -> Loc:
