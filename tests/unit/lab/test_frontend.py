@@ -33,3 +33,15 @@ def test_frontend_unit_tests_pass() -> None:
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-5000:]
     assert "Tests:" in output and "failed" not in output.split("Tests:")[1].splitlines()[0]
+
+
+def test_the_frontend_fixture_is_the_current_provider_schema() -> None:
+    """The jest tests build forms from a saved remote::vllm schema: it must be today's."""
+    import json
+
+    from llama_workbench.providers.remote.inference.vllm.config import VLLMConfig
+
+    fixture = EXTENSION / "src" / "__tests__" / "fixtures" / "vllm.schema.json"
+    assert json.loads(fixture.read_text()) == VLLMConfig.model_json_schema(), (
+        f"regenerate {fixture} from VLLMConfig.model_json_schema()"
+    )
