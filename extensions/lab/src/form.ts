@@ -107,6 +107,35 @@ function kindOf(schema: IJSONSchema, root: IJSONSchema): FieldKind {
   }
 }
 
+// Field-name words shown in capitals, and unit suffixes shown as units: `timeout_s` is "Timeout (s)".
+const ACRONYMS: Record<string, string> = {
+  url: 'URL', id: 'ID', api: 'API', mcp: 'MCP', ssl: 'SSL', tls: 'TLS', http: 'HTTP',
+  db: 'DB', uri: 'URI', gguf: 'GGUF', hf: 'HF', llm: 'LLM', bm25: 'BM25', mlflow: 'MLflow'
+};
+const UNITS: Record<string, string> = { s: 's', ms: 'ms', mb: 'MB', gb: 'GB', kb: 'KB' };
+
+/** A field's label: the schema's own title when it chose one, else words from the name. */
+export function labelOf(name: string, title?: string): string {
+  const generated = name
+    .split('_')
+    .filter(Boolean)
+    .map(w => w.charAt(0).toUpperCase() + w.slice(1))
+    .join(' ');
+  if (title && title !== generated) {
+    return title; // written by the provider's author
+  }
+  const words = name.split('_').filter(Boolean);
+  const unit = words.length > 1 ? UNITS[words[words.length - 1].toLowerCase()] : undefined;
+  const shown = (unit ? words.slice(0, -1) : words).map((w, i) => {
+    const upper = ACRONYMS[w.toLowerCase()];
+    if (upper) {
+      return upper;
+    }
+    return i === 0 ? w.charAt(0).toUpperCase() + w.slice(1) : w;
+  });
+  return unit ? `${shown.join(' ')} (${unit})` : shown.join(' ');
+}
+
 /** The fields of a provider's config schema, in the schema's order. */
 export function fieldsFromSchema(schema: IJSONSchema): IFieldSpec[] {
   const required = new Set(schema.required ?? []);
@@ -123,7 +152,7 @@ export function fieldsFromSchema(schema: IJSONSchema): IFieldSpec[] {
     );
     return {
       name,
-      label: prop.title ?? name,
+      label: labelOf(name, prop.title),
       kind,
       required: required.has(name),
       nullable,

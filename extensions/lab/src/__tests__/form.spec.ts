@@ -1,7 +1,7 @@
 /**
  * The form generated from a provider's pydantic JSON schema: fields, payload, secrets, errors.
  */
-import { fieldsFromSchema, IJSONSchema, MASK, ProviderForm } from '../form';
+import { fieldsFromSchema, IJSONSchema, labelOf, MASK, ProviderForm } from '../form';
 import vllmSchema from './fixtures/vllm.schema.json';
 
 const vllm = vllmSchema as IJSONSchema;
@@ -32,7 +32,7 @@ describe('fieldsFromSchema', () => {
     const byName = Object.fromEntries(fields.map(f => [f.name, f]));
     expect(byName.base_url).toMatchObject({
       kind: 'string',
-      label: 'Base Url',
+      label: 'Base URL',
       default: 'http://localhost:8000/v1',
       description: 'The OpenAI-compatible base URL, ending in /v1.'
     });
@@ -53,6 +53,18 @@ describe('fieldsFromSchema', () => {
     expect(byName.password.secret).toBe(false); // the schema does not say so: the server masks by name
     expect(byName.settings.kind).toBe('json');
     expect(byName.mode.kind).toBe('json');
+  });
+});
+
+describe('labelOf', () => {
+  it('shows units and acronyms, and keeps titles an author wrote', () => {
+    expect(labelOf('timeout_s', 'Timeout S')).toBe('Timeout (s)');
+    expect(labelOf('connect_timeout_s', 'Connect Timeout S')).toBe('Connect timeout (s)');
+    expect(labelOf('base_url', 'Base Url')).toBe('Base URL');
+    expect(labelOf('api_key', 'Api Key')).toBe('API key');
+    expect(labelOf('max_retries', 'Max Retries')).toBe('Max retries');
+    expect(labelOf('dtype', 'Model precision')).toBe('Model precision');
+    expect(labelOf('s')).toBe('S');
   });
 });
 
