@@ -15,6 +15,7 @@ from jupyter_server.utils import url_path_join
 from llama_workbench.core.errors import BadRequestError, LlamaWorkbenchError
 from llama_workbench.lab import service
 from llama_workbench.lab.connection import list_remote_models
+from llama_workbench.lab.kernels import SETTING, share_with_kernels
 from llama_workbench.lab.overview import (
     as_model,
     catalogue,
@@ -68,6 +69,11 @@ class _Handler(APIHandler):
             raise BadRequestError("'path' must be a string")
         return resolve_config_path(path, self.root_dir)
 
+    def written(self, file: ConfigFile, state: dict[str, Any]) -> dict[str, Any]:
+        """After a save: kernels started from now on use this file (unless the user chose one)."""
+        share_with_kernels(file.path, bool(self.settings.get(SETTING, True)))
+        return state
+
     @staticmethod
     def revision(body: dict[str, Any]) -> str | None:
         value = body.get("revision")
@@ -92,7 +98,7 @@ class ConfigHandler(_Handler):
         file = self.config_file(body.get("path"))
         async with _write_lock:
             state = service.save_config(file, body.get("config"), self.revision(body))
-        self.finish(state)
+        self.finish(self.written(file, state))
 
 
 class ValidateHandler(_Handler):
@@ -126,7 +132,7 @@ class DistributionHandler(_Handler):
         file = self.config_file(body.get("path"))
         async with _write_lock:
             state = service.from_distribution(file, body.get("distribution"), self.revision(body))
-        self.finish(state)
+        self.finish(self.written(file, state))
 
 
 class ConfigProvidersHandler(_Handler):
@@ -142,7 +148,7 @@ class ConfigProvidersHandler(_Handler):
         async with _write_lock:
             state = service.add_provider(file, api, body, self.revision(body))
         self.set_status(201)
-        self.finish(state)
+        self.finish(self.written(file, state))
 
     @tornado.web.authenticated
     @_answer_errors
@@ -153,7 +159,7 @@ class ConfigProvidersHandler(_Handler):
         file = self.config_file(body.get("path"))
         async with _write_lock:
             state = service.edit_provider(file, api, provider_id, body, self.revision(body))
-        self.finish(state)
+        self.finish(self.written(file, state))
 
     @tornado.web.authenticated
     @_answer_errors
@@ -164,7 +170,7 @@ class ConfigProvidersHandler(_Handler):
         revision = self.get_query_argument("revision", None)
         async with _write_lock:
             state = service.remove_provider(file, api, provider_id, revision)
-        self.finish(state)
+        self.finish(self.written(file, state))
 
 
 class CatalogueHandler(_Handler):

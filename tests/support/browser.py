@@ -81,8 +81,10 @@ def jupyter_lab(root: Path, env: dict[str, str] | None = None) -> Iterator[Lab]:
         "--LabApp.news_url=",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
-    # A fresh user-settings folder that answers JupyterLab's "get notified about news?" toast
-    # (no), so it covers nothing in the screenshots.
+    # Fresh user settings, answering JupyterLab's "get notified about news?" toast (no) so it
+    # covers nothing in the screenshots, and fresh workspaces: otherwise Lab reopens the
+    # documents and panels of an earlier test's Lab (~/.jupyter/lab/workspaces) and starts their
+    # kernels at once.
     settings = root / ".lab-settings"
     notification = (
         settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
@@ -94,7 +96,12 @@ def jupyter_lab(root: Path, env: dict[str, str] | None = None) -> Iterator[Lab]:
         cmd,
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(settings), **(env or {})},
+        env={
+            **os.environ,
+            "JUPYTERLAB_SETTINGS_DIR": str(settings),
+            "JUPYTERLAB_WORKSPACES_DIR": str(root / ".lab-workspaces"),
+            **(env or {}),
+        },
     )
     url = f"http://127.0.0.1:{port}"
     try:

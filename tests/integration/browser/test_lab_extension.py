@@ -9,7 +9,13 @@ import pytest
 import yaml
 
 from llama_workbench.distributions import distribution_path
-from tests.support.browser import browser_page, jupyter_lab, screenshot
+from tests.support.browser import (
+    browser_page,
+    jupyter_lab,
+    run_all_cells,
+    screenshot,
+    write_notebook,
+)
 from tests.support.stub_server import StubOpenAIServer
 
 pytestmark = pytest.mark.slow
@@ -33,9 +39,11 @@ def open_from_palette(page: Any) -> None:
 
 def test_add_an_openai_compatible_provider_from_the_panel(tmp_path: Path) -> None:
     run_yaml = tmp_path / "run.yaml"
+    # A kernel opened after the save: its magics use the file the panel wrote.
+    write_notebook(tmp_path / "check.ipynb", ["%load_ext llama_workbench", "%llama config"])
     with (
         StubOpenAIServer(models=["stub-chat", "stub-embed"], api_key=API_KEY) as server,
-        jupyter_lab(tmp_path) as lab,
+        jupyter_lab(tmp_path, env={"LLAMA_WORKBENCH_CONFIG": ""}) as lab,
         browser_page() as page,
     ):
         page.goto(f"{lab.url}/lab?token={lab.token}")
@@ -88,6 +96,11 @@ def test_add_an_openai_compatible_provider_from_the_panel(tmp_path: Path) -> Non
             row.wait_for()
             assert "remote::openai" in row.inner_text() and "ok" in row.inner_text()
             screenshot(page, "lab-extension-saved")
+
+            # Kernels started from now on use the panel's run config.
+            page.goto(lab.open_url("check.ipynb"))
+            run_all_cells(page)
+            page.get_by_text(f"Using '{run_yaml.resolve()}'").wait_for(timeout=60_000)
         except Exception:
             screenshot(page, "lab-extension-failure")
             raise

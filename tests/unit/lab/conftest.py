@@ -24,7 +24,12 @@ for _module in (jupyter_core, pytest_tornasync, jupyter_server):
 
 @pytest.fixture
 def jp_server_config() -> dict[str, Any]:  # replaces pytest-jupyter's default
-    return {"ServerApp": {"jpserver_extensions": {"llama_workbench.lab": True}}}
+    return {
+        "ServerApp": {"jpserver_extensions": {"llama_workbench.lab": True}},
+        # The server runs inside pytest: its environment is the suite's (test_kernel_config.py
+        # turns this on, with the environment restored).
+        "LlamaWorkbenchLab": {"share_config_with_kernels": False},
+    }
 
 
 class Answer:
