@@ -15,32 +15,15 @@ from tests.support.browser import (
     screenshot,
     write_notebook,
 )
+from tests.support.finetune import DATA, finetune_config, models_cache
 
 pytestmark = pytest.mark.slow
-
-DATA = Path(__file__).parents[2] / "data" / "finetune"
 
 
 def test_finetune_monitor_shows_the_curve_and_chats(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    cache = getattr(request.config, "cache", None)  # the dequantized GGUF, shared with other tests
-    models = cache.mkdir("llama-workbench-models") if cache else tmp_path / "models"
-    config = {
-        "data_dir": str(tmp_path / "data"),
-        "apis": ["inference", "datasetio", "post_training"],
-        "providers": {
-            "inference": [
-                {
-                    "provider_id": "transformers",
-                    "provider_type": "inline::transformers",
-                    "config": {"cache_dir": str(models)},
-                }
-            ],
-            "datasetio": [{"provider_id": "localfs", "provider_type": "inline::localfs"}],
-            "post_training": [{"provider_id": "hf", "provider_type": "inline::huggingface"}],
-        },
-    }
+    config = finetune_config(tmp_path / "data", models_cache(request, tmp_path / "models"))
     (tmp_path / "run.yaml").write_text(yaml.safe_dump(config))
     write_notebook(
         tmp_path / "finetune.ipynb",

@@ -6,9 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,11 +16,10 @@ from IPython.utils.capture import capture_output
 
 from llama_workbench import BadRequestError, NotFoundError
 from llama_workbench.jupyter.widgets import FineTuneMonitor, show
+from tests.support.finetune import BASE, DATA, finetune_config, models_cache, wait_until
 
 pytestmark = pytest.mark.slow
 
-DATA = Path(__file__).parents[2] / "data" / "finetune"
-BASE = "HuggingFaceTB/SmolLM2-135M-Instruct"
 # Short rows and small steps: each step takes ~1 s on 2 cores.
 QUICK = "--max-seq-len 64 --batch-size 2 --lr 1e-3"
 
@@ -32,29 +29,8 @@ def shell(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Any]:
     root = tmp_path_factory.mktemp("finetune-magic")
-    cache = getattr(request.config, "cache", None)  # the dequantized GGUF, shared with other tests
-    models = cache.mkdir("llama-workbench-models") if cache else root / "models"
-    config = {
-        "data_dir": str(root / "data"),
-        "apis": ["inference", "datasetio", "post_training"],
-        "providers": {
-            "inference": [
-                {
-                    "provider_id": "transformers",
-                    "provider_type": "inline::transformers",
-                    "config": {"cache_dir": str(models)},
-                }
-            ],
-            "datasetio": [{"provider_id": "localfs", "provider_type": "inline::localfs"}],
-            "post_training": [
-                {
-                    "provider_id": "huggingface",
-                    "provider_type": "inline::huggingface",
-                    "config": {"mlflow": {"enabled": True, "log_every_steps": 2}},
-                }
-            ],
-        },
-    }
+    mlflow = {"mlflow": {"enabled": True, "log_every_steps": 2}}
+    config = finetune_config(root / "data", models_cache(request, root / "models"), mlflow)
     path = root / "run.yaml"
     path.write_text(yaml.safe_dump(config))
     mp = pytest.MonkeyPatch()
@@ -125,10 +101,11 @@ def test_a_dataframe_of_questions_trains_as_instruct_rows(shell: InteractiveShel
     )
     assert result.success and "Started ft-qa2" in out, out
     assert len([d.identifier for d in stack.datasets.list() if d.identifier.startswith("qa-")]) == 2
-    deadline = time.monotonic() + 120
-    while status(shell, "ft-qa2").status != "completed":
-        assert time.monotonic() < deadline and status(shell, "ft-qa2").status != "failed"
-        time.sleep(0.2)
+    wait_until(
+        lambda: status(shell, "ft-qa2").status in ("completed", "failed"),
+        lambda: status(shell, "ft-qa2"),
+    )
+    assert status(shell, "ft-qa2").status == "completed", status(shell, "ft-qa2").error
 
 
 def test_ctrl_c_cancels_and_resume_finishes(shell: InteractiveShell) -> None:
@@ -136,15 +113,14 @@ def test_ctrl_c_cancels_and_resume_finishes(shell: InteractiveShell) -> None:
     the cell fails with one line; `resume` continues from the last checkpoint."""
     fired = threading.Event()
 
+    def first_step_done() -> bool:
+        try:
+            return bool(status(shell, "ft-stop").step >= 1)
+        except NotFoundError:  # not submitted yet
+            return False
+
     def interrupt_after_first_step() -> None:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if status(shell, "ft-stop").step >= 1:
-                    break
-            except NotFoundError:
-                pass
-            time.sleep(0.1)
+        wait_until(first_step_done, lambda: "job ft-stop never made a step")
         fired.set()
         os.kill(os.getpid(), signal.SIGINT)
 
@@ -159,19 +135,15 @@ def test_ctrl_c_cancels_and_resume_finishes(shell: InteractiveShell) -> None:
     error = str(result.error_in_exec)
     assert "cancelled ft-stop at step" in error and "%llama finetune resume ft-stop" in error
     assert "Traceback" not in out
-    deadline = time.monotonic() + 60
-    while status(shell, "ft-stop").status != "cancelled":
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_until(
+        lambda: status(shell, "ft-stop").status == "cancelled", lambda: status(shell, "ft-stop")
+    )
     stopped_at = status(shell, "ft-stop").step
     assert stopped_at < 80
     # Resume, watch it start, then cancel from the magic (the whole run would take minutes).
     result, out, _ = run(shell, "%llama finetune resume ft-stop --no-wait")
     assert result.success and "Started ft-stop" in out, out
-    deadline = time.monotonic() + 120
-    while status(shell, "ft-stop").step <= stopped_at:
-        assert time.monotonic() < deadline, status(shell, "ft-stop")
-        time.sleep(0.1)
+    wait_until(lambda: status(shell, "ft-stop").step > stopped_at, lambda: status(shell, "ft-stop"))
     result, out, _ = run(shell, "%llama finetune cancel ft-stop")
     assert result.success and "Cancelled ft-stop" in out, out
 
@@ -241,10 +213,7 @@ def test_monitor_from_the_magic_runs_live_and_cancels(shell: InteractiveShell) -
     monitor = shell.user_ns["_"]
     assert isinstance(monitor, FineTuneMonitor) and monitor.job_uuid == "ft-live"
     assert "FineTuneMonitor(job=ft-live)" in out  # the text form outside a browser
-    deadline = time.monotonic() + 120
-    while len(monitor.losses) < 2:  # points arrive while the job trains
-        assert time.monotonic() < deadline, monitor.job
-        time.sleep(0.1)
+    wait_until(lambda: len(monitor.losses) >= 2, lambda: monitor.job)  # points arrive live
     assert monitor.job["status"] == "in_progress" and monitor.job["total_steps"] == 80
     monitor._on_message(monitor, {"type": "cancel"}, [])
     assert monitor.wait(60)

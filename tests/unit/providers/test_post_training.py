@@ -21,12 +21,11 @@ from llama_workbench import BadRequestError, ConflictError, NotFoundError, Stack
 from llama_workbench.apis.post_training.models import PostTrainingJobStatusResponse
 from llama_workbench.core.errors import UnprocessableError
 from llama_workbench.server.app import create_app
+from tests.support.finetune import BASE, DATA, finetune_config, models_cache
 
 pytestmark = pytest.mark.slow
 
-DATA = Path(__file__).parents[2] / "data" / "finetune"
 ROOT = Path(__file__).resolve().parents[3]
-BASE = "HuggingFaceTB/SmolLM2-135M-Instruct"
 Status = PostTrainingJobStatusResponse
 # Learns the made-up facts in 10 steps (2 per epoch): lr 1e-3 is for the test's speed; the
 # provider's default (3e-4) keeps more of the model's general skills.
@@ -45,35 +44,12 @@ LORA_JOB = {
 
 
 def config(data_dir: Path, models: Path, mlflow: bool = True) -> dict[str, Any]:
-    return {
-        "data_dir": str(data_dir),
-        "apis": ["inference", "datasetio", "post_training"],
-        "providers": {
-            "inference": [
-                {
-                    "provider_id": "transformers",
-                    "provider_type": "inline::transformers",
-                    "config": {"cache_dir": str(models)},
-                }
-            ],
-            "datasetio": [{"provider_id": "localfs", "provider_type": "inline::localfs"}],
-            "post_training": [
-                {
-                    "provider_id": "huggingface",
-                    "provider_type": "inline::huggingface",
-                    "config": {"mlflow": {"enabled": mlflow, "log_every_steps": 5}},
-                }
-            ],
-        },
-    }
+    return finetune_config(data_dir, models, {"mlflow": {"enabled": mlflow, "log_every_steps": 5}})
 
 
 @pytest.fixture(scope="module")
 def models(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The dequantized GGUF, shared by every stack here, and kept in pytest's cache between
-    sessions (dequantizing takes ~20 s; the cache is written atomically, once)."""
-    cache = getattr(request.config, "cache", None)
-    return cache.mkdir("llama-workbench-models") if cache else tmp_path_factory.mktemp("models")
+    return models_cache(request, tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture(scope="module")

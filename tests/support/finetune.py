@@ -1,0 +1,59 @@
+"""What the fine-tuning tests share: a stack with the inline model, DatasetIO and post-training,
+the dequantized SmolLM2 kept between sessions, and waiting on a condition."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "finetune"
+BASE = "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+def models_cache(request: pytest.FixtureRequest, fallback: Path) -> Path:
+    """The dequantized GGUF, in pytest's cache so every test module and session shares it
+    (dequantizing takes ~20 s; the cache is written atomically, once)."""
+    cache = getattr(request.config, "cache", None)
+    return cache.mkdir("llama-workbench-models") if cache else fallback
+
+
+def finetune_config(
+    data_dir: Path, models: Path, post_training: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A run config: inline::transformers, inline::localfs DatasetIO, inline::huggingface."""
+    return {
+        "data_dir": str(data_dir),
+        "apis": ["inference", "datasetio", "post_training"],
+        "providers": {
+            "inference": [
+                {
+                    "provider_id": "transformers",
+                    "provider_type": "inline::transformers",
+                    "config": {"cache_dir": str(models)},
+                }
+            ],
+            "datasetio": [{"provider_id": "localfs", "provider_type": "inline::localfs"}],
+            "post_training": [
+                {
+                    "provider_id": "huggingface",
+                    "provider_type": "inline::huggingface",
+                    "config": post_training or {},
+                }
+            ],
+        },
+    }
+
+
+def wait_until(
+    condition: Callable[[], bool], what: Callable[[], object], limit_s: float = 120
+) -> None:
+    """Check `condition` every 0.1 s until it holds; fail with `what()` after `limit_s`."""
+    deadline, pause = time.monotonic() + limit_s, threading.Event()
+    while not condition():
+        assert time.monotonic() < deadline, f"still waiting after {limit_s} s: {what()}"
+        pause.wait(0.1)
