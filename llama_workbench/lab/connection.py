@@ -1,80 +1,65 @@
-"""The panel's "test connection": ask an OpenAI-compatible server for its models."""
+"""The panel's "test connection": the provider's own adapter asks its server for the models."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel
 
-from llama_workbench.core.errors import BadRequestError
+from llama_workbench.core.errors import (
+    BadRequestError,
+    LlamaWorkbenchError,
+    ProviderUnavailableError,
+)
+from llama_workbench.providers.utils.openai_compat import OpenAICompatAdapter, OpenAICompatConfig
 
 # A connection test answers quickly or not at all: never wait the provider's full timeout.
 MAX_TIMEOUT_S = 15.0
+_PROVIDER_ID = "test-connection"
 
 
 async def list_remote_models(config: BaseModel) -> dict[str, Any]:
-    """GET {base_url}/models with the provider's API key; the model ids or a readable error.
-
-    The answer never contains the key: errors are described from the status and the server's
-    own message.
-    """
-    base_url = getattr(config, "base_url", None)
-    if not isinstance(base_url, str) or not base_url:
+    """GET {base_url}/models as the stack would (the same adapter, headers and key), once, with
+    a short timeout: the model ids, or a readable error that never contains the key."""
+    if not isinstance(config, OpenAICompatConfig):
         raise BadRequestError("Test connection needs an OpenAI-compatible provider with a base_url")
-    url = base_url.rstrip("/") + "/models"
-    headers = dict(getattr(config, "extra_headers", None) or {})
-    key = getattr(config, "api_key", None)
-    secret = key.get_secret_value() if isinstance(key, SecretStr) else key
-    if secret:
-        headers["Authorization"] = f"Bearer {secret}"
-    timeout = httpx.Timeout(
-        min(float(getattr(config, "timeout_s", MAX_TIMEOUT_S)), MAX_TIMEOUT_S),
-        connect=min(float(getattr(config, "connect_timeout_s", 5.0)), MAX_TIMEOUT_S),
+    url = config.base_url.rstrip("/") + "/models"
+    quick = config.model_copy(
+        update={
+            "timeout_s": min(config.timeout_s, MAX_TIMEOUT_S),
+            "connect_timeout_s": min(config.connect_timeout_s, MAX_TIMEOUT_S),
+            "max_retries": 0,
+            "discover_models": True,  # the point is to ask the server, whatever the config says
+            "models": [],
+        }
     )
+    secret = config.api_key.get_secret_value() if config.api_key is not None else ""
+    adapter = OpenAICompatAdapter(_PROVIDER_ID, quick)
     try:
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client:
-            response = await client.get(url, headers=headers)
-    except httpx.InvalidURL as exc:
-        return _failed(url, f"'{base_url}' is not a valid URL ({exc})")
-    except httpx.ConnectError:
-        return _failed(url, f"Could not connect to {url} (is the server running?)")
-    except httpx.TimeoutException:
-        return _failed(url, f"{url} did not answer within {timeout.read:g} s")
-    except httpx.HTTPError as exc:
-        return _failed(url, f"Request to {url} failed: {type(exc).__name__}")
-    if response.status_code >= 400:
-        what = {401: "the API key was refused", 403: "access was denied", 404: "no /models here"}
-        reason = what.get(response.status_code, response.reason_phrase)
-        detail = _server_message(response, secret)
-        return _failed(
-            url,
-            f"{url} answered {response.status_code} ({reason})" + (f": {detail}" if detail else ""),
+        models = await adapter.list_provider_models()
+    except ProviderUnavailableError as exc:
+        return _failed(url, _unreachable(url, exc.__context__, quick.timeout_s), secret)
+    except LlamaWorkbenchError as exc:
+        text = exc.message.removeprefix(f"Provider '{_PROVIDER_ID}': ").replace(
+            f"Provider '{_PROVIDER_ID}' said", "The server said"
         )
-    try:
-        payload = response.json()
-    except ValueError:
-        return _failed(url, f"{url} did not answer JSON (is the base URL right? it ends in /v1)")
-    # OpenAI wraps the list in {"data": [...]}; some servers answer a bare list.
-    items = payload.get("data") if isinstance(payload, dict) else payload
-    if not isinstance(items, list):
-        return _failed(url, f"{url} answered JSON without a model list")
-    models = [str(m.get("id")) for m in items if isinstance(m, dict) and m.get("id")]
-    return {"ok": True, "url": url, "models": models, "message": f"{len(models)} model(s)"}
+        return _failed(url, f"{url}: {text}", secret)
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        return _failed(url, f"Request to {url} failed: {type(exc).__name__}: {exc}", secret)
+    finally:
+        await adapter.shutdown()
+    ids = [m.provider_model_id for m in models]
+    return {"ok": True, "url": url, "models": ids, "message": f"{len(ids)} model(s)"}
 
 
-def _failed(url: str, message: str) -> dict[str, Any]:
-    return {"ok": False, "url": url, "models": [], "message": message}
+def _unreachable(url: str, cause: BaseException | None, timeout_s: float) -> str:
+    if isinstance(cause, httpx.TimeoutException) and not isinstance(cause, httpx.ConnectTimeout):
+        return f"{url} did not answer within {timeout_s:g} s"
+    return f"Could not connect to {url} (is the server running?)"
 
 
-def _server_message(response: httpx.Response, secret: str | None) -> str:
-    try:
-        body = response.json()
-        error = body.get("error") if isinstance(body, dict) else None
-        text = error.get("message") if isinstance(error, dict) else (error or body.get("detail"))
-        text = str(text or "")
-    except (ValueError, AttributeError):
-        text = response.text
-    text = text.strip()[:300]
+def _failed(url: str, message: str, secret: str) -> dict[str, Any]:
     # Some servers echo the key they refused; it must not reach the browser.
-    return text.replace(secret, "********") if secret else text
+    shown = message.replace(secret, "********") if secret else message
+    return {"ok": False, "url": url, "models": [], "message": shown}

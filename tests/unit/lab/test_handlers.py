@@ -338,6 +338,14 @@ def test_connection_errors_are_readable(fetch: Fetch) -> None:
         answer["message"]
         == f"Could not connect to http://127.0.0.1:{port}/v1/models (is the server running?)"
     )
+    with StubOpenAIServer(models=["m1"]) as server:
+        wrong_path = server.base_url.removesuffix("/v1") + "/api"
+        body["config"] = {"base_url": wrong_path}
+        answer = fetch("providers", "test", method="POST", body=body).json()
+        assert answer["ok"] is False and answer["message"] == (
+            f"{wrong_path}/models: Provider resource '/api/models' not found. "
+            "The server said: Not Found"
+        )
     inline = {"api": "inference", "provider_type": "inline::transformers", "config": {}}
     refused = fetch("providers", "test", method="POST", body=inline)
     assert refused.code == 400 and "base_url" in refused.json()["message"]
