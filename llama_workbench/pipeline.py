@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ def run_notebooks(
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     runs = []
+    sockets = tempfile.TemporaryDirectory(prefix="llama-workbench-kernel-")
     for item in notebooks:
         path = Path(item)
         if not path.is_file():
@@ -63,11 +65,28 @@ def run_notebooks(
                 cwd=str(path.parent.resolve()),
                 kernel_name=kernel_name,
                 progress_bar=False,
+                kernel_manager_class=_local_kernel_manager(Path(sockets.name)),
             )
         except papermill.PapermillExecutionError as exc:
+            sockets.cleanup()
             raise NotebookFailed(_failure(path, target, exc)) from None
         runs.append(NotebookRun(path, target, time.perf_counter() - started))
+    sockets.cleanup()
     return runs
+
+
+def _local_kernel_manager(folder: Path) -> type:
+    """Kernels that talk over Unix sockets in `folder` (private to this run) instead of plain-text
+    TCP ports on the machine (which ipykernel warns about on every start)."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class LocalKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any) -> None:
+            kwargs.setdefault("transport", "ipc")
+            kwargs.setdefault("ip", str(folder / "kernel"))
+            super().__init__(**kwargs)
+
+    return LocalKernelManager
 
 
 def _failure(path: Path, target: Path, exc: Any) -> str:

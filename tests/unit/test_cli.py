@@ -204,6 +204,8 @@ def test_pipeline_run_passes_parameters_and_stops_on_a_failing_cell(tmp_path: Pa
     )
     assert out.returncode == 0, out.stderr
     assert f"{good} -> {tmp_path / 'out' / 'good.ipynb'}" in out.stdout
+    # The kernel talks over private Unix sockets: no TCP ports, no warning about them.
+    assert "TCP" not in out.stderr, out.stderr
     import nbformat
 
     executed = nbformat.read(tmp_path / "out" / "good.ipynb", as_version=4)
