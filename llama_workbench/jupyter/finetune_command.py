@@ -89,7 +89,7 @@ def run_finetune_magic(magic: LlamaMagics, line: str, cell: str | None) -> Any:
         job_uuid = words[0]
         if action == "status":
             status = stack.post_training.get_training_job_status(job_uuid=job_uuid)
-            magic.show(LossCurve(loss_history(stack, status, []), title=job_uuid))
+            magic.show(LossCurve(loss_history(status, []), title=job_uuid))
             return _status_table(status)
         if action == "cancel":
             stack.post_training.cancel_training_job(job_uuid=job_uuid)
@@ -173,7 +173,7 @@ def follow(magic: LlamaMagics, stack: Any, job_uuid: str) -> str:
         raise UsageError(
             f"%llama finetune: job {job_uuid} {status.status}: {status.error or ''}".rstrip(": ")
         )
-    magic.show(LossCurve(loss_history(stack, status, points), title=job_uuid))
+    magic.show(LossCurve(loss_history(status, points), title=job_uuid))
     _summary(status)
     magic.result(status.model_id)
     return str(status.model_id)
@@ -297,9 +297,7 @@ def _rows_of(value: Any, name: str) -> list[dict[str, Any]]:
     return value
 
 
-def loss_history(
-    stack: Any, status: Any, seen: Sequence[tuple[int, float]]
-) -> list[tuple[int, float]]:
+def loss_history(status: Any, seen: Sequence[tuple[int, float]]) -> list[tuple[int, float]]:
     """The job's loss per step: from its MLflow run when it has one (every step, also those
     before a restart), else the points seen while following it."""
     points = dict(seen)

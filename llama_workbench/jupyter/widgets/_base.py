@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from llama_workbench.core.stack import Stack
 
 JS_DIR = Path(__file__).parent / "js"
+BASE_CSS = JS_DIR / "widget.css"
 
 
 class StackWidget(anywidget.AnyWidget):
@@ -38,6 +39,14 @@ class StackWidget(anywidget.AnyWidget):
 
     # A front-end message {"type": T, **fields} calls the method _actions[T](**fields).
     _actions: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A widget's stylesheet builds on the shared widget.css (the box every widget draws):
+        # one stylesheet, joined before anywidget reads `_css`.
+        own = cls.__dict__.get("_css")
+        if isinstance(own, Path):
+            cls._css = BASE_CSS.read_text(encoding="utf-8") + "\n" + own.read_text(encoding="utf-8")
+        super().__init_subclass__(**kwargs)
 
     def __init__(self, stack: Stack, **traits: Any) -> None:
         # Set before the traits: observers may fire while super().__init__ assigns them.

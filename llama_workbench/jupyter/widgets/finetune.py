@@ -190,7 +190,7 @@ class FineTuneMonitor(StackWidget):
     def _history(self, status: Any, seen: list[tuple[int, float]]) -> list[tuple[int, float]]:
         from llama_workbench.jupyter.finetune_command import loss_history
 
-        return loss_history(self._stack, status, seen)
+        return loss_history(status, seen)
 
     def _answer(self, model: str, prompt: str) -> str:
         answer = self._stack.inference.chat_completion(

@@ -197,7 +197,7 @@ export default {
       error.hidden = !model.get("error");
       bottom.sync();
     };
-    el.append(h("div", { testid: "chat-root", class: "lw-chat" },
+    el.append(h("div", { testid: "chat-root", class: "lw-widget lw-chat" },
       top.node, talk.node, status, error, bottom.node));
     top.sync(); talk.syncMessages(); talk.syncTurn(); syncStatus();
     const handlers = [

@@ -143,7 +143,7 @@ export default {
       error.textContent = model.get("error");
       error.hidden = !model.get("error");
     };
-    el.append(h("div", { testid: "eval-root", class: "lw-eval" }, ...parts.map((p) => p.node), error));
+    el.append(h("div", { testid: "eval-root", class: "lw-widget lw-eval" }, ...parts.map((p) => p.node), error));
     sync();
     const events = ["benchmarks", "benchmark_id", "models", "model", "num_examples", "job",
       "rows", "aggregates", "busy", "error"].map((name) => `change:${name}`);

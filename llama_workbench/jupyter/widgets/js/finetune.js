@@ -160,7 +160,7 @@ export default {
       error.textContent = model.get("error");
       error.hidden = !model.get("error");
     };
-    el.append(h("div", { testid: "ft-root", class: "lw-finetune" }, ...parts.map((p) => p.node), mlflow, error));
+    el.append(h("div", { testid: "ft-root", class: "lw-widget lw-finetune" }, ...parts.map((p) => p.node), mlflow, error));
     sync();
     const events = ["jobs", "job_uuid", "job", "losses", "answers", "busy", "error"].map((n) => `change:${n}`);
     events.forEach((e) => model.on(e, sync));

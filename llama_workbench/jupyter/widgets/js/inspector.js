@@ -86,7 +86,7 @@ export default {
       error.textContent = model.get("error");
       error.hidden = !model.get("error");
     };
-    el.append(h("div", { testid: "inspector-root", class: "lw-inspector" },
+    el.append(h("div", { testid: "inspector-root", class: "lw-widget lw-inspector" },
       h("div", { class: "lw-toolbar" }, refresh, health, summary, busy), body, error));
     sync();
     const events = ["tree", "counts", "health", "distro", "version", "busy", "error"]

@@ -142,7 +142,7 @@ export default {
       error.textContent = model.get("error");
       error.hidden = !model.get("error");
     };
-    el.append(h("div", { testid: "rag-root", class: "lw-rag" },
+    el.append(h("div", { testid: "rag-root", class: "lw-widget lw-rag" },
       h("div", { class: "lw-toolbar" }, refresh, busy), ...parts.map((p) => p.node), error));
     const syncAll = () => { parts.forEach((p) => p.sync()); syncState(); };
     syncAll();

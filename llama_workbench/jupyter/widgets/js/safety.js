@@ -89,7 +89,7 @@ export default {
       error.textContent = model.get("error");
       error.hidden = !model.get("error");
     };
-    el.append(h("div", { testid: "safety-root", class: "lw-safety" },
+    el.append(h("div", { testid: "safety-root", class: "lw-widget lw-safety" },
       top.node, busy, result.node, error));
     sync();
     const events = ["shields", "shield_id", "role", "text", "result", "busy", "error"]
