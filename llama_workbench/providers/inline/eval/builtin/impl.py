@@ -146,15 +146,22 @@ class BuiltinEval:
             scores = await self._score(rows, generations, benchmark.scoring_functions, config)
             job.mlflow_run_id = await self._track(benchmark, job, config, rows, generations, scores)
             job.mlflow_tracking_uri = self.tracking_uri if job.mlflow_run_id else None
-            job.status, job.completed_at = "completed", int(time.time())
-            await self._jobs.save(job, {k: v.model_dump(mode="json") for k, v in scores.items()})
+            scored = {k: v.model_dump(mode="json") for k, v in scores.items()}
+            await self._finish(job, scored, status="completed")
         except asyncio.CancelledError:
-            job.status, job.completed_at = "cancelled", int(time.time())
-            await asyncio.shield(self._jobs.save(job))
+            await asyncio.shield(self._finish(job, None, status="cancelled"))
         except Exception as exc:
             logger.debug("eval job %s failed", job.job_id, exc_info=True)
-            job.status, job.error, job.completed_at = "failed", error_line(exc), int(time.time())
-            await self._jobs.save(job)
+            await self._finish(job, None, status="failed", error=error_line(exc))
+
+    async def _finish(self, job: Job, scores: dict[str, Any] | None, **update: Any) -> None:
+        """Store the job's end, then show it: job_status reads the live job, so a client that
+        sees `completed` there finds the stored results too."""
+        final = job.model_copy(update={**update, "completed_at": int(time.time())})
+        await self._jobs.save(final, scores)
+        for key, value in update.items():
+            setattr(job, key, value)
+        job.completed_at = final.completed_at
 
     async def _generate_all(
         self,
