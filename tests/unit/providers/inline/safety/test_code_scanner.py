@@ -611,7 +611,10 @@ async def test_semgrep_failures_are_errors_not_passes(
     # CodeShield's private-key regex backtracks for minutes on 100 kB of dashes: bounded here.
     dashes = [UserMessage(role="user", content=fenced("python", "-" * 100_000 + "\n"))]
     bounded = await new_scanner(tmp_path, regex_timeout_s=0.05)
-    with pytest.raises(ProviderError, match=r"ALL-R-009 took over 0\.05s on block 0 of message 0"):
+    # Which rule runs out of time first depends on the machine's load (ALL-R-009 on a quiet one).
+    with pytest.raises(
+        ProviderError, match=r"rule ALL-R-\d+ took over 0\.05s on block 0 of message 0"
+    ):
         await bounded.run_shield(SHIELD, dashes, {})
 
 
