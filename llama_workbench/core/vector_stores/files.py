@@ -328,10 +328,7 @@ class StoreFiles(ABC):
             return
         files = [f.file for f in await self._records.files(store_id) if f.batch_id == batch_id]
         tally = counts(files)
-        status = "cancelled" if current.cancelled else "completed"
-        if tally.total and tally.failed == tally.total:
-            status = "failed"
-        current.batch.status = status  # type: ignore[assignment]
+        current.batch.status = _settled_status(current.cancelled, tally)  # type: ignore[assignment]
         current.batch.file_counts = tally
         await self._records.put_batch(current)
 
@@ -342,7 +339,14 @@ class StoreFiles(ABC):
         files = [
             f.file for f in await self._records.files(vector_store_id) if f.batch_id == batch_id
         ]
-        return batch.batch.model_copy(update={"file_counts": counts(files)})
+        tally = counts(files)
+        update: dict[str, Any] = {"file_counts": tally}
+        if batch.batch.status == "in_progress" and not tally.in_progress:
+            # Every file has ended but the batch task has not stored its end yet: show the
+            # end it is about to store, so status and counts never disagree (a client that
+            # polls until nothing is in progress then reads a final status).
+            update["status"] = _settled_status(batch.cancelled, tally)
+        return batch.batch.model_copy(update=update)
 
     async def list_files_in_file_batch(
         self,
@@ -392,6 +396,15 @@ class StoreFiles(ABC):
         for batch in await self._records.batches():
             if batch.batch.status == "in_progress":
                 await self._settle_batch(batch.batch.vector_store_id, batch.batch.id)
+
+
+def _settled_status(cancelled: bool, tally: FileCounts) -> str:
+    """A batch's final status once none of its files is in progress."""
+    if cancelled:
+        return "cancelled"
+    if tally.total and tally.failed == tally.total:
+        return "failed"
+    return "completed"
 
 
 _ATTRIBUTES: TypeAdapter[dict[str, str | float | bool]] = TypeAdapter(dict[str, str | float | bool])

@@ -251,7 +251,9 @@ def test_file_batch_counts_and_per_file_errors(stack: Stack, tmp_path: Path) -> 
         store.id, [*good, bad, empty], attributes={"src": "batch"}, on_progress=progress.append
     )
     assert batch.status == "in_progress" and batch.file_counts.total == 5
-    batch = _wait(stack, store.id, batch.id)
+    # Wait the way the OpenAI SDK's create_and_poll does: until no file is in progress. The
+    # status read then must already be final (it once lagged the counts by a moment).
+    batch = _wait(stack, store.id, batch.id, until=lambda b: b.file_counts.in_progress == 0)
     assert batch.status == "completed"
     assert (batch.file_counts.completed, batch.file_counts.failed) == (3, 2)
     failed = stack.vector_io.list_files_in_file_batch(store.id, batch.id, filter="failed").data
@@ -261,6 +263,29 @@ def test_file_batch_counts_and_per_file_errors(stack: Stack, tmp_path: Path) -> 
     assert all(
         f.attributes == {"src": "batch"}
         for f in stack.vector_io.list_vector_store_files(store.id).data
+    )
+
+
+def test_a_batch_whose_files_have_ended_reads_as_ended(stack: Stack) -> None:
+    """Between the last file ending and the batch task storing the batch's end, a reader must
+    not see `in_progress` with nothing in progress (the SDK's poll stops on the counts)."""
+    import asyncio
+
+    store = stack.vector_io.create_vector_store(name="window")
+    ids = [stack.files.upload_file(str(p)).id for p in corpus_files()[:2]]
+    batch = stack.vector_io.create_file_batch(store.id, ids)
+    _wait(stack, store.id, batch.id)
+    router = stack.impl("vector_io")
+    record = asyncio.run_coroutine_threadsafe(
+        router._records.get_batch(store.id, batch.id), stack.loop
+    ).result()
+    record.batch.status = "in_progress"  # as stored while the batch task is still settling
+    asyncio.run_coroutine_threadsafe(router._records.put_batch(record), stack.loop).result()
+    seen = stack.vector_io.retrieve_file_batch(store.id, batch.id)
+    assert (seen.status, seen.file_counts.in_progress, seen.file_counts.completed) == (
+        "completed",
+        0,
+        2,
     )
 
 
@@ -425,4 +450,4 @@ def _wait(
         done = until(batch) if until else batch.status != "in_progress"
         if done or time.monotonic() > deadline:
             return batch
-        time.sleep(0.1)
+        time.sleep(0.01)
