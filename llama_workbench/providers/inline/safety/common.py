@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +22,20 @@ from llama_workbench.apis.shields.models import Shield
 from llama_workbench.core.errors import BadRequestError
 
 ROLES = ("user", "assistant", "system", "developer", "tool")
+
+
+@contextmanager
+def older_sklearn_pickles() -> Iterator[None]:
+    """Load a model package's scikit-learn pickles without the version-skew warning.
+
+    alt-profanity-check 1.9.1 and prompt-guardrail 1.0.1 carry estimators pickled by
+    scikit-learn 1.7.2, and unpickling them under a newer release warns once per estimator.
+    Their scores are checked by this project's tests (test_toxicity.py, test_prompt_guard.py),
+    so in a user's notebook the warning is only noise.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Trying to unpickle estimator")
+        yield
 
 
 def checked_text(messages: Sequence[Message], roles: Sequence[str] | None = None) -> str:

@@ -16,6 +16,7 @@ from llama_workbench.providers.inline.safety.common import (
     ClassifierShield,
     classifier_settings,
     moderation,
+    older_sklearn_pickles,
     verdict,
 )
 from llama_workbench.providers.inline.safety.prompt_guard.config import PromptGuardConfig
@@ -73,7 +74,8 @@ class _PromptGuardrail:
     def __init__(self) -> None:
         from guardify import LogisticRegressionGuardrail
 
-        self._model = LogisticRegressionGuardrail()
+        with older_sklearn_pickles():
+            self._model = LogisticRegressionGuardrail()
 
     def score(self, text: str) -> tuple[float, str]:
         found = self._model.predict(text)

@@ -16,6 +16,7 @@ from llama_workbench.providers.inline.safety.common import (
     ClassifierShield,
     classifier_settings,
     moderation,
+    older_sklearn_pickles,
     verdict,
 )
 from llama_workbench.providers.inline.safety.toxicity.config import ToxicityConfig
@@ -149,7 +150,8 @@ class ToxicityImpl(ClassifierShield):
         with self._lock:
             if self._predict is None:
                 # The package loads its model (two joblib files it carries) when imported.
-                from profanity_check import predict_prob
+                with older_sklearn_pickles():
+                    from profanity_check import predict_prob
 
                 self._predict = predict_prob
             return self._predict
