@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import time
 from typing import Any
 
 import pytest
@@ -120,13 +119,13 @@ def test_pages_of_chunks() -> None:
     assert [(c.page, c.page_end) for c in chunks] == [(1, 1), (1, 2), (2, 2)]
 
 
-def test_chunking_a_megabyte_is_fast() -> None:
+def test_chunking_a_megabyte() -> None:
+    # Its speed (linear, a small share of tokenizing) is measured by bench/bench_chunking.py.
     doc = ExtractedDocument(random_text(1_000_000, seed=1))
     tokens = word_token_spans(doc.text)
-    started = time.perf_counter()
     chunks = chunk_document(doc, lambda _text: tokens, 256, 64)
-    assert time.perf_counter() - started < 1.0
     assert len(chunks) > 500
+    assert_consistent(doc, chunks, word_token_spans)
 
 
 @pytest.fixture(scope="module")
