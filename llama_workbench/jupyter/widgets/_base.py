@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 JS_DIR = Path(__file__).parent / "js"
 BASE_CSS = JS_DIR / "widget.css"
+BASE_JS = JS_DIR / "widget.js"
 
 
 class StackWidget(anywidget.AnyWidget):
@@ -41,11 +42,14 @@ class StackWidget(anywidget.AnyWidget):
     _actions: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        # A widget's stylesheet builds on the shared widget.css (the box every widget draws):
-        # one stylesheet, joined before anywidget reads `_css`.
-        own = cls.__dict__.get("_css")
-        if isinstance(own, Path):
-            cls._css = BASE_CSS.read_text(encoding="utf-8") + "\n" + own.read_text(encoding="utf-8")
+        # A widget's view and stylesheet build on the shared widget.js (DOM and SVG helpers)
+        # and widget.css (the box every widget draws): each is joined in front of the widget's
+        # own file before anywidget reads `_esm` and `_css`, so a view stays one plain module.
+        for attr, base in (("_esm", BASE_JS), ("_css", BASE_CSS)):
+            own = cls.__dict__.get(attr)
+            if isinstance(own, Path):
+                joined = base.read_text(encoding="utf-8") + "\n" + own.read_text(encoding="utf-8")
+                setattr(cls, attr, joined)
         super().__init_subclass__(**kwargs)
 
     def __init__(self, stack: Stack, **traits: Any) -> None:

@@ -19,6 +19,7 @@ from llama_workbench.core.redact import MASK, redact
 from llama_workbench.jupyter.widgets import (
     ChatWidget,
     EvalDashboard,
+    FineTuneMonitor,
     RAGExplorer,
     SafetyPanel,
     StackInspector,
@@ -474,12 +475,27 @@ def test_eval_dashboard_runs_a_job_into_rows_and_scores(stack: Stack) -> None:
     assert dashboard.error == "BadRequestError: Pick a benchmark and a model first."
 
 
-@pytest.mark.parametrize("name", ["chat", "rag", "safety", "inspector", "eval"])
+@pytest.mark.parametrize("name", ["chat", "rag", "safety", "inspector", "eval", "finetune"])
 def test_each_view_is_a_plain_module_with_documented_test_ids(name: str) -> None:
     source = (JS_DIR / f"{name}.js").read_text()
     assert (JS_DIR / f"{name}.css").is_file()
     assert "export default {" in source and "render({ model, el })" in source
     assert not re.search(r"^\s*import\s", source, re.MULTILINE)  # no build step, no imports
+    # The shared helpers come from widget.js, joined in front: defined there, not again here.
+    assert not re.search(r"^(function (h|svg)\(|const SVG\b)", source, re.MULTILINE)
     header = "".join(line for line in source.splitlines() if line.startswith("//"))
     used = set(re.findall(r'testid: "([\w-]+)"', source))
     assert used and all(testid in header for testid in used), used
+
+
+@pytest.mark.parametrize(
+    "cls", [ChatWidget, RAGExplorer, SafetyPanel, StackInspector, EvalDashboard, FineTuneMonitor]
+)
+def test_each_widget_sends_one_module_and_one_stylesheet(cls: type) -> None:
+    """What anywidget ships to the browser: widget.js + the view, widget.css + its styles."""
+    esm, css = cls._esm, cls._css  # type: ignore[attr-defined]
+    assert isinstance(esm, str) and isinstance(css, str)
+    assert esm.startswith((JS_DIR / "widget.js").read_text())
+    assert css.startswith((JS_DIR / "widget.css").read_text())
+    assert len(re.findall(r"^function h\(", esm, re.MULTILINE)) == 1
+    assert esm.count("export default {") == 1

@@ -23,18 +23,6 @@
 //   chat-clear           Clear button
 //   chat-copy-all        copies the whole conversation
 
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === "testid") node.dataset.testid = value;
-    else if (key === "class") node.className = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) node.append(child);
-  return node;
-}
-
 async function copyText(text, button) {
   try {
     await navigator.clipboard.writeText(text);

@@ -16,28 +16,6 @@
 //   eval-mlflow          the MLflow run and the command that opens its UI
 //   eval-error           the last error
 
-const SVG = "http://www.w3.org/2000/svg";
-
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === "testid") node.dataset.testid = value;
-    else if (key === "class") node.className = value;
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) node.append(child);
-  return node;
-}
-
-function svg(tag, attrs = {}) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === "testid") node.dataset.testid = value;
-    else node.setAttribute(key, String(value));
-  }
-  return node;
-}
-
 function options(select, values, current) {
   select.replaceChildren(...values.map((v) => h("option", { value: v }, v)));
   select.value = current;

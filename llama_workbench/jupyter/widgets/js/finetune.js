@@ -17,30 +17,8 @@
 //   ft-mlflow      the MLflow run and the command that opens its UI
 //   ft-error       the last error
 
-const SVG = "http://www.w3.org/2000/svg";
 const RUNNING = ["scheduled", "in_progress"];
 const W = 460, H = 180, PAD = { left: 52, right: 12, top: 10, bottom: 28 };
-
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === "testid") node.dataset.testid = value;
-    else if (key === "class") node.className = value;
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) node.append(child);
-  return node;
-}
-
-function svg(tag, attrs = {}, text) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === "testid") node.dataset.testid = value;
-    else node.setAttribute(key, String(value));
-  }
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function header(model) {
   const job = h("select", { testid: "ft-job", "aria-label": "Job" });

@@ -12,17 +12,6 @@
 //   inspector-resource   one resource (data-kind = model|shield|vector_store, data-id)
 //   inspector-error      the last error
 
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === "testid") node.dataset.testid = value;
-    else if (key === "class") node.className = value;
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) node.append(child);
-  return node;
-}
-
 function configTable(config) {
   const shown = (v) => (typeof v === "object" && v !== null ? JSON.stringify(v) : String(v));
   const rows = Object.entries(config).map(([key, value]) =>

@@ -23,17 +23,6 @@
 
 const MODES = ["vector", "keyword", "hybrid"];
 
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === "testid") node.dataset.testid = value;
-    else if (key === "class") node.className = value;
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) node.append(child);
-  return node;
-}
-
 function table(testid, headers, rows) {
   const head = h("tr", {}, ...headers.map((x) => h("th", {}, x)));
   return h("table", { testid, class: "lw-table" }, h("thead", {}, head), h("tbody", {}, ...rows));

@@ -15,17 +15,6 @@
 //   safety-metadata      <pre> the shield's metadata as JSON
 //   safety-error         the last error
 
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === "testid") node.dataset.testid = value;
-    else if (key === "class") node.className = value;
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) node.append(child);
-  return node;
-}
-
 function form(model) {
   const shield = h("select", { testid: "safety-shield", "aria-label": "Shield" });
   const role = h("select", { testid: "safety-role", "aria-label": "Role" },
