@@ -9,7 +9,6 @@ shows up as a ratio that grows tenfold between the two).
 from __future__ import annotations
 
 import os
-import random
 import sys
 import time
 from pathlib import Path
@@ -20,34 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from llama_workbench.providers.utils.chunking import chunk_document, hf_token_spans  # noqa: E402
 from llama_workbench.providers.utils.documents import ExtractedDocument  # noqa: E402
-
-VOCAB = [
-    "the",
-    "model",
-    "reads",
-    "long",
-    "documents",
-    "and",
-    "answers",
-    "questions",
-    "about",
-    "retrieval",
-]
-
-
-def text_of(size: int, seed: int = 0) -> str:
-    """Paragraphs of short sentences, `size` characters or a little more."""
-    rng = random.Random(seed)
-    paragraphs: list[str] = []
-    total = 0
-    while total < size:
-        sentences = [
-            " ".join(rng.choices(VOCAB, k=rng.randint(4, 18))).capitalize() + "."
-            for _ in range(rng.randint(1, 5))
-        ]
-        paragraphs.append(" ".join(sentences))
-        total += len(paragraphs[-1]) + 2
-    return "\n\n".join(paragraphs)
+from tests.support.rag import random_text  # noqa: E402
 
 
 def best_of(runs: int, fn: object) -> float:
@@ -70,7 +42,7 @@ def main() -> None:
     print(f"{'size':>8} {'tokens':>8} {'chunks':>7} {'tokenize s':>11} {'chunk s':>8} {'ratio':>6}")
     ratios = {}
     for size in (100_000, 1_000_000):
-        doc = ExtractedDocument(text_of(size, seed=1))
+        doc = ExtractedDocument(random_text(size, seed=1))
         tokens = spans(doc.text)
         chunks = chunk_document(doc, lambda _t, tokens=tokens: tokens, 512, 64)
         tokenize_s = best_of(3, lambda doc=doc: spans(doc.text))

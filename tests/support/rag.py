@@ -1,8 +1,9 @@
-"""The RAG test corpus (tests/data/rag) and stack configs that index it."""
+"""The RAG test corpus (tests/data/rag), stack configs that index it, and made-up long text."""
 
 from __future__ import annotations
 
 import json
+import random
 import re
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,25 @@ def corpus_files() -> list[Path]:
 def questions() -> list[dict[str, Any]]:
     lines = (CORPUS_DIR / "questions.jsonl").read_text().splitlines()
     return [json.loads(line) for line in lines if line.strip()]
+
+
+def random_text(size: int, seed: int = 0) -> str:
+    """Paragraphs of short made-up sentences, `size` characters or a little more."""
+    rng = random.Random(seed)
+    vocab = [
+        "the", "model", "reads", "long", "documents", "and", "answers", "questions", "about",
+        "retrieval",
+    ]  # fmt: skip
+    paragraphs: list[str] = []
+    total = 0
+    while total < size:
+        sentences = [
+            " ".join(rng.choices(vocab, k=rng.randint(4, 18))).capitalize() + "."
+            for _ in range(rng.randint(1, 5))
+        ]
+        paragraphs.append(" ".join(sentences))
+        total += len(paragraphs[-1]) + 2
+    return "\n\n".join(paragraphs)
 
 
 def squash(text: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import random
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from llama_workbench.providers.utils.chunking import (
     word_token_spans,
 )
 from llama_workbench.providers.utils.documents import ExtractedDocument
+from tests.support.rag import random_text
 
 
 def words(count: int, start: int = 0) -> str:
@@ -36,23 +36,6 @@ def assert_consistent(doc: ExtractedDocument, chunks: list[TextChunk], spans: An
     for start, end in spans(doc.text):
         while not (current.start <= start and end <= current.end):
             current = next(covered)  # StopIteration here means a token was left out
-
-
-def random_text(size: int, seed: int = 0) -> str:
-    rng = random.Random(seed)
-    vocab = [
-        "the", "model", "reads", "long", "documents", "and", "answers", "questions", "about",
-        "retrieval",
-    ]  # fmt: skip
-    paragraphs, total = [], 0
-    while total < size:
-        sentences = [
-            " ".join(rng.choices(vocab, k=rng.randint(4, 18))).capitalize() + "."
-            for _ in range(rng.randint(1, 5))
-        ]
-        paragraphs.append(" ".join(sentences))
-        total += len(paragraphs[-1]) + 2
-    return "\n\n".join(paragraphs)
 
 
 @pytest.mark.parametrize(("max_tokens", "overlap"), [(0, 0), (-5, 0), (10, 6), (10, -1), (1, 1)])
