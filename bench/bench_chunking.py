@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,11 +47,10 @@ def main() -> None:
     for size in (100_000, 1_000_000):
         doc = ExtractedDocument(random_text(size, seed=1))
         tokens = spans(doc.text)
-        chunks = chunk_document(doc, lambda _t, tokens=tokens: tokens, 512, 64)
-        tokenize_s = best_of(3, lambda doc=doc: spans(doc.text))
-        chunk_s = best_of(
-            3, lambda doc=doc, tokens=tokens: chunk_document(doc, lambda _t: tokens, 512, 64)
-        )
+        tokenized = partial(spans, doc.text)
+        chunked = partial(chunk_document, doc, lambda _text, t=tokens: t, 512, 64)
+        chunks = chunked()
+        tokenize_s, chunk_s = best_of(3, tokenized), best_of(3, chunked)
         ratios[size] = chunk_s / tokenize_s
         print(
             f"{size:>8} {len(tokens):>8} {len(chunks):>7} {tokenize_s:>11.3f} {chunk_s:>8.3f} "
