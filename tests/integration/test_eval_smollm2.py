@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 
 from llama_workbench import Stack
+from tests.support.waiting import wait_for
 
 LLM = "transformers/HuggingFaceTB/SmolLM2-135M-Instruct"
 QA = [
@@ -45,11 +44,11 @@ def test_eval_job_with_the_inline_model(starter: Stack) -> None:
         }
     }
     job = starter.eval.run_eval("tiny", config)
-    deadline = time.monotonic() + 240
-    while starter.eval.job_status("tiny", job.job_id).status in ("scheduled", "in_progress"):
-        assert time.monotonic() < deadline
-        threading.Event().wait(0.2)
-    status = starter.eval.job_status("tiny", job.job_id)
+    status = wait_for(
+        lambda: starter.eval.job_status("tiny", job.job_id),
+        lambda s: s.status not in ("scheduled", "in_progress"),
+        240,
+    )
     assert status.status == "completed", status.error
     result = starter.eval.job_result("tiny", job.job_id)
     answers = [g["generated_answer"] for g in result.generations]

@@ -1,11 +1,8 @@
 """What the fine-tuning tests share: a stack with the inline model, DatasetIO and post-training,
-the dequantized SmolLM2 kept between sessions, and waiting on a condition."""
+and the dequantized SmolLM2 kept between sessions."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +44,3 @@ def finetune_config(
             ],
         },
     }
-
-
-def wait_until(
-    condition: Callable[[], bool], what: Callable[[], object], limit_s: float = 120
-) -> None:
-    """Check `condition` every 0.1 s until it holds; fail with `what()` after `limit_s`."""
-    deadline, pause = time.monotonic() + limit_s, threading.Event()
-    while not condition():
-        assert time.monotonic() < deadline, f"still waiting after {limit_s} s: {what()}"
-        pause.wait(0.1)

@@ -8,9 +8,7 @@ HTTP, started here) are real.
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from tests.support.mcp_server import McpHttpServer, stdio_endpoint
 from tests.support.rag import rag_config
 from tests.support.scripted_llm import Call, ScriptedModelServer, Turn, call, calls, say
 from tests.support.stub_server import free_port
+from tests.support.waiting import wait_until
 
 MODEL = "scripted/scripted-model"
 ADD = {
@@ -380,20 +379,13 @@ def test_responses_survive_a_restart(
         assert [i.role for i in items.data] == ["user", "assistant"]  # type: ignore[union-attr]
 
 
-def _until(check: Callable[[], bool], timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        threading.Event().wait(0.05)
-
-
 def test_background_response_runs_then_completes(
     client: openai.OpenAI, model: ScriptedModelServer
 ) -> None:
     model.script(Turn(text="slow and steady", delay_s=0.05))
     response = client.responses.create(model=MODEL, input="take your time", background=True)
     assert response.status == "queued" and response.background
-    _until(lambda: client.responses.retrieve(response.id).status == "completed")
+    wait_until(lambda: client.responses.retrieve(response.id).status == "completed")
     assert client.responses.retrieve(response.id).output_text == "slow and steady"
     with pytest.raises(openai.ConflictError, match="already completed"):
         client.responses.cancel(response.id)
@@ -402,7 +394,7 @@ def test_background_response_runs_then_completes(
 def test_cancel_a_background_response(client: openai.OpenAI, model: ScriptedModelServer) -> None:
     model.script(Turn(text=" ".join(["word"] * 400), delay_s=0.05))  # 20 s unless cancelled
     response = client.responses.create(model=MODEL, input="go on", background=True)
-    _until(lambda: client.responses.retrieve(response.id).status == "in_progress")
+    wait_until(lambda: client.responses.retrieve(response.id).status == "in_progress")
     cancelled = client.responses.cancel(response.id)
     assert cancelled.status == "cancelled"
     assert client.responses.retrieve(response.id).status == "cancelled"

@@ -10,6 +10,7 @@ import pytest
 
 from llama_workbench import BadRequestError, NotFoundError, Stack
 from tests.support.rag import answered, corpus_files, questions, rag_config, squash
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -439,15 +440,9 @@ def test_rag_insert_documents(stack: Stack) -> None:
     assert "'author': 'ana'" in result.content
 
 
-def _wait(
-    stack: Stack, store_id: str, batch_id: str, until: Any = None, timeout: float = 120
-) -> Any:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while True:
-        batch = stack.vector_io.retrieve_file_batch(store_id, batch_id)
-        done = until(batch) if until else batch.status != "in_progress"
-        if done or time.monotonic() > deadline:
-            return batch
-        time.sleep(0.01)
+def _wait(stack: Stack, store_id: str, batch_id: str, until: Any = None) -> Any:
+    """The batch once `until(batch)` holds (by default: once it is no longer in progress)."""
+    return wait_for(
+        lambda: stack.vector_io.retrieve_file_batch(store_id, batch_id),
+        until or (lambda b: b.status != "in_progress"),
+    )

@@ -16,7 +16,8 @@ from IPython.utils.capture import capture_output
 
 from llama_workbench import BadRequestError, NotFoundError
 from llama_workbench.jupyter.widgets import FineTuneMonitor, show
-from tests.support.finetune import BASE, DATA, finetune_config, models_cache, wait_until
+from tests.support.finetune import BASE, DATA, finetune_config, models_cache
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 

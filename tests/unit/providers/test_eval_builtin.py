@@ -7,8 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ import pytest
 
 from llama_workbench import BadRequestError, ConflictError, NotFoundError, Stack
 from tests.support.scripted_llm import ScriptedModelServer, Turn
+from tests.support.waiting import wait_until
 
 MODEL = "scripted/scripted-model"
 ANSWERS = {
@@ -95,13 +94,6 @@ def stack(tmp_path: Path, model: ScriptedModelServer) -> Iterator[Stack]:
         yield built
 
 
-def until(check: Callable[[], bool], timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        threading.Event().wait(0.05)
-
-
 def finished(stack: Stack, job_id: str) -> bool:
     return stack.eval.job_status("qa-bench", job_id).status in ("completed", "failed", "cancelled")
 
@@ -109,7 +101,7 @@ def finished(stack: Stack, job_id: str) -> bool:
 def test_job_end_to_end_with_an_mlflow_run(stack: Stack) -> None:
     job = stack.eval.run_eval("qa-bench", CANDIDATE)
     assert job.status == "scheduled" and job.total_rows == 4
-    until(lambda: finished(stack, job.job_id))
+    wait_until(lambda: finished(stack, job.job_id))
     status = stack.eval.job_status("qa-bench", job.job_id)
     assert status.status == "completed" and status.completed_rows == 4, status.error
     result = stack.eval.job_result("qa-bench", job.job_id)
@@ -147,14 +139,14 @@ def test_evaluate_rows_and_num_examples(stack: Stack, model: ScriptedModelServer
     assert sent["messages"][0] == {"role": "system", "content": "Answer in one word."}
     assert sent["temperature"] == 0.0 and sent["max_tokens"] == 8
     job = stack.eval.run_eval("qa-bench", {**CANDIDATE, "num_examples": 2})
-    until(lambda: finished(stack, job.job_id))
+    wait_until(lambda: finished(stack, job.job_id))
     assert len(stack.eval.job_result("qa-bench", job.job_id).generations) == 2
 
 
 def test_cancel_keeps_rows_and_resume_finishes(stack: Stack, model: ScriptedModelServer) -> None:
     model.responder = answer(slow=("largest ocean",))
     job = stack.eval.run_eval("qa-bench", CANDIDATE)
-    until(lambda: stack.eval.job_status("qa-bench", job.job_id).completed_rows >= 3)
+    wait_until(lambda: stack.eval.job_status("qa-bench", job.job_id).completed_rows >= 3)
     stack.eval.job_cancel("qa-bench", job.job_id)
     cancelled = stack.eval.job_status("qa-bench", job.job_id)
     assert cancelled.status == "cancelled" and cancelled.completed_rows == 3
@@ -163,7 +155,7 @@ def test_cancel_keeps_rows_and_resume_finishes(stack: Stack, model: ScriptedMode
     asked = len(model.requests)
     model.responder = answer()
     stack.eval.job_resume("qa-bench", job.job_id)
-    until(lambda: finished(stack, job.job_id))
+    wait_until(lambda: finished(stack, job.job_id))
     assert stack.eval.job_status("qa-bench", job.job_id).status == "completed"
     assert len(model.requests) - asked == 4 - cancelled.completed_rows  # finished rows not redone
     with pytest.raises(ConflictError, match="completed"):
@@ -207,7 +199,7 @@ def test_a_killed_process_leaves_a_failed_job_that_resumes(
         assert failed.status == "failed" and "interrupted" in (failed.error or "")
         assert 1 <= failed.completed_rows < 4
         stack.eval.job_resume("qa-bench", job_id)
-        until(lambda: finished(stack, job_id))
+        wait_until(lambda: finished(stack, job_id))
         result = stack.eval.job_result("qa-bench", job_id)
     assert [g["generated_answer"] for g in result.generations] == ["Paris", "4", "blue", "Atlantic"]
 
@@ -223,7 +215,7 @@ def test_agent_candidate(stack: Stack) -> None:
             "num_examples": 1,
         },
     )
-    until(lambda: finished(stack, job.job_id))
+    wait_until(lambda: finished(stack, job.job_id))
     result = stack.eval.job_result("qa-bench", job.job_id)
     assert result.generations[0]["generated_answer"] == "Paris"
 

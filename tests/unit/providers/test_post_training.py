@@ -8,8 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from llama_workbench.apis.post_training.models import PostTrainingJobStatusRespo
 from llama_workbench.core.errors import UnprocessableError
 from llama_workbench.server.app import create_app
 from tests.support.finetune import BASE, DATA, finetune_config, models_cache
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -67,14 +66,19 @@ def wait(
     stack: Stack, job_uuid: str, until: Callable[[Status], bool], limit_s: float = 300
 ) -> Status:
     """Poll the job until `until` holds (a finished job that doesn't satisfy it fails the test)."""
-    deadline, pause = time.monotonic() + limit_s, threading.Event()
-    while True:
-        status = stack.post_training.get_training_job_status(job_uuid=job_uuid)
+
+    def reached(status: Status) -> bool:
         if until(status):
-            return status
+            return True
         assert status.status not in ("completed", "failed", "cancelled"), status.error
-        assert time.monotonic() < deadline, f"job {job_uuid} still {status.status}"
-        pause.wait(0.1)
+        return False
+
+    return wait_for(
+        lambda: stack.post_training.get_training_job_status(job_uuid=job_uuid),
+        reached,
+        limit_s,
+        lambda s: f"job {job_uuid} still {s.status}",
+    )
 
 
 def finished(status: Status) -> bool:
