@@ -17,6 +17,7 @@ from llama_workbench.apis.vector_io.models import (
     Attributes,
     FileCounts,
     FileLastError,
+    FileStatus,
     SearchContent,
     VectorStoreFileBatchObject,
     VectorStoreFileContentResponse,
@@ -328,7 +329,7 @@ class StoreFiles(ABC):
             return
         files = [f.file for f in await self._records.files(store_id) if f.batch_id == batch_id]
         tally = counts(files)
-        current.batch.status = _settled_status(current.cancelled, tally)  # type: ignore[assignment]
+        current.batch.status = _settled_status(current.cancelled, tally)
         current.batch.file_counts = tally
         await self._records.put_batch(current)
 
@@ -398,7 +399,7 @@ class StoreFiles(ABC):
                 await self._settle_batch(batch.batch.vector_store_id, batch.batch.id)
 
 
-def _settled_status(cancelled: bool, tally: FileCounts) -> str:
+def _settled_status(cancelled: bool, tally: FileCounts) -> FileStatus:
     """A batch's final status once none of its files is in progress."""
     if cancelled:
         return "cancelled"
