@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import secrets
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -43,6 +45,8 @@ _ITEMS: dict[str, ColumnType | ColumnDefinition] = {
     "created_at": ColumnDefinition(ColumnType.INTEGER, nullable=False),
     "item": ColumnDefinition(ColumnType.JSON, nullable=False),
 }
+# Llama Stack 0.7.3's ids: "conv_" + 48 lowercase hex; ours were "conv_" + 32 before, still valid.
+CONVERSATION_ID = re.compile(r"^conv_[0-9a-f]{32}(?:[0-9a-f]{16})?$")
 _ID_PREFIXES = {"message": "msg", "function_call": "fc", "function_call_output": "fco"}
 _INCLUDES = frozenset(get_args(ConversationItemInclude))
 _ITEM: TypeAdapter[Item] = TypeAdapter(Item)
@@ -80,7 +84,9 @@ class ConversationsStore:
         """A new conversation, holding `items` (oldest first) and `metadata` (16 pairs at most)."""
         checked = _checked_metadata({} if metadata is None else metadata)
         stored = _with_ids(_validated(items or []))
-        conversation = Conversation(id=new_id("conv"), created_at=now(), metadata=checked)
+        conversation = Conversation(
+            id=f"conv_{secrets.token_hex(24)}", created_at=now(), metadata=checked
+        )
         sql = await self._sql()
         await sql.insert(
             self._table,
@@ -188,6 +194,7 @@ class ConversationsStore:
         return [_ITEM.validate_python(row["item"]) for row in page.data]
 
     async def _visible_row(self, conversation_id: str) -> dict[str, Any]:
+        check_conversation_id(conversation_id)
         row = await (await self._sql()).fetch_one(
             self._table, {"id": conversation_id, **_visible()}
         )
@@ -200,8 +207,14 @@ class ConversationsStore:
     ) -> dict[str, Any]:
         row = await sql.fetch_one(self._items, {"row_key": _row_key(conversation_id, item_id)})
         if row is None:
-            where = f"(in conversation '{conversation_id}')"
-            raise NotFoundError("Conversation item", item_id, hint=f"{hint} {where}".strip())
+            raise NotFoundError(
+                "Conversation item",
+                item_id,
+                parent=f"conversation '{conversation_id}'",
+                list_command=f'conversations.items.list("{conversation_id}")',
+                plural="conversation items",
+                hint=hint,
+            )
         return row
 
     async def _append(
@@ -244,6 +257,15 @@ class ConversationsStore:
         )
         last = int(page.data[0]["seq"]) if page.data else 0
         return max(time.time_ns(), last + 1)
+
+
+def check_conversation_id(conversation_id: str) -> None:
+    """A malformed id is a bad request (400), as in Llama Stack 0.7.3; only a missing one is 404."""
+    if not isinstance(conversation_id, str) or not CONVERSATION_ID.fullmatch(conversation_id):
+        raise BadRequestError(
+            f"Invalid value for 'conversation_id': {conversation_id}. Conversation ID must match "
+            "format 'conv_' followed by 48 lowercase hex characters."
+        )
 
 
 def _visible() -> dict[str, Any]:

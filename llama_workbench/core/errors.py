@@ -50,19 +50,34 @@ class PermissionDeniedError(LlamaWorkbenchError):
 
 
 class NotFoundError(LlamaWorkbenchError):
-    """A resource (model, shield, vector store, ...) does not exist; the message lists what does."""
+    """A resource (model, shield, vector store, ...) does not exist; the message lists what does.
+
+    Worded as Llama Stack words it (`Model 'x' not found.`, `... not found in <parent>.`, `Use
+    'client.files.list()' to list available Files.`), plus the ids that do exist when known.
+    """
 
     status_code = 404
     error_type = "not_found"
 
     def __init__(
-        self, kind: str, identifier: str, available: Iterable[str] | None = None, *, hint: str = ""
+        self,
+        kind: str,
+        identifier: str,
+        available: Iterable[str] | None = None,
+        *,
+        hint: str = "",
+        parent: str = "",
+        list_command: str = "",
+        plural: str = "",
     ) -> None:
         names = sorted(available) if available is not None else []
         shown = ", ".join(names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
-        message = f"{kind} '{identifier}' not found."
+        where = f" in {parent}" if parent else ""
+        message = f"{kind} '{identifier}' not found{where}."
         if available is not None:
             message += f" Available: {shown}." if names else f" No {kind}s are registered."
+        if list_command:
+            message += f" Use 'client.{list_command}' to list available {plural or kind + 's'}."
         if hint:
             message += f" {hint}"
         super().__init__(message, details={"kind": kind, "id": identifier, "available": names})
@@ -86,10 +101,13 @@ class PayloadTooLargeError(LlamaWorkbenchError):
 
 
 class UnprocessableError(LlamaWorkbenchError):
-    """The request is well-formed but fails validation."""
+    """The request is well-formed but fails validation (or asks what the model can't give).
 
-    status_code = 422
-    error_type = "unprocessable_entity"
+    A 400, as Llama Stack and OpenAI answer every invalid request; never a 422.
+    """
+
+    status_code = 400
+    error_type = "invalid_request_error"
 
 
 class RateLimitError(LlamaWorkbenchError):

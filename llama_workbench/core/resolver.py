@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from llama_workbench.core.config import StackConfig, validation_problems
 from llama_workbench.core.datatypes import Api, ProviderDeps, ProviderSpec
 from llama_workbench.core.errors import ConfigError, ResolverError
+from llama_workbench.core.prompts import build_prompts
 from llama_workbench.providers.registry import ProviderRegistry, load_config_class, load_factory
 
 if TYPE_CHECKING:
@@ -239,6 +240,7 @@ BUILTIN_PROTOCOLS = {
     Api.providers: "llama_workbench.apis.providers.api:Providers",
     Api.inspect: "llama_workbench.apis.inspect.api:Inspect",
     Api.telemetry: "llama_workbench.apis.telemetry.api:Telemetry",  # with `telemetry.enabled`
+    Api.prompts: "llama_workbench.apis.prompts.api:Prompts",  # a core service, in every stack
 }
 # APIs whose implementation is the routing table of a routed API (enabled with it).
 TABLE_APIS = {d.table_api: d.api for d in API_DEFINITIONS.values() if d.table_api}
@@ -252,7 +254,7 @@ def enabled_apis(config: StackConfig) -> list[Api]:
 def plan_stack(config: StackConfig, registry: ProviderRegistry) -> StackPlan:
     """Check everything that can be checked without building anything; raise one ConfigError."""
     problems: list[str] = []
-    apis = [a for a in enabled_apis(config) if a not in TABLE_APIS]
+    apis: list[Api] = [a for a in enabled_apis(config) if a not in TABLE_APIS and a != Api.prompts]
     for api in apis:
         if api is Api.telemetry:  # built in: the top-level `telemetry:` section turns it on
             if not config.telemetry.enabled:
@@ -406,7 +408,7 @@ async def build_stack(
 
     `wrap` (tracing) replaces each API's implementation where it is stored: later APIs, their
     providers and the stack's callers all go through it."""
-    impls: dict[Api, Any] = {}
+    impls: dict[Api, Any] = {Api.prompts: build_prompts(storage, wrap)}  # providers may use it
     instances: dict[str, Any] = {}
     data_dir = plan.config.resolved_data_dir()
     for api in plan.order:

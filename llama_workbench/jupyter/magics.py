@@ -14,9 +14,11 @@ from IPython.display import display
 from llama_workbench.core.errors import LlamaWorkbenchError, error_line
 from llama_workbench.jupyter import (
     agent_command,
+    batch_command,
     commands,
     eval_command,
     finetune_command,
+    prompt_command,
     trace_command,
 )
 from llama_workbench.jupyter.parsers import SUBCOMMANDS, top_parser
@@ -90,7 +92,9 @@ _HANDLERS: dict[str, Callable[[LlamaMagics, str, str | None], Any]] = {
     "widget": commands.widget,
     "agent": agent_command.agent,
     "eval": eval_command.run_eval_magic,
+    "batch": batch_command.batch,
     "finetune": finetune_command.run_finetune_magic,
+    "prompt": prompt_command.prompt,
     "trace": trace_command.trace,
 }
 

@@ -18,7 +18,9 @@ SUBCOMMANDS = {
     "shield": "Check a text with a shield.",
     "agent": "Agent sessions: new (tools, shields), ask (a turn, steps shown), sessions, resume, history.",
     "eval": "Run a benchmark (progress, a DataFrame, the MLflow run); benchmarks, jobs, resume.",
+    "batch": "Run a DataFrame of requests as a batch (progress, a DataFrame of results); list.",
     "finetune": "Fine-tune a model on rows (LoRA): progress, loss curve, the new model; jobs.",
+    "prompt": "Prompt templates with {{variables}}: create, list, show, render, set-default, delete.",
     "trace": "The last traces of the stack's calls (span trees, latency, tokens) and metrics.",
     "widget": "Open a dashboard: chat, rag, safety, inspector (the stack), eval, finetune.",
 }

@@ -328,6 +328,7 @@ def _rag_specs() -> builtins.list[ProviderSpec]:
                 Api.shields,
                 Api.vector_io,
                 Api.tool_runtime,
+                Api.prompts,
             ),
         ),
     ]

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from llama_workbench.core.errors import LlamaWorkbenchError, to_http
+from llama_workbench.core.errors import LlamaWorkbenchError, NotFoundError, to_http
 from llama_workbench.core.stack import Stack
 from llama_workbench.server.middleware import GuardMiddleware, TraceContextMiddleware
 from llama_workbench.version import __version__
@@ -51,6 +51,7 @@ class ErrorBody(BaseModel):
     message: str
     type: str
     code: int
+    param: str | None = None
     details: dict[str, Any] | None = None
 
 
@@ -62,13 +63,12 @@ class ErrorResponse(BaseModel):
 
 
 _ERRORS = {
-    400: "Bad request.",
+    400: "Invalid request (bad or missing parameters, malformed ids).",
     401: "Missing or invalid bearer token.",
     403: "Forbidden.",
     404: "Unknown model or resource.",
     409: "Conflict.",
     413: "Request body too large.",
-    422: "Invalid request parameters.",
     429: "Too many requests.",
     500: "Server bug.",
     502: "The provider answered with an error.",
@@ -95,6 +95,10 @@ async def _error(request: Request, exc: Exception) -> JSONResponse:
     status, body = to_http(exc)
     if status >= 500:
         logger.exception("%s %s failed", request.method, request.url.path)
+    if isinstance(exc, NotFoundError) and request.url.path.startswith("/v1/vector_stores"):
+        # Llama Stack 0.7.3 answers every not-found under /v1/vector_stores with a 400 (its
+        # OpenAI-compatible vector store routes do), and its clients expect BadRequestError.
+        status = body["error"]["code"] = 400
     return JSONResponse(body, status_code=status)
 
 
@@ -108,13 +112,26 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-    message = "Invalid request: " + "; ".join(problems)
-    body = {
-        "error": {"message": message, "type": "invalid_request_error", "code": 422},
-        "detail": exc.errors(),
+    """A 400, as Llama Stack 0.7.3 and OpenAI answer it: `error.message` names each field,
+    `error.param` the first one, `detail.errors` lists them as 0.7.3's translator does."""
+    errors = [
+        {
+            "loc": list(e.get("loc", ())),
+            "msg": e.get("msg", "Validation error"),
+            "type": e.get("type", "unknown"),
+        }
+        for e in exc.errors()
+    ]
+    problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors]
+    first = errors[0]["loc"] if errors else []
+    field = first[1:] if first and first[0] in ("body", "query", "path", "header") else first
+    error = {
+        "message": "Invalid request: " + "; ".join(problems),
+        "type": "invalid_request_error",
+        "code": 400,
+        "param": ".".join(str(p) for p in field) or None,
     }
-    return JSONResponse(_jsonable(body), status_code=422)
+    return JSONResponse(_jsonable({"error": error, "detail": {"errors": errors}}), status_code=400)
 
 
 def _jsonable(value: Any) -> Any:

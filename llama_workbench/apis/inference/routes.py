@@ -56,11 +56,12 @@ def create_router(impl: Inference) -> APIRouter:
     )
     async def list_chat_completions(
         after: str | None = Query(None, description="The last id of the previous page."),
-        limit: int = Query(20, ge=1, le=100),
+        # Uncapped, as in Llama Stack 0.7.3 (its clients page with limit=1000); null means 20.
+        limit: int | None = Query(20, ge=1, description="The most completions to return."),
         model: str | None = Query(None, description="Only completions of this model."),
-        order: Literal["asc", "desc"] = Query("desc", description="By creation time."),
+        order: Literal["asc", "desc"] | None = Query("desc", description="By creation time."),
     ) -> StoredChatCompletionList:
-        return await impl.list_chat_completions(after, limit, model, order)
+        return await impl.list_chat_completions(after, limit or 20, model, order or "desc")
 
     @router.get(
         "/v1/chat/completions/{completion_id}",

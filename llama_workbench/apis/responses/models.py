@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
 from llama_workbench.apis.vector_io.models import RankingOptions
 
@@ -261,6 +261,25 @@ class TextConfig(_Open):
     format: TextFormat = Field(default_factory=TextFormat)
 
 
+PromptVariable = str | Annotated[InputText | InputImage | InputFile, Field(discriminator="type")]
+
+
+class ResponsePrompt(_Open):
+    """A stored prompt template (the Prompts API) to use, and the values of its variables."""
+
+    id: str = Field(description="The prompt's id (pmpt_...).")
+    version: str | None = Field(None, description="Its version (default: its default version).")
+    variables: dict[str, PromptVariable] | None = Field(
+        None, description="Values of its {{variables}}: strings or input_text parts."
+    )
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: Any) -> Any:
+        # OpenAI types it a string; a number means the same version.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class GuardrailSpec(BaseModel):
     type: str = Field(description="A shield id.")
 
@@ -271,6 +290,7 @@ class CreateResponseRequest(_Open):
     model: str = Field(min_length=1)
     input: str | list[Item]
     instructions: str | None = None
+    prompt: ResponsePrompt | None = None
     tools: list[ResponseTool] | None = None
     tool_choice: ToolChoice | None = None
     parallel_tool_calls: bool | None = True
@@ -337,6 +357,7 @@ class ResponseObject(BaseModel):
     error: ResponseError | None = None
     incomplete_details: IncompleteDetails | None = None
     instructions: str | None = None
+    prompt: ResponsePrompt | None = None
     previous_response_id: str | None = None
     conversation: dict[str, str] | None = None
     tools: list[ResponseTool] | None = None

@@ -226,7 +226,7 @@ class StoreFiles(ABC):
         entry = await self._records.get_file(vector_store_id, file_id)
         if entry is None:
             known = [f.file.id for f in await self._records.files(vector_store_id)]
-            raise NotFoundError("File", file_id, known, hint=f"(in vector store {vector_store_id})")
+            raise NotFoundError("File", file_id, known, parent=f"vector store '{vector_store_id}'")
         return entry
 
     # -- batches
@@ -380,7 +380,9 @@ class StoreFiles(ABC):
         batch = await self._records.get_batch(vector_store_id, batch_id)
         if batch is None:
             known = [b.batch.id for b in await self._records.batches(vector_store_id)]
-            raise NotFoundError("File batch", batch_id, known)
+            raise NotFoundError(
+                "File batch", batch_id, known, parent=f"vector store '{vector_store_id}'"
+            )
         return batch
 
     async def _recover_interrupted(self) -> None:

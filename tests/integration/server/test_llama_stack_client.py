@@ -78,7 +78,7 @@ def test_llama_stack_client_sdk(server: BackgroundServer) -> None:
     assert out["embedding"] == [3.0, 1.0, 0.0]
     assert out["errors"] == {
         "unknown_model": ["NotFoundError", 404],
-        "bad_params": ["UnprocessableEntityError", 422],
+        "bad_params": ["BadRequestError", 400],
         "no_token": ["AuthenticationError", 401],
     }
     assert out["providers"] == ["remote::vllm"] and out["health"] == "OK"

@@ -66,8 +66,10 @@ def test_errors_map_to_sdk_exceptions(client: openai.OpenAI) -> None:
     with pytest.raises(openai.NotFoundError) as info:
         client.chat.completions.create(model="nope", messages=[{"role": "user", "content": "x"}])
     assert "Model 'nope' not found. Available: s/e, s/m" in info.value.message
-    with pytest.raises(openai.UnprocessableEntityError):
+    # Invalid requests are a 400 (as Llama Stack 0.7.3 and OpenAI answer), naming the field.
+    with pytest.raises(openai.BadRequestError, match="temperature") as bad:
         client.chat.completions.create(model="m", messages=[], temperature=9)
+    assert bad.value.param == "temperature"
     with pytest.raises(openai.BadRequestError, match="is an embedding model"):
         client.chat.completions.create(model="e", messages=[{"role": "user", "content": "x"}])
 
@@ -81,6 +83,43 @@ def test_inspect_routes_lists_only_served_routes(server: BackgroundServer) -> No
     assert chat["provider_types"] == ["remote::vllm"]
     assert httpx.get(f"{server.url}/v1/health").json() == {"status": "OK"}
     assert httpx.get(f"{server.url}/v1/version").json()["version"]
+
+
+def test_request_validation_is_a_400_in_openai_and_llama_stack_shape(
+    server: BackgroundServer,
+) -> None:
+    answer = httpx.post(f"{server.url}/v1/chat/completions", json={"messages": []})
+    assert answer.status_code == 400
+    body = answer.json()
+    assert body["error"]["type"] == "invalid_request_error" and body["error"]["param"] == "model"
+    assert "body.model: Field required" in body["error"]["message"]
+    # `detail` as Llama Stack 0.7.3's translator builds it: one entry per field.
+    assert body["detail"]["errors"][0] == {
+        "loc": ["body", "model"],
+        "msg": "Field required",
+        "type": "missing",
+    }
+    query = httpx.get(f"{server.url}/v1/chat/completions", params={"order": "sideways"})
+    assert query.status_code == 400 and query.json()["error"]["param"] == "order"
+
+
+def test_inspect_routes_honours_api_filter(server: BackgroundServer) -> None:
+    def listed(api_filter: str | None) -> set[tuple[str, str]]:
+        params = {"api_filter": api_filter} if api_filter else {}
+        answer = httpx.get(f"{server.url}/v1/inspect/routes", params=params)
+        assert answer.status_code == 200, answer.text
+        return {(r["method"], r["route"]) for r in answer.json()["data"]}
+
+    default, deprecated = listed(None), listed("deprecated")
+    # Registering a model is deprecated in 0.7.3: listed only when deprecated ones are asked for.
+    assert ("POST", "/v1/models") in deprecated and ("POST", "/v1/models") not in default
+    assert ("GET", "/v1/models") in default and ("GET", "/v1/models") not in deprecated
+    v1 = listed("v1")
+    assert ("GET", "/v1/models") in v1 and v1 <= default
+    assert all(route.startswith("/v1/") for _, route in v1)
+    assert all(route.startswith("/v1alpha/") for _, route in listed("v1alpha"))
+    bad = httpx.get(f"{server.url}/v1/inspect/routes", params={"api_filter": "v9"})
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "api_filter"
 
 
 def test_openapi_document_describes_routes(server: BackgroundServer, tmp_path: Path) -> None:
@@ -97,5 +136,9 @@ def test_stored_completions_through_the_sdk(client: openai.OpenAI) -> None:
     )
     listed = client.chat.completions.list(limit=5)
     assert listed.data[0].id == made.id
+    # Llama Stack 0.7.3 caps no `limit` (its suite lists with limit=1000).
+    assert client.chat.completions.list(limit=1000).data[0].id == made.id
+    with pytest.raises(openai.BadRequestError, match="limit"):
+        client.chat.completions.list(limit=0)
     stored = client.chat.completions.retrieve(made.id)
     assert stored.choices[0].message.content == "echo: remember me"

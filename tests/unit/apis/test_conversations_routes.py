@@ -129,11 +129,12 @@ async def test_an_empty_create_body_makes_an_empty_conversation(http: httpx.Asyn
 
 async def test_unknown_ids_are_404_in_our_error_shape(http: httpx.AsyncClient) -> None:
     made = (await http.post("/v1/conversations", json={})).json()
+    missing = "conv_" + "0" * 48
     for method, path in [
-        ("GET", "/v1/conversations/conv_nope"),
-        ("POST", "/v1/conversations/conv_nope"),
-        ("DELETE", "/v1/conversations/conv_nope"),
-        ("GET", "/v1/conversations/conv_nope/items"),
+        ("GET", f"/v1/conversations/{missing}"),
+        ("POST", f"/v1/conversations/{missing}"),
+        ("DELETE", f"/v1/conversations/{missing}"),
+        ("GET", f"/v1/conversations/{missing}/items"),
         ("GET", f"/v1/conversations/{made['id']}/items/msg_nope"),
         ("DELETE", f"/v1/conversations/{made['id']}/items/msg_nope"),
         ("GET", f"/v1/conversations/{made['id']}/items?after=msg_nope"),
@@ -142,37 +143,60 @@ async def test_unknown_ids_are_404_in_our_error_shape(http: httpx.AsyncClient) -
         answer = await http.request(method, path, json=body)
         assert answer.status_code == 404, (method, path)
         error = answer.json()["error"]
-        assert error["type"] == "not_found" and "_nope' not found" in error["message"]
+        assert error["type"] == "not_found" and "' not found" in error["message"]
+    item = await http.get(f"/v1/conversations/{made['id']}/items/msg_nope")
+    assert item.json()["error"]["message"].startswith(
+        f"Conversation item 'msg_nope' not found in conversation '{made['id']}'."
+    )
+
+
+async def test_malformed_ids_are_400(http: httpx.AsyncClient) -> None:
+    for method, path in [
+        ("GET", "/v1/conversations/conv_nope"),
+        ("POST", "/v1/conversations/invalid_id"),
+        ("DELETE", "/v1/conversations/conv_nope"),
+        ("GET", "/v1/conversations/conv_nope/items"),
+        ("GET", "/v1/conversations/conv_nope/items/msg_1"),
+    ]:
+        body: dict[str, Any] | None = {"metadata": {}} if method == "POST" else None
+        answer = await http.request(method, path, json=body)
+        assert answer.status_code == 400, (method, path)
+        error = answer.json()["error"]
+        assert error["type"] == "invalid_request_error"
+        assert "Invalid value for 'conversation_id'" in error["message"]
 
 
 @pytest.mark.parametrize(
-    ("method", "suffix", "body", "status"),
+    ("method", "suffix", "body", "field"),
     [
-        ("POST", "/items", {"items": [USER] * 21}, 422),
-        ("POST", "/items", {"items": []}, 422),
-        ("POST", "/items", {"items": [{"type": "telepathy"}]}, 422),
-        ("POST", "/items", {}, 422),
-        ("POST", "", {}, 422),
-        ("POST", "", {"metadata": {"k": 1}}, 422),
-        ("POST", "", {"metadata": {f"k{i}": "v" for i in range(17)}}, 400),
-        ("GET", "/items?limit=0", None, 422),
-        ("GET", "/items?limit=101", None, 422),
-        ("GET", "/items?order=sideways", None, 422),
-        ("GET", "/items?include=bogus", None, 422),
+        ("POST", "/items", {"items": [USER] * 21}, "items"),
+        ("POST", "/items", {"items": []}, "items"),
+        ("POST", "/items", {"items": [{"type": "telepathy"}]}, "items"),
+        ("POST", "/items", {}, "items"),
+        ("POST", "", {}, "metadata"),
+        ("POST", "", {"metadata": {"k": 1}}, "metadata"),
+        ("POST", "", {"metadata": {f"k{i}": "v" for i in range(17)}}, "16"),
+        ("GET", "/items?limit=0", None, "limit"),
+        ("GET", "/items?limit=101", None, "limit"),
+        ("GET", "/items?order=sideways", None, "order"),
+        ("GET", "/items?include=bogus", None, "include"),
     ],
 )
 async def test_bad_requests_are_rejected(
-    http: httpx.AsyncClient, method: str, suffix: str, body: Any, status: int
+    http: httpx.AsyncClient, method: str, suffix: str, body: Any, field: str
 ) -> None:
+    # Llama Stack and OpenAI answer every invalid request with a 400 (never a 422),
+    # naming the field.
     made = (await http.post("/v1/conversations", json={})).json()
     answer = await http.request(method, f"/v1/conversations/{made['id']}{suffix}", json=body)
-    assert answer.status_code == status
-    assert answer.json()["error"]["type"] == "invalid_request_error"
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["type"] == "invalid_request_error" and field in error["message"]
 
 
 async def test_create_rejects_too_many_items_and_taken_ids(http: httpx.AsyncClient) -> None:
     too_many = await http.post("/v1/conversations", json={"items": [USER] * 21})
-    assert too_many.status_code == 422 and "20" in too_many.json()["error"]["message"]
+    assert too_many.status_code == 400 and "20" in too_many.json()["error"]["message"]
     given = {**USER, "id": "msg_1"}
     made = (await http.post("/v1/conversations", json={"items": [given]})).json()
     taken = await http.post(f"/v1/conversations/{made['id']}/items", json={"items": [given]})
@@ -198,5 +222,7 @@ async def test_the_openai_sdk_drives_the_routes(app: FastAPI) -> None:
         )
         assert first.id == every[1].id
         with pytest.raises(openai.NotFoundError):
+            await client.conversations.retrieve("conv_" + "0" * 48)
+        with pytest.raises(openai.BadRequestError, match="conversation_id"):
             await client.conversations.retrieve("conv_nope")
         assert (await client.conversations.delete(made.id)).deleted

@@ -233,10 +233,10 @@ def _error_cases(tmp_path: Path) -> list[tuple[str, str, dict[str, Any], int, st
             "POST",
             "/v1beta/datasets",
             {"json": {"purpose": "chat", "source": {"rows": QA}}},
-            422,
+            400,
             "purpose",
         ),
-        ("POST", "/v1beta/datasetio/append-rows/qa", {"json": {"rows": "x"}}, 422, "rows"),
+        ("POST", "/v1beta/datasetio/append-rows/qa", {"json": {"rows": "x"}}, 400, "rows"),
         (
             "POST",
             "/v1beta/datasets",

@@ -209,7 +209,7 @@ async def test_score_batch(http: httpx.AsyncClient) -> None:
 async def test_errors_in_the_common_shape(http: httpx.AsyncClient) -> None:
     bad_type = {"input_rows": [ROW], "scoring_functions": {"basic::equality": {"type": "fancy"}}}
     invalid = await http.post("/v1/scoring/score", json=bad_type)
-    assert invalid.status_code == 422
+    assert invalid.status_code == 400
     assert invalid.json()["error"]["type"] == "invalid_request_error"
     no_column = {
         "input_rows": [{"generated_answer": "x"}],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from llama_workbench.apis.responses.models import (
     MessageItem,
 )
 from llama_workbench.core.access import Principal, current_principal
-from llama_workbench.core.conversations import ConversationsStore
+from llama_workbench.core.conversations import CONVERSATION_ID, ConversationsStore
 from llama_workbench.core.errors import BadRequestError, ConflictError, NotFoundError
 from llama_workbench.storage.config import SqlStoreRef, StorageConfig
 from llama_workbench.storage.manager import StorageManager
@@ -199,20 +199,39 @@ async def test_retrieve_and_delete_an_item(store: ConversationsStore) -> None:
     assert [item.id for item in await store.all_items(made.id)] == ["msg_keep", "fc_x"]
 
 
-async def test_unknown_conversation_everywhere(store: ConversationsStore) -> None:
-    calls = [
-        store.retrieve_conversation("conv_nope"),
-        store.update_conversation("conv_nope", {}),
-        store.delete_conversation("conv_nope"),
-        store.create_items("conv_nope", [_message("x")]),
-        store.list_items("conv_nope"),
-        store.retrieve_item("conv_nope", "msg_1"),
-        store.delete_item("conv_nope", "msg_1"),
-        store.all_items("conv_nope"),
+def _calls(store: ConversationsStore, conversation_id: str) -> list[Coroutine[Any, Any, Any]]:
+    return [
+        store.retrieve_conversation(conversation_id),
+        store.update_conversation(conversation_id, {}),
+        store.delete_conversation(conversation_id),
+        store.create_items(conversation_id, [_message("x")]),
+        store.list_items(conversation_id),
+        store.retrieve_item(conversation_id, "msg_1"),
+        store.delete_item(conversation_id, "msg_1"),
+        store.all_items(conversation_id),
     ]
-    for call in calls:
-        with pytest.raises(NotFoundError, match="Conversation 'conv_nope' not found"):
+
+
+async def test_unknown_conversation_everywhere(store: ConversationsStore) -> None:
+    missing = "conv_" + "0" * 48
+    for call in _calls(store, missing):
+        with pytest.raises(NotFoundError, match=f"^Conversation '{missing}' not found\\.$"):
             await call
+
+
+async def test_malformed_conversation_id_is_a_bad_request(store: ConversationsStore) -> None:
+    # As Llama Stack 0.7.3 validates: "conv_" + 48 lowercase hex (ours once were 32: still valid).
+    for bad in ("conv_nope", "invalid_id", "conv_" + "A" * 48, "conv_" + "0" * 40):
+        for call in _calls(store, bad):
+            with pytest.raises(
+                BadRequestError, match=f"Invalid value for 'conversation_id': {bad}"
+            ):
+                await call
+    made = await store.create_conversation()
+    assert CONVERSATION_ID.fullmatch(made.id) and len(made.id) == len("conv_") + 48
+    older = "conv_" + "0" * 32
+    with pytest.raises(NotFoundError):
+        await store.retrieve_conversation(older)
 
 
 @pytest.mark.parametrize(

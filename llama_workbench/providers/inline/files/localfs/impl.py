@@ -159,14 +159,14 @@ class LocalfsFiles:
     def _path(self, file_id: str) -> Path:
         # Ids are ours ("file-" + hex); anything else never reaches the disk.
         if not (file_id.startswith("file-") and file_id[5:].isalnum()):
-            raise NotFoundError("File", file_id)
+            raise NotFoundError("File", file_id, list_command="files.list()")
         return self.storage_dir / file_id
 
     async def _row(self, file_id: str) -> dict[str, Any]:
         self._path(file_id)
         row = await (await self._store()).fetch_one(self._table, {"id": file_id})
         if row is None or not can_access(row["owner"]) or _expired(row):
-            raise NotFoundError("File", file_id)
+            raise NotFoundError("File", file_id, list_command="files.list()")
         return row
 
     async def _expire(self) -> None:

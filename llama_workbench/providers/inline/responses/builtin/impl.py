@@ -12,15 +12,17 @@ from typing import Any, Literal
 from llama_workbench.apis.responses.models import (
     CreateResponseRequest,
     InputItemList,
+    InputText,
     Item,
     ResponseDeleted,
     ResponseList,
     ResponseObject,
+    ResponsePrompt,
     StreamEvent,
     TextConfig,
 )
 from llama_workbench.core.datatypes import Api, ProviderDeps
-from llama_workbench.core.errors import BadRequestError, ConflictError
+from llama_workbench.core.errors import BadRequestError, ConflictError, NotFoundError
 from llama_workbench.providers.inline.responses.builtin.config import BuiltinResponsesConfig
 from llama_workbench.providers.inline.responses.builtin.convert import (
     input_items,
@@ -45,6 +47,7 @@ class _Prepared:
     run: ResponseRun
     new_items: list[Item]
     history: list[dict[str, Any]]  # chat messages before this response, without instructions
+    lead: int  # how many system messages (the prompt, instructions) come before the history
 
 
 class BuiltinResponses:
@@ -58,6 +61,7 @@ class BuiltinResponses:
         self._models = deps.apis.get(Api.models)
         self._safety = deps.apis.get(Api.safety)
         self._shields = deps.apis.get(Api.shields)
+        self._prompts = deps.apis.get(Api.prompts)
         self._tool_deps = ToolDeps(
             vector_io=deps.apis.get(Api.vector_io),
             tool_runtime=deps.apis.get(Api.tool_runtime),
@@ -96,13 +100,12 @@ class BuiltinResponses:
         await tools.check()
         new_items = input_items(request.input)
         history = await self._history(request)
-        messages = (
-            [{"role": "system", "content": request.instructions}] if request.instructions else []
-        )
-        messages += history + items_to_messages(new_items)
+        lead = await self._lead(request)
+        messages = lead + history + items_to_messages(new_items)
         response = ResponseObject(
             model=request.model,
             instructions=request.instructions,
+            prompt=request.prompt,
             previous_response_id=request.previous_response_id,
             conversation={"id": request.conversation} if request.conversation else None,
             tools=request.tools,
@@ -126,7 +129,7 @@ class BuiltinResponses:
             output_shields=shields,
         )
         run = ResponseRun(request, response, messages, user_texts(new_items), tools, settings)
-        return _Prepared(run, new_items, history)
+        return _Prepared(run, new_items, history, len(lead))
 
     @staticmethod
     def _check_options(request: CreateResponseRequest) -> None:
@@ -158,6 +161,33 @@ class BuiltinResponses:
         if request.conversation:
             await self.conversations.retrieve_conversation(request.conversation)
 
+    async def _lead(self, request: CreateResponseRequest) -> list[dict[str, Any]]:
+        """The system messages before the conversation: the rendered prompt, then instructions
+        (Llama Stack 0.7's order); neither is carried to a later response."""
+        prompt = await self._render_prompt(request.prompt) if request.prompt else None
+        return [{"role": "system", "content": t} for t in (prompt, request.instructions) if t]
+
+    async def _render_prompt(self, ref: ResponsePrompt) -> str:
+        values: dict[str, str] = {}
+        for name, value in (ref.variables or {}).items():
+            if isinstance(value, InputText):
+                value = value.text
+            if not isinstance(value, str):
+                raise BadRequestError(
+                    f"prompt.variables.{name}: {value.type} values are not supported here; give "
+                    "text (a string or an input_text part)."
+                )
+            values[name] = value
+        if ref.version is not None and not ref.version.isdigit():
+            raise BadRequestError(f"prompt.version: '{ref.version}' is not a version number.")
+        if self._prompts is None:
+            raise BadRequestError("prompt: this stack has no Prompts API.")
+        version = int(ref.version) if ref.version else None
+        try:
+            return str(await self._prompts.render(ref.id, values, version))
+        except (NotFoundError, BadRequestError) as exc:
+            raise BadRequestError(f"prompt: {exc.message}") from None
+
     async def _history(self, request: CreateResponseRequest) -> list[dict[str, Any]]:
         if request.previous_response_id:
             return list((await self._store.get(request.previous_response_id)).messages)
@@ -180,7 +210,7 @@ class BuiltinResponses:
                 batch = items[start : start + _ITEMS_PER_WRITE]
                 await self.conversations.create_items(response.conversation["id"], batch)
         if response.store:
-            history = run.messages[1:] if run.request.instructions else run.messages
+            history = run.messages[prepared.lead :]
             await self._store.put(response, prepared.new_items, history)
 
     # -- background

@@ -86,7 +86,12 @@ class ResponsesStore:
             self._table, {"id": response_id, **self._visible()}
         )
         if row is None:
-            raise NotFoundError("Response", response_id, hint="(only stored responses can be read)")
+            raise NotFoundError(
+                "Response",
+                response_id,
+                list_command="responses.list()",
+                hint="(only stored responses can be read)",
+            )
         return StoredResponse(row)
 
     async def delete(self, response_id: str) -> None:
@@ -135,7 +140,12 @@ class ResponsesStore:
         ids = [i.id for i in items]
         for cursor, name in ((after, "after"), (before, "before")):
             if cursor is not None and cursor not in ids:
-                raise NotFoundError("Input item", cursor, hint=f"(the `{name}` cursor)")
+                raise NotFoundError(
+                    "Input item",
+                    cursor,
+                    parent=f"response '{response_id}'",
+                    hint=f"(the `{name}` cursor)",
+                )
         start = ids.index(after) + 1 if after else 0
         stop = ids.index(before) if before else len(items)
         window = items[start:stop]
