@@ -1,4 +1,4 @@
-"""The Prompts API over HTTP (httpx) and prompts in Responses (openai SDK), with auth on.
+"""The Prompts API over HTTP (httpx, llama-stack-client) and prompts in Responses, with auth on.
 
 A real server on 127.0.0.1 with bearer tokens (alice, bob, an admin), the builtin Responses
 provider, and a scripted OpenAI-compatible model server whose requests the tests read.
@@ -6,7 +6,9 @@ provider, and a scripted OpenAI-compatible model server whose requests the tests
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +19,7 @@ from openai.types.responses import ResponseInputImageParam, ResponsePromptParam
 
 from llama_workbench import Stack
 from llama_workbench.server.runner import BackgroundServer, start_server
+from tests.support.client_venv import client_python
 from tests.support.scripted_llm import ScriptedModelServer, say
 from tests.support.stub_server import free_port
 
@@ -211,3 +214,74 @@ def test_bad_prompts_in_a_response_are_400s(server: BackgroundServer) -> None:
     for prompt, message in cases:
         with pytest.raises(openai.BadRequestError, match=message):
             client.responses.create(model=MODEL, input="hi", prompt=prompt)
+
+
+LSC_SCRIPT = r"""
+import json, sys
+import llama_stack_client as lsc
+from llama_stack_client import LlamaStackClient
+
+url, model = sys.argv[1], sys.argv[2]
+alice = LlamaStackClient(base_url=url, api_key="tok-alice", max_retries=0)
+bob = LlamaStackClient(base_url=url, api_key="tok-bob", max_retries=0)
+out = {}
+made = alice.prompts.create(prompt="You are a {{ role }} assistant.", variables=["role"])
+out["made"] = [made.prompt_id[:5], made.version, made.variables]
+out["retrieved"] = alice.prompts.retrieve(made.prompt_id).prompt
+v2 = alice.prompts.update(made.prompt_id, prompt="Be {{ role }}.", version=1, variables=["role"])
+out["v2"] = [v2.version, v2.is_default]
+out["versions"] = [p.version for p in alice.prompts.versions.list(made.prompt_id)]
+out["v1"] = alice.prompts.retrieve(made.prompt_id, version=1).prompt
+out["default"] = alice.prompts.set_default_version(made.prompt_id, version=1).version
+out["listed"] = made.prompt_id in [p.prompt_id for p in alice.prompts.list()]
+out["bob_lists"] = made.prompt_id in [p.prompt_id for p in bob.prompts.list()]
+errors = {}
+for name, call in {
+    "bob_retrieve": lambda: bob.prompts.retrieve(made.prompt_id),
+    "stale_update": lambda: alice.prompts.update(made.prompt_id, prompt="x", version=1),
+    "undeclared": lambda: alice.prompts.create(prompt="{{x}}", variables=[]),
+}.items():
+    try:
+        call()
+        errors[name] = None
+    except lsc.APIStatusError as exc:
+        errors[name] = [type(exc).__name__, exc.status_code]
+out["errors"] = errors
+response = alice.responses.create(
+    model=model,
+    input="hi",
+    prompt={"id": made.prompt_id, "variables": {"role": {"type": "input_text", "text": "kind"}}},
+)
+out["response"] = [response.prompt.id == made.prompt_id, response.output_text]
+alice.prompts.delete(made.prompt_id)
+out["deleted"] = made.prompt_id not in [p.prompt_id for p in alice.prompts.list()]
+print(json.dumps(out))
+"""
+
+
+def test_llama_stack_client(server: BackgroundServer, model: ScriptedModelServer) -> None:
+    model.script(say("Hello."))
+    run = subprocess.run(
+        [str(client_python()), "-c", LSC_SCRIPT, server.url, MODEL],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    out = json.loads(run.stdout)
+    assert out["made"] == ["pmpt_", 1, ["role"]]
+    assert out["retrieved"] == "You are a {{ role }} assistant."
+    assert out["v2"] == [2, True] and out["versions"] == [1, 2]
+    assert out["v1"] == "You are a {{ role }} assistant." and out["default"] == 1
+    assert out["listed"] is True and out["bob_lists"] is False
+    assert out["errors"] == {
+        "bob_retrieve": ["NotFoundError", 404],
+        "stale_update": ["BadRequestError", 400],
+        "undeclared": ["BadRequestError", 400],
+    }
+    assert out["response"] == [True, "Hello."]
+    assert model.requests[-1]["messages"][0] == {
+        "role": "system",
+        "content": "You are a kind assistant.",
+    }
+    assert out["deleted"] is True
