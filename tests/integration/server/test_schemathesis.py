@@ -72,6 +72,7 @@ _SEMANTIC = (
     "/v1/shields",
     "/v1/responses",
     "/v1/conversations",
+    "/v1/prompts",  # placeholders must be declared variables; versions count from 1
     "/v1beta/datasets",
     "/v1beta/datasetio",
     "/v1/scoring",
