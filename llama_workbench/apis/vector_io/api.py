@@ -95,7 +95,7 @@ class VectorIO(Protocol):
         vector_store_id: str,
         query: str | list[str],
         filters: dict[str, Any] | None = None,
-        max_num_results: int = 10,
+        max_num_results: int | None = 10,
         ranking_options: RankingOptions | dict[str, Any] | None = None,
         rewrite_query: bool = False,
         search_mode: SearchMode | None = None,

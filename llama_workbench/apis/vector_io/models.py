@@ -228,7 +228,7 @@ class SearchVectorStoreRequest(BaseModel):
 
     query: str | list[str]
     filters: dict[str, Any] | None = None
-    max_num_results: int = Field(10, ge=1, le=50)
+    max_num_results: int | None = Field(10, ge=1, le=50, description="null: the default, 10.")
     ranking_options: RankingOptions | None = None
     rewrite_query: bool = False
     search_mode: SearchMode = "vector"

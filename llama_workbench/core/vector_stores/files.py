@@ -15,6 +15,7 @@ from pydantic import TypeAdapter, ValidationError
 from llama_workbench.apis.vector_io.api import Order, ProgressCallback
 from llama_workbench.apis.vector_io.models import (
     Attributes,
+    ChunkingStrategy,
     FileCounts,
     FileLastError,
     FileStatus,
@@ -32,7 +33,7 @@ from llama_workbench.core.errors import (
     NotFoundError,
     UnprocessableError,
 )
-from llama_workbench.core.vector_stores.ingest import chunk_sizes, ingest_file
+from llama_workbench.core.vector_stores.ingest import chunk_sizes, ingest_file, resolved_strategy
 from llama_workbench.core.vector_stores.records import BatchRecord, FileRecord, counts, paginate
 
 if TYPE_CHECKING:
@@ -77,6 +78,9 @@ class StoreFiles(ABC):
     @abstractmethod
     async def text_limits(self, model_id: str) -> TextLimits: ...
 
+    @abstractmethod
+    async def _touch(self, record: VectorStoreRecord) -> None: ...
+
     async def attach_file(
         self,
         vector_store_id: str,
@@ -86,20 +90,27 @@ class StoreFiles(ABC):
         on_progress: ProgressCallback | None = None,
     ) -> VectorStoreFileObject:
         record = self.store(vector_store_id)
-        strategy = self.strategy(chunking_strategy)
-        meta = await self._files().retrieve_file(file_id)
-        entry = FileRecord(
-            file=VectorStoreFileObject(
-                id=file_id,
-                attributes=_attributes(attributes),
-                chunking_strategy=strategy,
-                created_at=int(time.time()),
-                status="in_progress",
-                vector_store_id=record.identifier,
-            ),
-            filename=meta.filename,
-        )
+        strategy = await self._strategy_for(record, chunking_strategy)
+        filename, error = await self._file_name(file_id)
+        entry = _new_entry(record, file_id, filename, _attributes(attributes), strategy)
+        if error is not None:
+            # As OpenAI and Llama Stack 0.7.3 do: the store lists the file, failed, with the reason.
+            return (await self._finish(entry, "failed", error)).file
+        await self._touch(record)
         return (await self._ingest(entry, on_progress, lambda: False)).file
+
+    async def _strategy_for(self, record: VectorStoreRecord, value: Any) -> ChunkingStrategy:
+        """The request's strategy, `auto` resolved to the `static` sizes this store's model gets."""
+        return resolved_strategy(
+            self.strategy(value), await self.text_limits(record.embedding_model)
+        )
+
+    async def _file_name(self, file_id: str) -> tuple[str, FileLastError | None]:
+        """The file's name, or why it can't be attached (an unknown id)."""
+        try:
+            return (await self._files().retrieve_file(file_id)).filename, None
+        except NotFoundError as exc:
+            return "", FileLastError(code="invalid_file", message=str(exc))
 
     async def _ingest(
         self,
@@ -242,43 +253,32 @@ class StoreFiles(ABC):
         record = self.store(vector_store_id)
         if not file_ids:
             raise BadRequestError("file_ids must list at least one file.")
-        strategy = self.strategy(chunking_strategy)
-        files = self._files()
-        names = {}
-        for file_id in dict.fromkeys(file_ids):
-            names[file_id] = (await files.retrieve_file(file_id)).filename
+        strategy = await self._strategy_for(record, chunking_strategy)
+        checked = _attributes(attributes)
         batch_id = f"vsfb_{uuid.uuid4().hex}"
-        now = int(time.time())
-        entries = [
-            FileRecord(
-                file=VectorStoreFileObject(
-                    id=file_id,
-                    attributes=_attributes(attributes),
-                    chunking_strategy=strategy,
-                    created_at=now,
-                    status="in_progress",
-                    vector_store_id=record.identifier,
-                ),
-                filename=name,
-                batch_id=batch_id,
-            )
-            for file_id, name in names.items()
-        ]
-        for entry in entries:
+        entries = []
+        for file_id in dict.fromkeys(file_ids):
+            filename, error = await self._file_name(file_id)
+            entry = _new_entry(record, file_id, filename, checked, strategy, batch_id)
+            if error is not None:  # an unknown id fails alone; the rest of the batch runs
+                entry.file.status, entry.file.last_error = "failed", error
             await self._records.put_file(entry)
+            entries.append(entry)
         batch = BatchRecord(
             batch=VectorStoreFileBatchObject(
                 id=batch_id,
-                created_at=now,
+                created_at=int(time.time()),
                 vector_store_id=record.identifier,
                 status="in_progress",
-                file_counts=FileCounts(in_progress=len(entries), total=len(entries)),
+                file_counts=counts([e.file for e in entries]),
             ),
-            file_ids=list(names),
+            file_ids=[e.file.id for e in entries],
         )
         await self._records.put_batch(batch)
+        await self._touch(record)
+        runnable = [e for e in entries if e.file.status == "in_progress"]
         task = asyncio.get_running_loop().create_task(
-            self._run_batch(batch, entries, on_progress), name=f"{record.identifier}:{batch_id}"
+            self._run_batch(batch, runnable, on_progress), name=f"{record.identifier}:{batch_id}"
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -399,6 +399,25 @@ class StoreFiles(ABC):
         for batch in await self._records.batches():
             if batch.batch.status == "in_progress":
                 await self._settle_batch(batch.batch.vector_store_id, batch.batch.id)
+
+
+def _new_entry(
+    record: VectorStoreRecord,
+    file_id: str,
+    filename: str,
+    attributes: dict[str, str | float | bool],
+    strategy: ChunkingStrategy,
+    batch_id: str | None = None,
+) -> FileRecord:
+    file = VectorStoreFileObject(
+        id=file_id,
+        attributes=attributes,
+        chunking_strategy=strategy,
+        created_at=int(time.time()),
+        status="in_progress",
+        vector_store_id=record.identifier,
+    )
+    return FileRecord(file=file, filename=filename, batch_id=batch_id)
 
 
 def _settled_status(cancelled: bool, tally: FileCounts) -> FileStatus:

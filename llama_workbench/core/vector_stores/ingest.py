@@ -14,6 +14,7 @@ from llama_workbench.apis.vector_io.models import (
     DEFAULT_CHUNK_SIZE_TOKENS,
     ChunkingStrategyAuto,
     ChunkingStrategyStatic,
+    ChunkingStrategyStaticConfig,
     ChunkMetadata,
     EmbeddedChunk,
     VectorStoreRecord,
@@ -51,11 +52,26 @@ def chunk_sizes(
                 f"({size})."
             )
         return size, overlap
-    size = DEFAULT_CHUNK_SIZE_TOKENS
-    if limits.max_input_tokens:
+    if limits.max_input_tokens and limits.max_input_tokens - 2 < DEFAULT_CHUNK_SIZE_TOKENS:
         # Beyond its input limit a model silently truncates: such chunks would be half-indexed.
-        size = min(size, max(16, limits.max_input_tokens - 2))
-    return size, min(DEFAULT_CHUNK_OVERLAP_TOKENS, size // 4)
+        size = max(16, limits.max_input_tokens - 2)
+        return size, size // 4
+    return DEFAULT_CHUNK_SIZE_TOKENS, DEFAULT_CHUNK_OVERLAP_TOKENS  # Llama Stack 0.7.3's
+
+
+def resolved_strategy(
+    strategy: ChunkingStrategyAuto | ChunkingStrategyStatic, limits: TextLimits
+) -> ChunkingStrategyStatic:
+    """`auto` as what it is for this store's model: `static` with the sizes used (as 0.7.3 reports
+    it: 800/400 tokens, less where the embedding model reads fewer)."""
+    if isinstance(strategy, ChunkingStrategyStatic):
+        return strategy
+    size, overlap = chunk_sizes(strategy, limits)
+    # Constructed: a small model's limit may be under the 100 tokens a request may ask for.
+    config = ChunkingStrategyStaticConfig.model_construct(
+        max_chunk_size_tokens=size, chunk_overlap_tokens=overlap
+    )
+    return ChunkingStrategyStatic(static=config)
 
 
 async def ingest_file(

@@ -40,7 +40,7 @@ from llama_workbench.core.routing import InferenceRouter, ModelsRoutingTable, Re
 from llama_workbench.core.vector_stores.files import StoreFiles
 from llama_workbench.core.vector_stores.ingest import TextLimits
 from llama_workbench.core.vector_stores.records import StoreRecords, counts, paginate
-from llama_workbench.core.vector_stores.search import check_filter, fuse, matches
+from llama_workbench.core.vector_stores.search import QueryParams, check_filter, fuse, matches
 from llama_workbench.storage.kv import KVStore
 
 logger = logging.getLogger(__name__)
@@ -177,9 +177,9 @@ class VectorStoresRouter(StoreFiles):
             store.metadata = {**metadata, **keep}
         if expires_after is not None:
             store.expires_after = _expires(expires_after)
-            anchor = store.last_active_at or store.created_at
-            assert store.expires_after is not None
-            store.expires_at = anchor + store.expires_after.days * DAY_S
+        store.last_active_at = int(time.time())  # an update is a use (as in Llama Stack 0.7.3)
+        if store.expires_after is not None:
+            store.expires_at = store.last_active_at + store.expires_after.days * DAY_S
         await self._table.put(record.model_copy(update={"object": store}), persist=True)
         return await self.retrieve_vector_store(vector_store_id)
 
@@ -200,7 +200,7 @@ class VectorStoresRouter(StoreFiles):
         vector_store_id: str,
         query: str | builtins.list[str],
         filters: dict[str, Any] | None = None,
-        max_num_results: int = 10,
+        max_num_results: int | None = 10,
         ranking_options: RankingOptions | dict[str, Any] | None = None,
         rewrite_query: bool = False,
         search_mode: SearchMode | None = None,
@@ -213,6 +213,8 @@ class VectorStoresRouter(StoreFiles):
             raise BadRequestError(
                 "rewrite_query is not supported by this stack; send the query as you want it searched."
             )
+        if max_num_results is None:
+            max_num_results = 10  # null means the default, as in OpenAI's and 0.7.3's API
         if not 1 <= max_num_results <= 50:
             raise BadRequestError(
                 f"max_num_results must be between 1 and 50, got {max_num_results}."
@@ -233,17 +235,16 @@ class VectorStoresRouter(StoreFiles):
         self, vector_store_id: str, query: str, params: dict[str, Any] | None = None
     ) -> QueryChunksResponse:
         record = self.store(vector_store_id)
-        params = dict(params or {})
-        k = int(params.get("max_chunks", 10))
-        mode = params.get("mode") or self._config.default_search_mode
-        ranker = params.get("ranker") or {}
-        options = RankingOptions(
-            ranker=ranker.get("type"),
-            alpha=ranker.get("alpha"),
-            impact_factor=ranker.get("impact_factor"),
-            score_threshold=params.get("score_threshold", 0.0),
+        query_params = QueryParams.parse(params, self._config.default_search_mode)
+        hits = await self._search(
+            record,
+            query,
+            query_params.mode,
+            query_params.k,
+            query_params.options,
+            query_params.filters,
         )
-        hits = await self._search(record, query, mode, k, options, None)
+        await self._touch(record)
         return QueryChunksResponse(chunks=[h.chunk for h in hits], scores=[h.score for h in hits])
 
     async def _search(
@@ -377,8 +378,8 @@ class VectorStoresRouter(StoreFiles):
     async def _touch(self, record: VectorStoreRecord) -> None:
         store = record.object
         now = int(time.time())
-        if store.last_active_at and now - store.last_active_at < 60:
-            return  # once a minute is enough for "last active"
+        if store.last_active_at == now:
+            return  # to the second, as the field is
         update: dict[str, Any] = {"last_active_at": now}
         if store.expires_after:
             update["expires_at"] = now + store.expires_after.days * DAY_S

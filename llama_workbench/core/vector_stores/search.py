@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
+
+from pydantic import ValidationError
 
 from llama_workbench.apis.vector_io.models import RankingOptions, ScoredChunk
 from llama_workbench.core.errors import BadRequestError
@@ -20,6 +23,43 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
 }
 RRF_K = 60.0
 DEFAULT_ALPHA = 0.5
+
+
+@dataclass(frozen=True)
+class QueryParams:
+    """The `params` of POST /v1/vector-io/query: max_chunks, mode, score_threshold, ranker, filters."""
+
+    k: int
+    mode: str
+    options: RankingOptions
+    filters: dict[str, Any] | None
+
+    @classmethod
+    def parse(cls, params: Mapping[str, Any] | None, default_mode: str) -> QueryParams:
+        params = dict(params or {})
+        k = params.get("max_chunks")
+        if k is None:
+            k = 10
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise BadRequestError(f"params.max_chunks must be a positive integer, got {k!r}.")
+        ranker = params.get("ranker") or {}
+        if not isinstance(ranker, Mapping):
+            raise BadRequestError("params.ranker must be an object (type, alpha, impact_factor).")
+        try:
+            options = RankingOptions(
+                ranker=ranker.get("type"),
+                alpha=ranker.get("alpha"),
+                impact_factor=ranker.get("impact_factor"),
+                score_threshold=params.get("score_threshold") or 0.0,
+            )
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            where = ".".join(str(p) for p in problem["loc"])
+            raise BadRequestError(f"Invalid params ({where}): {problem['msg']}") from None
+        filters = params.get("filters")
+        if filters is not None:
+            check_filter(filters, "params.filters")
+        return cls(k, params.get("mode") or default_mode, options, filters)
 
 
 def check_filter(spec: Any, path: str = "filters") -> None:

@@ -65,7 +65,7 @@ def test_vector_store_lifecycle_with_the_sdk(client: openai.OpenAI) -> None:
         with path.open("rb") as f:
             ids.append(client.files.create(file=f, purpose="assistants").id)
     store = client.vector_stores.create(name="sdk", extra_body={"provider_id": "sqlite-vec"})
-    assert store.metadata["provider_id"] == "sqlite-vec"
+    assert (store.metadata or {}).get("provider_id") == "sqlite-vec"
     attached = client.vector_stores.files.create_and_poll(
         vector_store_id=store.id, file_id=ids[0], attributes={"lang": "en"}
     )
@@ -98,7 +98,7 @@ def test_vector_store_lifecycle_with_the_sdk(client: openai.OpenAI) -> None:
     content = client.vector_stores.files.content(vector_store_id=store.id, file_id=ids[0])
     assert len(list(content)) > 3
     updated = client.vector_stores.update(store.id, name="renamed", metadata={"k": "v"})
-    assert updated.name == "renamed" and updated.metadata["k"] == "v"
+    assert updated.name == "renamed" and (updated.metadata or {}).get("k") == "v"
     assert client.vector_stores.files.delete(vector_store_id=store.id, file_id=ids[0]).deleted
     assert store.id in [s.id for s in client.vector_stores.list().data]
     assert client.vector_stores.delete(store.id).deleted
@@ -161,3 +161,41 @@ def test_llama_stack_paths_are_served(server: BackgroundServer) -> None:
         if path.startswith(("/v1/files", "/v1/vector_stores", "/v1/vector-io")):
             wanted.add((method.strip(), path))
     assert wanted and wanted <= served, sorted(wanted - served)
+
+
+def test_llama_stack_0_7_3_vector_store_contract(
+    server: BackgroundServer, client: openai.OpenAI
+) -> None:
+    text = client.files.create(file=("kelp.txt", b"Otters sleep in kelp."), purpose="assistants")
+    store = client.vector_stores.create(name="contract", file_ids=[text.id, "invalid_file_id"])
+    assert (store.file_counts.completed, store.file_counts.failed) == (1, 1)
+    attached = client.vector_stores.files.retrieve(vector_store_id=store.id, file_id=text.id)
+    assert attached.chunking_strategy is not None
+    assert attached.chunking_strategy.type == "static"
+    unknown = client.vector_stores.files.create(vector_store_id=store.id, file_id="file-nope")
+    assert unknown.status == "failed" and unknown.last_error is not None
+    assert "not found" in unknown.last_error.message
+    http = httpx.Client(base_url=server.url, timeout=60)
+    # `max_num_results: null` means the default.
+    page = http.post(
+        f"/v1/vector_stores/{store.id}/search", json={"query": "otters", "max_num_results": None}
+    )
+    assert page.status_code == 200 and page.json()["data"][0]["file_id"] == text.id
+    http.post(
+        "/v1/vector-io/insert",
+        json={
+            "vector_store_id": store.id,
+            "chunks": [
+                {"content": "Owls hunt at dusk.", "chunk_id": "o", "metadata": {"kind": "bird"}},
+                {"content": "Owls nap at noon.", "chunk_id": "n", "metadata": {"kind": "note"}},
+            ],
+        },
+    ).raise_for_status()
+    query = {"vector_store_id": store.id, "query": "owls"}
+    params = {"filters": {"type": "eq", "key": "kind", "value": "note"}}
+    found = http.post("/v1/vector-io/query", json={**query, "params": params}).json()
+    assert [c["chunk_id"] for c in found["chunks"]] == ["n"]
+    bad = http.post("/v1/vector-io/query", json={**query, "params": {"filters": {"type": "x"}}})
+    assert bad.status_code == 400 and "params.filters" in bad.json()["error"]["message"]
+    missing = http.post("/v1/vector-io/query", json={**query, "vector_store_id": "vs_missing"})
+    assert missing.status_code == 404  # outside /v1/vector_stores, as in 0.7.3

@@ -198,8 +198,11 @@ def test_unknown_store_and_file(stack: Stack, corpus: dict[str, Any]) -> None:
         stack.vector_io.search_vector_store("vs_nope", "q")
     with pytest.raises(NotFoundError, match="file-0"):
         stack.vector_io.retrieve_vector_store_file(corpus["store"], "file-0")
-    with pytest.raises(NotFoundError):
-        stack.vector_io.attach_file(corpus["store"], "file-0")
+    # An unknown file is attached as a failed file (as OpenAI and Llama Stack 0.7.3 do it).
+    failed = stack.vector_io.attach_file(corpus["store"], "file-0")
+    assert failed.status == "failed" and failed.last_error is not None
+    assert "File 'file-0' not found" in failed.last_error.message
+    stack.vector_io.delete_vector_store_file(corpus["store"], "file-0")
 
 
 def test_update_store_and_file_attributes(stack: Stack, corpus: dict[str, Any]) -> None:
