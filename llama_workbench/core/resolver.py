@@ -147,6 +147,14 @@ async def _build_post_training(ctx: BuildContext) -> dict[Api, Any]:
     return await build_post_training(ctx)
 
 
+async def _build_batches(ctx: BuildContext) -> dict[Api, Any]:
+    if len(ctx.providers) > 1:
+        raise ConfigError(
+            f"providers.batches: one batches provider per stack (have {', '.join(ctx.providers)})."
+        )
+    return {Api.batches: next(iter(ctx.providers.values()))}
+
+
 async def _build_eval(ctx: BuildContext) -> dict[Api, Any]:
     from llama_workbench.core.eval import build_eval
 
@@ -233,6 +241,14 @@ API_DEFINITIONS: dict[Api, ApiDefinition] = {
         provider_protocol="llama_workbench.apis.post_training.api:PostTrainingProvider",
         build=_build_post_training,
         requires=(Api.datasetio, Api.inference),
+    ),
+    Api.batches: ApiDefinition(
+        Api.batches,
+        protocol="llama_workbench.apis.batches.api:Batches",
+        provider_protocol="llama_workbench.apis.batches.api:BatchesProvider",
+        build=_build_batches,
+        requires=(Api.inference, Api.files),
+        uses=(Api.responses,),
     ),
 }
 # Built into every stack, with no providers of their own.

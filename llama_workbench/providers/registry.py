@@ -301,6 +301,16 @@ def _rag_specs() -> builtins.list[ProviderSpec]:
             pip_extra="eval",
         ),
         ProviderSpec(
+            api=Api.batches,
+            provider_type="inline::reference",
+            module=f"{_P}.inline.batches.reference",
+            config_class=f"{_P}.inline.batches.reference.config:ReferenceBatchesConfig",
+            description="OpenAI's Batches API: a JSONL file of requests run in the background "
+            "(bounded concurrency, resumable), results in output and error files.",
+            api_dependencies=(Api.inference, Api.files, Api.models),
+            optional_api_dependencies=(Api.responses,),
+        ),
+        ProviderSpec(
             api=Api.post_training,
             provider_type="inline::huggingface",
             module=f"{_P}.inline.post_training.huggingface",

@@ -63,8 +63,9 @@ def test_starter_builds_offline_without_loading_models(
             "braintrust",
             "builtin",
             "huggingface",
+            "reference",
         ]
-        assert {"files", "vector_io", "tool_runtime", "safety", "shields"} <= {
+        assert {"files", "vector_io", "tool_runtime", "safety", "shields", "batches"} <= {
             a.value for a in stack.apis
         }
         # Offline shields on by default; Llama Guard only with SAFETY_MODEL.

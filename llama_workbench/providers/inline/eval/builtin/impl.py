@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import contextlib
 import hashlib
 import json
 import logging
@@ -25,6 +24,7 @@ from llama_workbench.core.errors import BadRequestError, ConflictError, error_li
 from llama_workbench.providers.inline.eval.builtin.candidates import eval_row, generate
 from llama_workbench.providers.inline.eval.builtin.config import BuiltinEvalConfig
 from llama_workbench.providers.inline.eval.builtin.jobs import JobStore
+from llama_workbench.providers.utils.jobs import Every, JobTasks, run_items
 from llama_workbench.tracking import mlflow_runs
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class BuiltinEval:
         )
         self._jobs = JobStore(deps.storage, config.jobs_store)
         self._data_dir = deps.data_dir
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._tasks = JobTasks()
         self._live: dict[str, Job] = {}  # jobs running here, as they progress
         self._sweeping = asyncio.Lock()
         self._swept = False
@@ -121,15 +121,12 @@ class BuiltinEval:
         rows: list[dict[str, Any]],
         done: dict[int, dict[str, Any]],
     ) -> None:
-        task = asyncio.get_running_loop().create_task(self._run(benchmark, job, config, rows, done))
-        self._tasks[job.job_id] = task
         self._live[job.job_id] = job
-
-        def forget(_: object) -> None:
-            self._tasks.pop(job.job_id, None)
-            self._live.pop(job.job_id, None)
-
-        task.add_done_callback(forget)
+        self._tasks.start(
+            job.job_id,
+            self._run(benchmark, job, config, rows, done),
+            lambda: self._live.pop(job.job_id, None),
+        )
 
     async def _run(
         self,
@@ -171,25 +168,21 @@ class BuiltinEval:
         done: dict[int, dict[str, Any]],
     ) -> list[dict[str, Any]]:
         generations = dict(done)
-        gate = asyncio.Semaphore(self._config.max_concurrency)
         candidate = config.eval_candidate
-        saved_at = 0.0
+        progress = Every(_PROGRESS_EVERY_S)
 
-        async def one(index: int) -> None:
-            async with gate:
-                generation = await generate(candidate, rows[index], self._apis)
+        async def work(index: int) -> dict[str, Any]:
+            return await generate(candidate, rows[index], self._apis)
+
+        async def finished(index: int, generation: dict[str, Any]) -> None:
             await self._jobs.add_row(job.job_id, index, generation)
             generations[index] = generation
             job.completed_rows = len(generations)
-            nonlocal saved_at
-            if time.monotonic() - saved_at > _PROGRESS_EVERY_S:  # the rows are already stored
-                saved_at = time.monotonic()
+            if progress():  # the rows are already stored
                 await self._jobs.save(job)
 
         pending = [i for i in range(len(rows)) if i not in done]
-        async with asyncio.TaskGroup() as group:
-            for index in pending:
-                group.create_task(one(index))
+        await run_items(pending, work, finished, self._config.max_concurrency)
         return [generations[i] for i in range(len(rows))]
 
     async def _score(
@@ -259,14 +252,9 @@ class BuiltinEval:
     async def job_cancel(self, benchmark_id: str, job_id: str) -> None:
         await self._sweep()
         job, _, _ = await self._jobs.get(benchmark_id, job_id)
-        task = self._tasks.get(job_id)
-        if task is None:
-            if job.status in ("completed", "failed", "cancelled"):
-                raise ConflictError(f"Eval job {job_id} is already {job.status}.")
-            return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        if job_id not in self._tasks and job.status in ("completed", "failed", "cancelled"):
+            raise ConflictError(f"Eval job {job_id} is already {job.status}.")
+        await self._tasks.cancel(job_id)
 
     async def job_result(self, benchmark_id: str, job_id: str) -> EvaluateResponse:
         await self._sweep()
@@ -318,12 +306,7 @@ class BuiltinEval:
         return [eval_row(r) for r in rows]
 
     async def shutdown(self) -> None:
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._tasks.shutdown()
 
 
 def _digest(rows: list[dict[str, Any]]) -> str:
