@@ -7,7 +7,7 @@ import builtins
 import dataclasses
 import importlib.util
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llama_workbench.apis.inference.api import Inference
 from llama_workbench.apis.scoring.models import ScoreResponse, ScoringResultRow
@@ -24,11 +24,6 @@ from llama_workbench.core.errors import (
     LlamaWorkbenchError,
     MissingDependencyError,
     NotFoundError,
-)
-from llama_workbench.providers.inline.scoring.braintrust.client import (
-    InferenceAdapter,
-    StackLLMClient,
-    stack_client,
 )
 from llama_workbench.providers.inline.scoring.braintrust.config import BraintrustScoringConfig
 from llama_workbench.providers.inline.scoring.braintrust.scorers import (
@@ -50,6 +45,9 @@ from llama_workbench.providers.utils.scoring import (
     require_columns,
     scoring_result,
 )
+
+if TYPE_CHECKING:
+    from llama_workbench.providers.inline.scoring.braintrust.client import StackLLMClient
 
 
 class BraintrustScoringImpl:
@@ -149,6 +147,12 @@ class BraintrustScoringImpl:
 
     def _client(self, judge: str | None) -> StackLLMClient:
         if judge not in self._clients:
+            # autoevals (under the client) is imported on first scoring, not at build.
+            from llama_workbench.providers.inline.scoring.braintrust.client import (
+                InferenceAdapter,
+                stack_client,
+            )
+
             adapter = InferenceAdapter(
                 self._inference, self._provider_id, judge, self._config.embedding_model
             )
