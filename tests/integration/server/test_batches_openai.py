@@ -114,6 +114,21 @@ def test_validation_failures_and_errors(client: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError, match="invalid_value") as info:
         run(client, lines, "/v1/invalid/endpoint")
     assert "/v1/invalid/endpoint" in str(info.value) and "Supported values" in str(info.value)
+    for window in ("1h", ""):
+        with pytest.raises(openai.BadRequestError, match="completion_window"):
+            client.batches.create(
+                input_file_id="f",
+                endpoint="/v1/chat/completions",
+                completion_window=window,  # type: ignore[arg-type]
+            )
+    with pytest.raises(openai.BadRequestError, match="tags") as bad:
+        client.batches.create(
+            input_file_id="f",
+            endpoint="/v1/chat/completions",
+            completion_window="24h",
+            metadata={"tags": ["a", "b"]},  # type: ignore[dict-item]
+        )
+    assert "string" in str(bad.value)
     with pytest.raises(openai.NotFoundError, match="not found"):
         client.batches.retrieve("batch-nonexistent")
     with pytest.raises(openai.ConflictError, match="Cannot cancel"):
