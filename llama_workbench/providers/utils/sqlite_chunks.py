@@ -12,9 +12,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from llama_workbench.apis.vector_io.models import EmbeddedChunk, ScoredChunk
 from llama_workbench.core.errors import (
@@ -30,7 +28,10 @@ from llama_workbench.providers.utils.vector_io import (
     chunk_json,
 )
 
-RowHook = Callable[[Any, list[int], np.ndarray, list[int]], None]
+if TYPE_CHECKING:
+    import numpy as np  # imported where vectors are first handled: ~0.1 s at start-up
+
+RowHook = Callable[[Any, list[int], "np.ndarray", list[int]], None]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunks (
@@ -121,6 +122,8 @@ class SqliteChunkStore:
 
         A chunk id repeated within `chunks` is written once: the last one wins.
         """
+        import numpy as np
+
         last = {c.chunk_id: i for i, c in enumerate(chunks)}
         if len(last) < len(chunks):
             keep = sorted(last.values())
@@ -159,6 +162,8 @@ class SqliteChunkStore:
         return self._delete(store_id, "file_id", [file_id], hook)
 
     def delete_store(self, store_id: str, hook: RowHook | None = None) -> list[int]:
+        import numpy as np
+
         with self._lock, self._transaction() as conn:
             rows = [
                 r[0]
@@ -174,6 +179,8 @@ class SqliteChunkStore:
     def _delete(
         self, store_id: str, column: str, values: list[str], hook: RowHook | None
     ) -> list[int]:
+        import numpy as np
+
         with self._lock, self._transaction() as conn:
             rows = self._rowids_where(conn, store_id, column, values)
             self._delete_rows(conn, rows)
@@ -193,6 +200,8 @@ class SqliteChunkStore:
 
     def vectors(self, store_id: str, dimension: int) -> tuple[np.ndarray, np.ndarray]:
         """(rowids, float32 matrix) of every chunk of a store, to rebuild an index."""
+        import numpy as np
+
         with self._lock:
             rows = self.conn.execute(
                 "SELECT rowid, embedding FROM chunks WHERE store_id = ? ORDER BY rowid", (store_id,)
@@ -203,6 +212,8 @@ class SqliteChunkStore:
 
     def vectors_of(self, rowids: list[int], dimension: int) -> np.ndarray:
         """The embeddings of these rows, in this order."""
+        import numpy as np
+
         marks = ",".join("?" * len(rowids))
         with self._lock:
             rows = dict(
@@ -319,10 +330,14 @@ class SqliteChunksMixin:
 
     def _checked(self, store_id: str, chunks: list[EmbeddedChunk]) -> np.ndarray:
         """The chunks' embeddings as a matrix, once each has the store's size and finite values."""
+        import numpy as np
+
         check_chunks(store_id, chunks, self._dimension(store_id))
         return np.asarray([c.embedding for c in chunks], dtype=np.float32)
 
     def _query(self, store_id: str, embedding: list[float]) -> np.ndarray:
+        import numpy as np
+
         check_vector(store_id, embedding, self._dimension(store_id), "The query embedding")
         return np.asarray(embedding, dtype=np.float32)
 
@@ -344,4 +359,6 @@ class SqliteChunksMixin:
 
 
 def _chunk(data: str, embedding: bytes) -> EmbeddedChunk:
+    import numpy as np
+
     return chunk_from_json(data, np.frombuffer(embedding, dtype=np.float32).tolist())

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from llama_workbench.core.datatypes import ProviderDeps
 from llama_workbench.providers.inline.safety.code_scanner.config import CodeScannerConfig
+from llama_workbench.providers.utils.installed import require_installed
 
 
 async def create(config: CodeScannerConfig, deps: ProviderDeps) -> object:
-    from llama_workbench.providers.inline.safety.code_scanner.extract import markdown_parser
     from llama_workbench.providers.inline.safety.code_scanner.impl import CodeScannerImpl
     from llama_workbench.providers.inline.safety.code_scanner.rules import (
+        PROVIDER,
         RuleSet,
         rules_root,
         semgrep_core,
     )
     from llama_workbench.providers.inline.safety.code_scanner.scanner import Scanner
 
-    # Each raises MissingDependencyError (pip install 'llama-workbench[safety]') now, not per call.
-    markdown_parser()
+    # Each raises MissingDependencyError (pip install 'llama-workbench[safety]') now, not per
+    # call; the parser and the regex engine are imported on the first scan.
+    require_installed("markdown_it", "safety", needed_by=PROVIDER, package="markdown-it-py")
+    require_installed("regex", "safety", needed_by=PROVIDER)
     rules = RuleSet(rules_root(), config.rule_set)
     scanner = Scanner(rules, semgrep_core(), config)
     return CodeScannerImpl(config, scanner)

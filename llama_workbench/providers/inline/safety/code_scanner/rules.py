@@ -107,7 +107,6 @@ class RuleSet:
     """One of CodeShield's rule sets ("codeshield" or "cyberseceval"), loaded from its files."""
 
     def __init__(self, root: Path, name: str) -> None:
-        regex_engine()  # missing: an error now, when the provider is made
         self.root = root
         self.name = name
         with open(root / "config.yaml", encoding="utf-8") as f:

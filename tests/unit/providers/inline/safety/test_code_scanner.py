@@ -619,12 +619,15 @@ async def test_semgrep_failures_are_errors_not_passes(
 
 
 async def test_missing_packages_fail_at_creation(monkeypatch: pytest.MonkeyPatch) -> None:
-    for package in ("codeshield", "semgrep"):
+    # Checked when the provider is made (without importing them); imported on the first scan.
+    missing = {"codeshield": "codeshield", "semgrep": "semgrep"}
+    missing |= {"markdown_it": "markdown-it-py", "regex": "regex"}
+    for module, package in missing.items():
         real_find = rules.importlib.util.find_spec
         monkeypatch.setattr(
             rules.importlib.util,
             "find_spec",
-            lambda n, p=package, f=real_find: None if n == p else f(n),
+            lambda n, m=module, f=real_find: None if n == m else f(n),
         )
         monkeypatch.setattr(rules.shutil, "which", lambda _: None)
         with pytest.raises(MissingDependencyError, match=r"llama-workbench\[safety\]") as caught:
