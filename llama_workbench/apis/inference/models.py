@@ -121,7 +121,8 @@ class JsonSchemaSpec(BaseModel):
     schema_: dict[str, Any] | None = Field(None, alias="schema")
     strict: bool | None = None
 
-    model_config = ConfigDict(populate_by_name=True)
+    # `schema` in every dump (stored completions, echoes), not the attribute's name.
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
 
 class ResponseFormatText(BaseModel):

@@ -149,6 +149,36 @@ class McpCallItem(_Open):
     error: str | None = None
 
 
+class ReasoningSummary(_Open):
+    type: Literal["summary_text"] = "summary_text"
+    text: str
+
+
+class ReasoningText(_Open):
+    type: Literal["reasoning_text"] = "reasoning_text"
+    text: str
+
+
+class ReasoningItem(_Open):
+    """A reasoning model's reasoning. Kept in the history with every field it came with; not
+    sent back to the model (as OpenAI does for models that don't reason)."""
+
+    type: Literal["reasoning"] = "reasoning"
+    id: str | None = None
+    summary: list[ReasoningSummary] = Field(default_factory=list)
+    content: list[ReasoningText] | None = None
+    encrypted_content: str | None = None
+    status: Literal["in_progress", "completed", "incomplete"] | None = None
+
+
+# Input items of OpenAI's that this stack can't act on: refused with a 400 that says why.
+UNSUPPORTED_ITEMS = {
+    "web_search_call": "this stack has no web search tool",
+    "mcp_approval_request": "MCP tool approvals are not supported (MCP tools run unasked)",
+    "mcp_approval_response": "MCP tool approvals are not supported (MCP tools run unasked)",
+}
+
+
 def _item_type(value: Any) -> str | None:
     """An item's type; OpenAI accepts `{"role": ..., "content": ...}` without one as a message."""
     if isinstance(value, dict):
@@ -162,7 +192,8 @@ Item = Annotated[
     | Annotated[FunctionCallOutputItem, Tag("function_call_output")]
     | Annotated[FileSearchCallItem, Tag("file_search_call")]
     | Annotated[McpListToolsItem, Tag("mcp_list_tools")]
-    | Annotated[McpCallItem, Tag("mcp_call")],
+    | Annotated[McpCallItem, Tag("mcp_call")]
+    | Annotated[ReasoningItem, Tag("reasoning")],
     Discriminator(_item_type),
 ]
 OutputItem = Item
@@ -237,10 +268,20 @@ class ToolChoiceFileSearch(BaseModel):
     type: Literal["file_search"] = "file_search"
 
 
+class ToolChoiceAllowedTools(BaseModel):
+    """Offer the model only these of the request's tools: {"type": "function", "name": ...},
+    {"type": "file_search"}, {"type": "mcp", "server_label": ...(, "name": ...)}."""
+
+    type: Literal["allowed_tools"] = "allowed_tools"
+    mode: Literal["auto", "required"] = "auto"
+    tools: list[dict[str, Any]] = Field(min_length=1)
+
+
 ToolChoice = (
     Literal["auto", "none", "required"]
     | Annotated[
-        ToolChoiceFunction | ToolChoiceMcp | ToolChoiceFileSearch, Field(discriminator="type")
+        ToolChoiceFunction | ToolChoiceMcp | ToolChoiceFileSearch | ToolChoiceAllowedTools,
+        Field(discriminator="type"),
     ]
 )
 
@@ -254,7 +295,8 @@ class TextFormat(_Open):
     schema_: dict[str, Any] | None = Field(None, alias="schema")
     strict: bool | None = None
 
-    model_config = ConfigDict(populate_by_name=True, extra="allow")
+    # Echoed back (and stored) as `schema`, OpenAI's key, not the attribute's name `schema_`.
+    model_config = ConfigDict(populate_by_name=True, extra="allow", serialize_by_alias=True)
 
 
 class TextConfig(_Open):
@@ -308,6 +350,18 @@ class CreateResponseRequest(_Open):
     metadata: dict[str, str] | None = None
     guardrails: list[str | GuardrailSpec] | None = None
     include: list[str] | None = None
+
+    @field_validator("input", mode="before")
+    @classmethod
+    def _supported_items(cls, value: Any) -> Any:
+        for index, item in enumerate(value if isinstance(value, list) else []):
+            kind = _item_type(item)
+            if kind in UNSUPPORTED_ITEMS:
+                raise ValueError(
+                    f"input[{index}] is a '{kind}' item, which this stack does not accept: "
+                    f"{UNSUPPORTED_ITEMS[kind]}."
+                )
+        return value
 
     def shield_ids(self) -> list[str]:
         return [g if isinstance(g, str) else g.type for g in self.guardrails or []]

@@ -401,3 +401,81 @@ def test_cancel_a_background_response(client: openai.OpenAI, model: ScriptedMode
     plain = client.responses.create(model=MODEL, input="quick")
     with pytest.raises(openai.BadRequestError, match="background"):
         client.responses.cancel(plain.id)
+
+
+def test_text_format_is_echoed_with_openais_keys(
+    client: openai.OpenAI, model: ScriptedModelServer
+) -> None:
+    schema = {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}
+    fmt: Any = {"type": "json_schema", "name": "point", "schema": schema, "strict": True}
+    model.script(say('{"x": 1}'))
+    raw = client.responses.with_raw_response.create(
+        model=MODEL, input="a point", text={"format": fmt}
+    ).http_response.json()
+    assert raw["text"]["format"] == fmt  # `schema`, never the attribute name `schema_`
+    stored = client.responses.with_raw_response.retrieve(raw["id"]).http_response.json()
+    assert stored["text"]["format"] == fmt
+
+
+def test_allowed_tools_restricts_what_the_model_is_offered(
+    client: openai.OpenAI, model: ScriptedModelServer, store_id: str
+) -> None:
+    add: Any = ADD
+    mul: Any = {**ADD, "name": "mul", "description": "Multiply two integers."}
+    search: Any = {"type": "file_search", "vector_store_ids": [store_id]}
+    for mode, allowed, offered in [
+        ("required", [{"type": "function", "name": "add"}], ["add"]),
+        ("auto", [{"type": "file_search"}, {"type": "function", "name": "mul"}], ["mul", "file_search"]),
+    ]:  # fmt: skip
+        model.script(say("done"))
+        choice: Any = {"type": "allowed_tools", "mode": mode, "tools": allowed}
+        response = client.responses.create(
+            model=MODEL,
+            input="x",
+            tools=[add, mul, search],
+            tool_choice=choice,
+        )
+        assert response.output_text == "done"
+        sent = model.requests[-1]
+        assert [t["function"]["name"] for t in sent["tools"]] == offered
+        assert sent["tool_choice"] == mode
+    unknown: Any = {"type": "allowed_tools", "tools": [{"type": "function", "name": "nope"}]}
+    with pytest.raises(openai.BadRequestError, match="names none of the request's tools"):
+        client.responses.create(model=MODEL, input="x", tools=[add], tool_choice=unknown)
+
+
+def test_reasoning_items_are_kept_but_not_shown_to_the_model(
+    client: openai.OpenAI, model: ScriptedModelServer
+) -> None:
+    reasoning: Any = {
+        "type": "reasoning",
+        "id": "rs_1",
+        "summary": [{"type": "summary_text", "text": "Think of a greeting."}],
+        "encrypted_content": "opaque-blob",
+        "vendor_field": {"kept": True},
+    }
+    model.script(say("Hello."))
+    response = client.responses.create(
+        model=MODEL,
+        input=[reasoning, {"type": "message", "role": "user", "content": "hi"}],
+    )
+    assert response.output_text == "Hello."
+    assert model.requests[-1]["messages"] == [{"role": "user", "content": "hi"}]
+    items = client.responses.input_items.with_raw_response.list(response.id, order="asc")
+    first = items.http_response.json()["data"][0]
+    assert {k: v for k, v in first.items() if v is not None} == reasoning  # every field kept
+
+
+@pytest.mark.parametrize(
+    "kind", ["web_search_call", "mcp_approval_request", "mcp_approval_response"]
+)
+def test_input_items_this_stack_cannot_act_on_are_a_clear_400(
+    client: openai.OpenAI, kind: str
+) -> None:
+    item: Any = {"type": kind, "id": "x_1", "status": "completed"}
+    with pytest.raises(openai.BadRequestError, match=f"input\\[1\\] is a '{kind}' item") as info:
+        client.responses.create(
+            model=MODEL,
+            input=[{"type": "message", "role": "user", "content": "hi"}, item],
+        )
+    assert info.value.param == "input"

@@ -17,6 +17,7 @@ from llama_workbench.apis.responses.models import (
     McpListToolsItem,
     MessageItem,
     OutputText,
+    ReasoningItem,
     Refusal,
     new_id,
 )
@@ -29,6 +30,7 @@ _ID_PREFIX = {
     "file_search_call": "fs",
     "mcp_call": "mcp",
     "mcp_list_tools": "mcpl",
+    "reasoning": "rs",
 }
 
 
@@ -72,6 +74,8 @@ def items_to_messages(items: list[Item]) -> list[dict[str, Any]]:
             )
         elif isinstance(item, McpListToolsItem):
             continue  # the tools are offered to the model as tools, not as history
+        elif isinstance(item, ReasoningItem):
+            continue  # kept in the history; a chat-completions model is not shown reasoning
     return messages
 
 

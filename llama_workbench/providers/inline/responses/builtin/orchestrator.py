@@ -26,6 +26,7 @@ from llama_workbench.apis.responses.models import (
     ResponseObject,
     ResponseUsage,
     StreamEvent,
+    ToolChoiceAllowedTools,
     ToolChoiceFileSearch,
     ToolChoiceFunction,
     ToolChoiceMcp,
@@ -178,6 +179,8 @@ class ResponseRun:
     def _chat_request(self, iteration: int) -> ChatCompletionRequest:
         r = self.request
         tools = self._tools.chat_tools
+        if isinstance(r.tool_choice, ToolChoiceAllowedTools):
+            tools = self._tools.allowed_chat_tools(r.tool_choice.tools)
         body: dict[str, Any] = {
             "model": r.model,
             "messages": self.messages,
@@ -466,6 +469,8 @@ def _tool_choice(choice: Any, iteration: int) -> Any:
         return "auto"
     if choice == "required":
         return "required"
+    if isinstance(choice, ToolChoiceAllowedTools):
+        return choice.mode  # over the allowed tools only (see _chat_request)
     if isinstance(choice, ToolChoiceFunction):
         return {"type": "function", "function": {"name": choice.name}}
     if isinstance(choice, ToolChoiceFileSearch):

@@ -88,6 +88,36 @@ class ToolSet:
     def chat_tools(self) -> list[dict[str, Any]]:
         return list(self._chat_tools)
 
+    def allowed_chat_tools(self, allowed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The offered tools an `allowed_tools` tool_choice names (OpenAI's rule: only those)."""
+        for spec in allowed:
+            if spec.get("type") not in ("function", "file_search", "mcp"):
+                raise BadRequestError(
+                    f"tool_choice.tools: {spec!r} is not a tool of this request; name tools as "
+                    '{"type": "function", "name": ...}, {"type": "file_search"} or '
+                    '{"type": "mcp", "server_label": ...}.'
+                )
+        chosen = [t for t in self._chat_tools if self._named(t["function"]["name"], allowed)]
+        if not chosen:
+            names = ", ".join(t["function"]["name"] for t in self._chat_tools) or "none"
+            raise BadRequestError(
+                f"tool_choice.tools names none of the request's tools (offered: {names})."
+            )
+        return chosen
+
+    def _named(self, name: str, allowed: list[dict[str, Any]]) -> bool:
+        for spec in allowed:
+            kind = spec.get("type")
+            if kind == "function" and spec.get("name") == name and self.is_function(name):
+                return True
+            if kind == "file_search" and name == FILE_SEARCH and self._file_search is not None:
+                return True
+            label = self.server_label(name)
+            same_server = kind == "mcp" and label and spec.get("server_label") == label
+            if same_server and spec.get("name") in (None, name):
+                return True
+        return False
+
     def is_function(self, name: str) -> bool:
         return name in self._functions
 
