@@ -32,7 +32,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundServ
             storage=STORAGE_WITH_COMPLETIONS,
             vector_stores={"default_embedding_model": {"provider_id": "s", "model_id": "e"}},
         )
-        # Files, vector stores, the RAG tool, responses, datasets, scoring and eval too
+        # Files, vector stores, the RAG tool, responses, datasets, scoring, eval and batches too
         # (the stub's 3-dimensional embeddings).
         config["apis"] += [
             "files",
@@ -43,6 +43,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundServ
             "datasetio",
             "scoring",
             "eval",
+            "batches",
         ]
         config["registered_resources"] = {"shields": [{"shield_id": "pii", "provider_id": "pii"}]}
         config["providers"].update(
@@ -54,6 +55,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundServ
             datasetio=[{"provider_id": "localfs", "provider_type": "inline::localfs"}],
             scoring=[{"provider_id": "basic", "provider_type": "inline::basic"}],
             eval=[{"provider_id": "builtin", "provider_type": "inline::builtin"}],
+            batches=[{"provider_id": "reference", "provider_type": "inline::reference"}],
         )
         with Stack.from_config(config) as stack, start_server(stack, port=free_port()) as server:
             yield server
@@ -77,6 +79,7 @@ _SEMANTIC = (
     "/v1beta/datasetio",
     "/v1/scoring",
     "/v1alpha/eval",
+    "/v1/batches",  # only the endpoints 0.7.3 serves; a batch's file is checked when it runs
 )
 
 
