@@ -83,8 +83,8 @@ def test_api_without_providers(tmp_path: Path) -> None:
 
 
 def test_api_not_in_this_version(tmp_path: Path) -> None:
-    msg = check(tmp_path, GOOD.replace("apis: [inference]", "apis: [inference, batches]"))
-    assert "'batches' is not available in this version" in msg
+    msg = check(tmp_path, GOOD.replace("apis: [inference]", "apis: [inference, file_processors]"))
+    assert "'file_processors' is not available in this version" in msg
 
 
 def test_duplicate_provider_id(tmp_path: Path) -> None:
