@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from llama_workbench.apis.base import ApiModel
 
 BatchStatus = Literal[
     "validating",
@@ -22,7 +24,7 @@ ENDED_STATUSES: tuple[BatchStatus, ...] = ("completed", "failed", "expired", "ca
 ENDPOINTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses")
 
 
-class BatchError(BaseModel):
+class BatchError(ApiModel):
     """A problem with the batch's input (a line, or the file as a whole)."""
 
     model_config = ConfigDict(extra="allow")
@@ -33,14 +35,14 @@ class BatchError(BaseModel):
     param: str | None = None
 
 
-class Errors(BaseModel):
+class Errors(ApiModel):
     model_config = ConfigDict(extra="allow")
 
     object: Literal["list"] = "list"
     data: list[BatchError] = Field(default_factory=list)
 
 
-class BatchRequestCounts(BaseModel):
+class BatchRequestCounts(ApiModel):
     model_config = ConfigDict(extra="allow")
 
     total: int = 0
@@ -48,7 +50,7 @@ class BatchRequestCounts(BaseModel):
     failed: int = 0
 
 
-class BatchObject(BaseModel):
+class BatchObject(ApiModel):
     """A batch (OpenAI's `Batch`): its input, status, timestamps, counts and result files."""
 
     model_config = ConfigDict(extra="allow", title="Batch")
@@ -76,7 +78,7 @@ class BatchObject(BaseModel):
     model: str | None = None
 
 
-class CreateBatchRequest(BaseModel):
+class CreateBatchRequest(ApiModel):
     """POST /v1/batches."""
 
     input_file_id: str = Field(description="An uploaded JSONL file (purpose `batch`).")
@@ -88,7 +90,7 @@ class CreateBatchRequest(BaseModel):
     )
 
 
-class ListBatchesResponse(BaseModel):
+class ListBatchesResponse(ApiModel):
     object: Literal["list"] = "list"
     data: list[BatchObject]
     first_id: str | None = None

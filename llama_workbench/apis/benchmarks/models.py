@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from llama_workbench.apis.base import ApiModel
 
 
-class Benchmark(BaseModel):
+class Benchmark(ApiModel):
     """A registered benchmark: run it with the Eval API (`stack.eval.run_eval(...)`)."""
 
     identifier: str
@@ -21,7 +23,7 @@ class Benchmark(BaseModel):
     source: Literal["config", "user"] = "user"
 
 
-class RegisterBenchmarkRequest(BaseModel):
+class RegisterBenchmarkRequest(ApiModel):
     """Register `benchmark_id`: answers to `dataset_id` graded by `scoring_functions`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -34,5 +36,5 @@ class RegisterBenchmarkRequest(BaseModel):
     metadata: dict[str, Any] | None = None
 
 
-class ListBenchmarksResponse(BaseModel):
+class ListBenchmarksResponse(ApiModel):
     data: list[Benchmark]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from llama_workbench.apis.base import ApiModel
 from llama_workbench.apis.responses.models import Item
 
 MAX_ITEMS_PER_CALL = 20  # OpenAI's limit on the items one request may add
@@ -24,7 +25,7 @@ ConversationItemInclude = Literal[
 ]
 
 
-class Conversation(BaseModel):
+class Conversation(ApiModel):
     """OpenAI-compatible conversation object."""
 
     id: str = Field(description="The unique ID of the conversation.")
@@ -35,7 +36,7 @@ class Conversation(BaseModel):
     )
 
 
-class CreateConversationRequest(BaseModel):
+class CreateConversationRequest(ApiModel):
     """Request model for creating a conversation."""
 
     items: list[Item] | None = Field(
@@ -48,7 +49,7 @@ class CreateConversationRequest(BaseModel):
     )
 
 
-class UpdateConversationRequest(BaseModel):
+class UpdateConversationRequest(ApiModel):
     """Request model for updating a conversation's metadata (it replaces the old metadata)."""
 
     metadata: dict[str, str] = Field(
@@ -56,7 +57,7 @@ class UpdateConversationRequest(BaseModel):
     )
 
 
-class CreateItemsRequest(BaseModel):
+class CreateItemsRequest(ApiModel):
     """Request model for adding items to a conversation."""
 
     items: list[Item] = Field(
@@ -66,7 +67,7 @@ class CreateItemsRequest(BaseModel):
     )
 
 
-class ConversationItemList(BaseModel):
+class ConversationItemList(ApiModel):
     """List of conversation items with pagination."""
 
     object: Literal["list"] = "list"
@@ -76,7 +77,7 @@ class ConversationItemList(BaseModel):
     has_more: bool = False
 
 
-class ConversationDeleted(BaseModel):
+class ConversationDeleted(ApiModel):
     """Response for a deleted conversation."""
 
     id: str
@@ -84,7 +85,7 @@ class ConversationDeleted(BaseModel):
     deleted: bool = True
 
 
-class ConversationItemDeleted(BaseModel):
+class ConversationItemDeleted(ApiModel):
     """Response for a deleted conversation item."""
 
     id: str

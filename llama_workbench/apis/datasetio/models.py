@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from llama_workbench.apis.base import ApiModel
 from llama_workbench.core.errors import BadRequestError
 
 
-class PaginatedResponse(BaseModel):
+class PaginatedResponse(ApiModel):
     """One page of rows; `has_more` says whether rows follow it."""
 
     data: list[dict[str, Any]]
@@ -21,7 +22,7 @@ class PaginatedResponse(BaseModel):
 PaginatedRows = PaginatedResponse
 
 
-class AppendRowsRequest(BaseModel):
+class AppendRowsRequest(ApiModel):
     """Request body for appending rows to a dataset."""
 
     rows: list[dict[str, Any]] = Field(description="The rows to append to the dataset.")

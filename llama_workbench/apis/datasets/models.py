@@ -8,9 +8,10 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
+from llama_workbench.apis.base import ApiModel
 from llama_workbench.core.errors import BadRequestError
 
 Row = dict[str, Any]
@@ -42,7 +43,7 @@ EVAL_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
-class URIDataSource(BaseModel):
+class URIDataSource(ApiModel):
     """Rows behind a URI: a local path or file://, data:, http(s)://, hf:// or huggingface://."""
 
     type: Literal["uri"] = "uri"
@@ -53,7 +54,7 @@ class URIDataSource(BaseModel):
     )
 
 
-class RowsDataSource(BaseModel):
+class RowsDataSource(ApiModel):
     """Rows given inline: a list of dicts, or (from Python) a pandas DataFrame."""
 
     type: Literal["rows"] = "rows"
@@ -68,7 +69,7 @@ class RowsDataSource(BaseModel):
 DataSource = Annotated[URIDataSource | RowsDataSource, Field(discriminator="type")]
 
 
-class Dataset(BaseModel):
+class Dataset(ApiModel):
     """A registered dataset: its id, the provider that serves it, its purpose and its source."""
 
     identifier: str
@@ -81,7 +82,7 @@ class Dataset(BaseModel):
     owner: str | None = Field(None, description="Principal that registered it (server auth).")
 
 
-class RegisterDatasetRequest(BaseModel):
+class RegisterDatasetRequest(ApiModel):
     """Register a dataset; without `dataset_id` one is generated, without `provider_id` one is picked."""
 
     model_config = ConfigDict(extra="forbid")
@@ -103,7 +104,7 @@ class RegisterDatasetRequest(BaseModel):
         return value
 
 
-class ListDatasetsResponse(BaseModel):
+class ListDatasetsResponse(ApiModel):
     data: list[Dataset]
 
 

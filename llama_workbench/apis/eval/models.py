@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from llama_workbench.apis.base import ApiModel
 from llama_workbench.apis.scoring.models import ScoringResult
 
 
-class GreedySamplingStrategy(BaseModel):
+class GreedySamplingStrategy(ApiModel):
     type: Literal["greedy"] = "greedy"
 
 
-class TopPSamplingStrategy(BaseModel):
+class TopPSamplingStrategy(ApiModel):
     type: Literal["top_p"] = "top_p"
     temperature: float = Field(gt=0.0, le=2.0)
     top_p: float | None = Field(0.95, ge=0.0, le=1.0)
 
 
-class TopKSamplingStrategy(BaseModel):
+class TopKSamplingStrategy(ApiModel):
     type: Literal["top_k"] = "top_k"
     top_k: int = Field(ge=1)
 
@@ -30,7 +31,7 @@ SamplingStrategy = Annotated[
 ]
 
 
-class SamplingParams(BaseModel):
+class SamplingParams(ApiModel):
     """How the candidate samples: greedy (temperature 0) by default."""
 
     strategy: SamplingStrategy = Field(default_factory=GreedySamplingStrategy)
@@ -39,12 +40,12 @@ class SamplingParams(BaseModel):
     stop: list[str] | None = Field(None, max_length=4)
 
 
-class SystemMessage(BaseModel):
+class SystemMessage(ApiModel):
     role: Literal["system"] = "system"
     content: str
 
 
-class ModelCandidate(BaseModel):
+class ModelCandidate(ApiModel):
     """A model answers each row (its question, or its messages) with these sampling params."""
 
     type: Literal["model"] = "model"
@@ -53,7 +54,7 @@ class ModelCandidate(BaseModel):
     system_message: SystemMessage | None = None
 
 
-class AgentConfig(BaseModel):
+class AgentConfig(ApiModel):
     """An agent as a candidate: the Responses API runs its server-side tools and shields."""
 
     model: str = Field(min_length=1)
@@ -66,7 +67,7 @@ class AgentConfig(BaseModel):
     sampling_params: SamplingParams = Field(default_factory=SamplingParams)
 
 
-class AgentCandidate(BaseModel):
+class AgentCandidate(ApiModel):
     type: Literal["agent"] = "agent"
     config: AgentConfig
 
@@ -74,7 +75,7 @@ class AgentCandidate(BaseModel):
 EvalCandidate = Annotated[ModelCandidate | AgentCandidate, Field(discriminator="type")]
 
 
-class BenchmarkConfig(BaseModel):
+class BenchmarkConfig(ApiModel):
     """What to evaluate, how to score it, and on how many rows."""
 
     model_config = ConfigDict(extra="forbid")
@@ -86,13 +87,13 @@ class BenchmarkConfig(BaseModel):
     num_examples: int | None = Field(None, ge=1, description="Only the first N rows.")
 
 
-class RunEvalRequest(BaseModel):
+class RunEvalRequest(ApiModel):
     """POST /v1alpha/eval/benchmarks/{benchmark_id}/jobs."""
 
     benchmark_config: BenchmarkConfig
 
 
-class EvaluateRowsRequest(BaseModel):
+class EvaluateRowsRequest(ApiModel):
     """POST /v1alpha/eval/benchmarks/{benchmark_id}/evaluations: a quick loop over given rows."""
 
     input_rows: list[dict[str, Any]] = Field(min_length=1)
@@ -100,7 +101,7 @@ class EvaluateRowsRequest(BaseModel):
     benchmark_config: BenchmarkConfig
 
 
-class EvaluateResponse(BaseModel):
+class EvaluateResponse(ApiModel):
     """Each row's generation, and each scoring function's per-row scores and aggregates."""
 
     generations: list[dict[str, Any]]
@@ -110,7 +111,7 @@ class EvaluateResponse(BaseModel):
 JobStatus = Literal["scheduled", "in_progress", "completed", "failed", "cancelled"]
 
 
-class Job(BaseModel):
+class Job(ApiModel):
     """An eval job: its status, progress, and where MLflow keeps its run."""
 
     job_id: str
@@ -125,5 +126,5 @@ class Job(BaseModel):
     mlflow_tracking_uri: str | None = None
 
 
-class ListJobsResponse(BaseModel):
+class ListJobsResponse(ApiModel):
     data: list[Job]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from llama_workbench.apis.base import ApiModel
 
 
 class FilePurpose(StrEnum):
@@ -19,14 +21,14 @@ class FilePurpose(StrEnum):
     evals = "evals"
 
 
-class ExpiresAfter(BaseModel):
+class ExpiresAfter(ApiModel):
     """Expire a file `seconds` after its creation (1 hour to 30 days)."""
 
     anchor: Literal["created_at"] = "created_at"
     seconds: int = Field(ge=3600, le=2_592_000)
 
 
-class FileObject(BaseModel):
+class FileObject(ApiModel):
     """An uploaded file (OpenAI's file object)."""
 
     object: Literal["file"] = "file"
@@ -38,7 +40,7 @@ class FileObject(BaseModel):
     purpose: FilePurpose
 
 
-class ListFilesResponse(BaseModel):
+class ListFilesResponse(ApiModel):
     object: Literal["list"] = "list"
     data: list[FileObject]
     has_more: bool = False
@@ -46,7 +48,7 @@ class ListFilesResponse(BaseModel):
     last_id: str | None = None
 
 
-class FileDeleteResponse(BaseModel):
+class FileDeleteResponse(ApiModel):
     id: str
     object: Literal["file"] = "file"
     deleted: bool = True

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from llama_workbench.apis.base import ApiModel
 
 
-class HealthInfo(BaseModel):
+class HealthInfo(ApiModel):
     status: Literal["OK", "Error", "Not Implemented"] = "OK"
 
 
-class VersionInfo(BaseModel):
+class VersionInfo(ApiModel):
     version: str
 
 
-class RouteInfo(BaseModel):
+class RouteInfo(ApiModel):
     route: str
     method: str
     provider_types: list[str]
 
 
-class ListRoutesResponse(BaseModel):
+class ListRoutesResponse(ApiModel):
     data: list[RouteInfo]

@@ -6,7 +6,9 @@ import time
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from llama_workbench.apis.base import ApiModel
 
 
 class ModelType(StrEnum):
@@ -15,7 +17,7 @@ class ModelType(StrEnum):
     rerank = "rerank"
 
 
-class Model(BaseModel):
+class Model(ApiModel):
     """A model the stack can serve: `identifier` is what requests name."""
 
     model_config = ConfigDict(protected_namespaces=())
@@ -43,7 +45,7 @@ class Model(BaseModel):
         )
 
 
-class OpenAIModel(BaseModel):
+class OpenAIModel(ApiModel):
     """A model in OpenAI's /v1/models shape."""
 
     id: str
@@ -53,12 +55,12 @@ class OpenAIModel(BaseModel):
     custom_metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-class OpenAIListModelsResponse(BaseModel):
+class OpenAIListModelsResponse(ApiModel):
     object: Literal["list"] = "list"
     data: list[OpenAIModel]
 
 
-class ProviderModel(BaseModel):
+class ProviderModel(ApiModel):
     """A model as a provider lists it before registration."""
 
     model_config = ConfigDict(protected_namespaces=())
@@ -68,7 +70,7 @@ class ProviderModel(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-class RegisterModelRequest(BaseModel):
+class RegisterModelRequest(ApiModel):
     """Register a model under `model_id`, served by `provider_id` as `provider_model_id`."""
 
     model_config = ConfigDict(protected_namespaces=(), extra="forbid")

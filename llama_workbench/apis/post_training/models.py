@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from llama_workbench.apis.base import ApiModel
 
 JOB_UUID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 JobStatus = Literal["scheduled", "in_progress", "completed", "failed", "cancelled"]
 
 
-class _Strict(BaseModel):
+class _Strict(ApiModel):
     # A misspelt setting is an error, never a default silently used instead.
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
@@ -151,22 +153,22 @@ class PreferenceOptimizeRequest(_Strict):
     )
 
 
-class JobUuidRequest(BaseModel):
+class JobUuidRequest(ApiModel):
     """The body of job/cancel and job/resume."""
 
     job_uuid: str = Field(min_length=1)
 
 
-class PostTrainingJob(BaseModel):
+class PostTrainingJob(ApiModel):
     job_uuid: str
     status: JobStatus | None = Field(None, description="Ours: where the job stands.")
 
 
-class ListPostTrainingJobsResponse(BaseModel):
+class ListPostTrainingJobsResponse(ApiModel):
     data: list[PostTrainingJob]
 
 
-class PostTrainingMetric(BaseModel):
+class PostTrainingMetric(ApiModel):
     """Metrics at a checkpoint; the perplexity is of the validation loss when there is one."""
 
     epoch: int
@@ -176,7 +178,7 @@ class PostTrainingMetric(BaseModel):
     step: int = Field(0, description="Ours: the optimizer step.")
 
 
-class Checkpoint(BaseModel):
+class Checkpoint(ApiModel):
     """A saved state of the job: the adapter (or model) folder, loadable as a model."""
 
     identifier: str
@@ -188,7 +190,7 @@ class Checkpoint(BaseModel):
     step: int = Field(0, description="Ours: the optimizer step it was saved at.")
 
 
-class PostTrainingJobStatusResponse(BaseModel):
+class PostTrainingJobStatusResponse(ApiModel):
     """A job's status, checkpoints and (ours) live progress, MLflow run and registered model."""
 
     job_uuid: str
@@ -213,7 +215,7 @@ class PostTrainingJobStatusResponse(BaseModel):
     model_id: str | None = Field(None, description="The fine-tuned model, once registered.")
 
 
-class PostTrainingJobArtifactsResponse(BaseModel):
+class PostTrainingJobArtifactsResponse(ApiModel):
     """A job's checkpoints; ours: the registered model and the MLflow run."""
 
     job_uuid: str

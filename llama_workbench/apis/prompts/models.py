@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import secrets
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
+
+from llama_workbench.apis.base import ApiModel
 
 # A placeholder: `{{ name }}`, spaces inside the braces allowed (Llama Stack 0.7's syntax).
 PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
@@ -21,7 +23,7 @@ def placeholders(text: str | None) -> list[str]:
     return list(dict.fromkeys(PLACEHOLDER.findall(text or "")))
 
 
-class Prompt(BaseModel):
+class Prompt(ApiModel):
     """One version of a stored prompt template."""
 
     prompt: str | None = Field(None, description="The prompt text with {{variable}} placeholders.")
@@ -40,13 +42,13 @@ class Prompt(BaseModel):
         return self
 
 
-class ListPromptsResponse(BaseModel):
+class ListPromptsResponse(ApiModel):
     """Prompts (the default version of each), or the versions of one prompt."""
 
     data: list[Prompt]
 
 
-class CreatePromptRequest(BaseModel):
+class CreatePromptRequest(ApiModel):
     """POST /v1/prompts."""
 
     prompt: str = Field(description="The prompt text with {{variable}} placeholders.")
@@ -55,7 +57,7 @@ class CreatePromptRequest(BaseModel):
     )
 
 
-class UpdatePromptBodyRequest(BaseModel):
+class UpdatePromptBodyRequest(ApiModel):
     """PUT /v1/prompts/{prompt_id}: a new version on top of `version`, the latest one."""
 
     prompt: str = Field(description="The new prompt text.")
@@ -66,7 +68,7 @@ class UpdatePromptBodyRequest(BaseModel):
     set_as_default: bool = Field(True, description="Make the new version the default.")
 
 
-class SetDefaultVersionBodyRequest(BaseModel):
+class SetDefaultVersionBodyRequest(ApiModel):
     """PUT /v1/prompts/{prompt_id}/set-default-version."""
 
     version: int = Field(description="The version to make the default.")

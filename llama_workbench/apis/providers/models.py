@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from llama_workbench.apis.base import ApiModel
 
 
-class ProviderInfo(BaseModel):
+class ProviderInfo(ApiModel):
     """A provider instance of the running stack; secret config values are masked."""
 
     api: str
@@ -17,5 +19,5 @@ class ProviderInfo(BaseModel):
     health: dict[str, Any] = Field(default_factory=lambda: {"status": "OK"})
 
 
-class ListProvidersResponse(BaseModel):
+class ListProvidersResponse(ApiModel):
     data: list[ProviderInfo]

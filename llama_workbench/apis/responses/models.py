@@ -6,8 +6,9 @@ import time
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic import ConfigDict, Discriminator, Field, Tag, field_validator
 
+from llama_workbench.apis.base import ApiModel
 from llama_workbench.apis.vector_io.models import RankingOptions
 
 
@@ -20,7 +21,7 @@ def now() -> int:
     return int(time.time())
 
 
-class _Open(BaseModel):
+class _Open(ApiModel):
     """Tolerates fields added by newer clients (they are kept, not rejected)."""
 
     model_config = ConfigDict(extra="allow")
@@ -49,7 +50,7 @@ class InputFile(_Open):
     filename: str | None = None
 
 
-class FileCitation(BaseModel):
+class FileCitation(ApiModel):
     type: Literal["file_citation"] = "file_citation"
     file_id: str
     filename: str
@@ -105,7 +106,7 @@ class FunctionCallOutputItem(_Open):
     status: str | None = None
 
 
-class FileSearchResult(BaseModel):
+class FileSearchResult(ApiModel):
     file_id: str
     filename: str
     score: float
@@ -123,7 +124,7 @@ class FileSearchCallItem(_Open):
     results: list[FileSearchResult] | None = None
 
 
-class McpToolInfo(BaseModel):
+class McpToolInfo(ApiModel):
     name: str
     description: str | None = None
     input_schema: dict[str, Any] = Field(default_factory=dict)
@@ -222,7 +223,7 @@ class FileSearchTool(_Open):
     ranking_options: RankingOptions | None = None
 
 
-class AllowedToolsFilter(BaseModel):
+class AllowedToolsFilter(ApiModel):
     tool_names: list[str] | None = None
 
 
@@ -253,22 +254,22 @@ ResponseTool = Annotated[
 ]
 
 
-class ToolChoiceFunction(BaseModel):
+class ToolChoiceFunction(ApiModel):
     type: Literal["function"] = "function"
     name: str
 
 
-class ToolChoiceMcp(BaseModel):
+class ToolChoiceMcp(ApiModel):
     type: Literal["mcp"] = "mcp"
     server_label: str
     name: str | None = None
 
 
-class ToolChoiceFileSearch(BaseModel):
+class ToolChoiceFileSearch(ApiModel):
     type: Literal["file_search"] = "file_search"
 
 
-class ToolChoiceAllowedTools(BaseModel):
+class ToolChoiceAllowedTools(ApiModel):
     """Offer the model only these of the request's tools: {"type": "function", "name": ...},
     {"type": "file_search"}, {"type": "mcp", "server_label": ...(, "name": ...)}."""
 
@@ -322,7 +323,7 @@ class ResponsePrompt(_Open):
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-class GuardrailSpec(BaseModel):
+class GuardrailSpec(ApiModel):
     type: str = Field(description="A shield id.")
 
 
@@ -370,24 +371,24 @@ class CreateResponseRequest(_Open):
 # ----------------------------------------------------------------------------- response
 
 
-class ResponseError(BaseModel):
+class ResponseError(ApiModel):
     code: str
     message: str
 
 
-class IncompleteDetails(BaseModel):
+class IncompleteDetails(ApiModel):
     reason: str
 
 
-class InputTokensDetails(BaseModel):
+class InputTokensDetails(ApiModel):
     cached_tokens: int = 0
 
 
-class OutputTokensDetails(BaseModel):
+class OutputTokensDetails(ApiModel):
     reasoning_tokens: int = 0
 
 
-class ResponseUsage(BaseModel):
+class ResponseUsage(ApiModel):
     input_tokens: int = 0
     output_tokens: int = 0
     total_tokens: int = 0
@@ -398,7 +399,7 @@ class ResponseUsage(BaseModel):
 ResponseStatus = Literal["queued", "in_progress", "completed", "failed", "incomplete", "cancelled"]
 
 
-class ResponseObject(BaseModel):
+class ResponseObject(ApiModel):
     """A model response: its output items, status, usage and the request's settings."""
 
     id: str = Field(default_factory=lambda: new_id("resp"))
@@ -444,7 +445,7 @@ class ResponseWithInput(ResponseObject):
     input: list[Item] = Field(default_factory=list)
 
 
-class ResponseList(BaseModel):
+class ResponseList(ApiModel):
     object: Literal["list"] = "list"
     data: list[ResponseWithInput]
     first_id: str | None = None
@@ -452,7 +453,7 @@ class ResponseList(BaseModel):
     has_more: bool = False
 
 
-class InputItemList(BaseModel):
+class InputItemList(ApiModel):
     object: Literal["list"] = "list"
     data: list[Item]
     first_id: str | None = None
@@ -460,7 +461,7 @@ class InputItemList(BaseModel):
     has_more: bool = False
 
 
-class ResponseDeleted(BaseModel):
+class ResponseDeleted(ApiModel):
     id: str
     object: Literal["response"] = "response"
     deleted: bool = True

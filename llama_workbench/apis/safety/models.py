@@ -6,8 +6,9 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from llama_workbench.apis.base import ApiModel
 from llama_workbench.apis.inference.models import Message
 
 
@@ -19,7 +20,7 @@ class ViolationLevel(StrEnum):
     error = "error"
 
 
-class SafetyViolation(BaseModel):
+class SafetyViolation(ApiModel):
     """What a shield found: the level, a message fit to show the user, and the details."""
 
     violation_level: ViolationLevel
@@ -29,11 +30,11 @@ class SafetyViolation(BaseModel):
     )
 
 
-class RunShieldResponse(BaseModel):
+class RunShieldResponse(ApiModel):
     violation: SafetyViolation | None = None
 
 
-class RunShieldRequest(BaseModel):
+class RunShieldRequest(ApiModel):
     """POST /v1/safety/run-shield."""
 
     shield_id: str = Field(min_length=1)
@@ -41,7 +42,7 @@ class RunShieldRequest(BaseModel):
     params: dict[str, Any] | None = None
 
 
-class RunShieldBatchRequest(BaseModel):
+class RunShieldBatchRequest(ApiModel):
     """Many conversations through one shield, concurrently."""
 
     shield_id: str = Field(min_length=1)
@@ -49,14 +50,14 @@ class RunShieldBatchRequest(BaseModel):
     params: dict[str, Any] | None = None
 
 
-class RunModerationRequest(BaseModel):
+class RunModerationRequest(ApiModel):
     """POST /v1/moderations: `model` names a shield (or its provider's model); none: every shield."""
 
     input: str | list[str]
     model: str | None = None
 
 
-class ModerationResult(BaseModel):
+class ModerationResult(ApiModel):
     flagged: bool
     categories: dict[str, bool] = Field(default_factory=dict)
     category_applied_input_types: dict[str, list[str]] = Field(default_factory=dict)
@@ -65,7 +66,7 @@ class ModerationResult(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-class ModerationObject(BaseModel):
+class ModerationObject(ApiModel):
     """OpenAI's moderation object: one result per input."""
 
     id: str = Field(default_factory=lambda: f"modr-{uuid.uuid4().hex}")

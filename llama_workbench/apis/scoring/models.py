@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from llama_workbench.apis.base import ApiModel
 from llama_workbench.apis.scoring_functions.models import ScoringFnParams
 from llama_workbench.core.errors import MissingDependencyError
 
@@ -13,7 +14,7 @@ from llama_workbench.core.errors import MissingDependencyError
 ScoringResultRow = dict[str, Any]
 
 
-class ScoringResult(BaseModel):
+class ScoringResult(ApiModel):
     """One function's scores: a row per input row, and the aggregates its params ask for."""
 
     score_rows: list[ScoringResultRow] = Field(
@@ -22,7 +23,7 @@ class ScoringResult(BaseModel):
     aggregated_results: dict[str, Any] = Field(description="Map of metric name to aggregated value")
 
 
-class ScoreRequest(BaseModel):
+class ScoreRequest(ApiModel):
     """Score `input_rows` with each function named (params override the registered ones)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -33,7 +34,7 @@ class ScoreRequest(BaseModel):
     )
 
 
-class ScoreResponse(BaseModel):
+class ScoreResponse(ApiModel):
     results: dict[str, ScoringResult] = Field(
         description="A map of scoring function name to ScoringResult."
     )
@@ -44,7 +45,7 @@ class ScoreResponse(BaseModel):
         return _score_frame(self.results)
 
 
-class ScoreBatchRequest(BaseModel):
+class ScoreBatchRequest(ApiModel):
     """Score every row of `dataset_id`; optionally save the scored rows as a new dataset."""
 
     model_config = ConfigDict(extra="forbid")
@@ -73,7 +74,7 @@ def _score_frame(results: dict[str, ScoringResult]) -> Any:
     return pd.DataFrame(columns, index=range(count))
 
 
-class ScoreBatchResponse(BaseModel):
+class ScoreBatchResponse(ApiModel):
     dataset_id: str | None = Field(
         None,
         description="The dataset that was scored; with save_results_dataset, the new dataset "

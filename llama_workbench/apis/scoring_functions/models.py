@@ -6,44 +6,46 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator
+
+from llama_workbench.apis.base import ApiModel
 
 # ----------------------------------------------------------------------------- return types
 
 
-class StringType(BaseModel):
+class StringType(ApiModel):
     type: Literal["string"] = "string"
 
 
-class NumberType(BaseModel):
+class NumberType(ApiModel):
     type: Literal["number"] = "number"
 
 
-class BooleanType(BaseModel):
+class BooleanType(ApiModel):
     type: Literal["boolean"] = "boolean"
 
 
-class ArrayType(BaseModel):
+class ArrayType(ApiModel):
     type: Literal["array"] = "array"
 
 
-class ObjectType(BaseModel):
+class ObjectType(ApiModel):
     type: Literal["object"] = "object"
 
 
-class JsonType(BaseModel):
+class JsonType(ApiModel):
     type: Literal["json"] = "json"
 
 
-class UnionType(BaseModel):
+class UnionType(ApiModel):
     type: Literal["union"] = "union"
 
 
-class ChatCompletionInputType(BaseModel):
+class ChatCompletionInputType(ApiModel):
     type: Literal["chat_completion_input"] = "chat_completion_input"
 
 
-class CompletionInputType(BaseModel):
+class CompletionInputType(ApiModel):
     type: Literal["completion_input"] = "completion_input"
 
 
@@ -88,7 +90,7 @@ def _compiled(patterns: list[str]) -> list[str]:
     return patterns
 
 
-class LLMAsJudgeScoringFnParams(BaseModel):
+class LLMAsJudgeScoringFnParams(ApiModel):
     """A judge model, the prompt it gets ({input_query}, {generated_answer}, {expected_answer}
     or any other row column) and the regexes whose first group is the score."""
 
@@ -107,7 +109,7 @@ class LLMAsJudgeScoringFnParams(BaseModel):
     _regexes = field_validator("judge_score_regexes")(_compiled)
 
 
-class RegexParserScoringFnParams(BaseModel):
+class RegexParserScoringFnParams(ApiModel):
     """Regexes whose first group is the answer parsed out of `generated_answer`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -123,7 +125,7 @@ class RegexParserScoringFnParams(BaseModel):
     _regexes = field_validator("parsing_regexes")(_compiled)
 
 
-class BasicScoringFnParams(BaseModel):
+class BasicScoringFnParams(ApiModel):
     """Only how the scores are aggregated."""
 
     model_config = ConfigDict(extra="forbid")
@@ -142,7 +144,7 @@ ScoringFnParams = Annotated[
 # ----------------------------------------------------------------------------- resources
 
 
-class ScoringFn(BaseModel):
+class ScoringFn(ApiModel):
     """A scoring function: `identifier` is what score() names; its provider runs it."""
 
     identifier: str = Field(description="Unique identifier for this resource in llama stack")
@@ -165,7 +167,7 @@ class ScoringFn(BaseModel):
     source: Literal["config", "provider", "user"] = "user"
 
 
-class RegisterScoringFunctionRequest(BaseModel):
+class RegisterScoringFunctionRequest(ApiModel):
     """Register `scoring_fn_id`, run by `provider_id` as `provider_scoring_fn_id` with `params`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -188,5 +190,5 @@ class RegisterScoringFunctionRequest(BaseModel):
     )
 
 
-class ListScoringFunctionsResponse(BaseModel):
+class ListScoringFunctionsResponse(ApiModel):
     data: list[ScoringFn] = Field(description="List of scoring function objects.")

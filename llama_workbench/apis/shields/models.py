@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from llama_workbench.apis.base import ApiModel
 
 
-class Shield(BaseModel):
+class Shield(ApiModel):
     """A registered shield: `identifier` is what run_shield names; its provider runs it."""
 
     identifier: str
@@ -19,7 +21,7 @@ class Shield(BaseModel):
     source: Literal["config", "provider", "user"] = "user"
 
 
-class RegisterShieldRequest(BaseModel):
+class RegisterShieldRequest(ApiModel):
     """Register `shield_id`, run by `provider_id` as `provider_shield_id` with `params`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -30,5 +32,5 @@ class RegisterShieldRequest(BaseModel):
     params: dict[str, Any] | None = None
 
 
-class ListShieldsResponse(BaseModel):
+class ListShieldsResponse(ApiModel):
     data: list[Shield]

@@ -6,10 +6,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from llama_workbench.apis.base import ApiModel
 
 
-class _Strict(BaseModel):
+class _Strict(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -19,7 +21,7 @@ class SpanStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class Span(BaseModel):
+class Span(ApiModel):
     """One traced call: `<api>.<method>`, its parent, timing and attributes."""
 
     span_id: str
@@ -35,7 +37,7 @@ class SpanWithStatus(Span):
     status: SpanStatus | None = None
 
 
-class Trace(BaseModel):
+class Trace(ApiModel):
     """A call from outside the stack and everything it caused (its root span's tree)."""
 
     trace_id: str
@@ -84,7 +86,7 @@ class QueryTracesRequest(_Strict):
     end_time: TimeValue | None = Field(None, description="Traces that started at or before.")
 
 
-class QueryTracesResponse(BaseModel):
+class QueryTracesResponse(ApiModel):
     data: list[Trace]
 
 
@@ -95,7 +97,7 @@ class QuerySpansRequest(_Strict):
     limit: int | None = Field(100, ge=1, le=10_000, description="How many traces to read.")
 
 
-class QuerySpansResponse(BaseModel):
+class QuerySpansResponse(ApiModel):
     data: list[Span]
 
 
@@ -106,7 +108,7 @@ class GetSpanTreeRequest(_Strict):
     )
 
 
-class QuerySpanTreeResponse(BaseModel):
+class QuerySpanTreeResponse(ApiModel):
     data: dict[str, SpanWithStatus]
 
 
@@ -160,22 +162,22 @@ class QueryMetricsRequest(QueryMetricsBody):
     metric_name: MetricName
 
 
-class MetricLabel(BaseModel):
+class MetricLabel(ApiModel):
     name: str
     value: str
 
 
-class MetricDataPoint(BaseModel):
+class MetricDataPoint(ApiModel):
     timestamp: int  # the bucket's start, seconds since the epoch
     value: float
     unit: str
 
 
-class MetricSeries(BaseModel):
+class MetricSeries(ApiModel):
     metric: str
     labels: list[MetricLabel]
     values: list[MetricDataPoint]
 
 
-class QueryMetricsResponse(BaseModel):
+class QueryMetricsResponse(ApiModel):
     data: list[MetricSeries]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from llama_workbench.apis.base import ApiModel
 from llama_workbench.apis.vector_io.models import RankingOptions
 
 
-class ToolDef(BaseModel):
+class ToolDef(ApiModel):
     """A tool a model can call: its name, description and JSON-schema input."""
 
     name: str
@@ -20,7 +21,7 @@ class ToolDef(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-class ToolGroup(BaseModel):
+class ToolGroup(ApiModel):
     """A set of tools served by one tool_runtime provider (e.g. builtin::rag)."""
 
     identifier: str
@@ -33,15 +34,15 @@ class ToolGroup(BaseModel):
     args: dict[str, Any] | None = None
 
 
-class ListToolGroupsResponse(BaseModel):
+class ListToolGroupsResponse(ApiModel):
     data: list[ToolGroup]
 
 
-class ListToolDefsResponse(BaseModel):
+class ListToolDefsResponse(ApiModel):
     data: list[ToolDef]
 
 
-class InvokeToolRequest(BaseModel):  # type: ignore[no-redef]  # the field "kwargs" (Llama Stack's name)
+class InvokeToolRequest(ApiModel):  # type: ignore[no-redef]  # the field "kwargs" (Llama Stack's name)
     tool_name: str
     kwargs: dict[str, Any] = Field(default_factory=dict)
     toolgroup_id: str | None = Field(
@@ -49,7 +50,7 @@ class InvokeToolRequest(BaseModel):  # type: ignore[no-redef]  # the field "kwar
     )
 
 
-class ToolInvocationResult(BaseModel):
+class ToolInvocationResult(ApiModel):
     content: str | None = None
     error_message: str | None = None
     error_code: int | None = None
@@ -59,7 +60,7 @@ class ToolInvocationResult(BaseModel):
 CHUNK_TEMPLATE = "Result {index}\nContent: {chunk.content}\nMetadata: {metadata}\n"
 
 
-class RAGQueryConfig(BaseModel):
+class RAGQueryConfig(ApiModel):
     """How knowledge_search retrieves and assembles context."""
 
     max_chunks: int = Field(5, ge=1, le=50)
@@ -73,7 +74,7 @@ class RAGQueryConfig(BaseModel):
     )
 
 
-class RAGDocument(BaseModel):
+class RAGDocument(ApiModel):
     """A text document to index (for PDFs and other formats, upload a file and attach it)."""
 
     document_id: str
@@ -82,19 +83,19 @@ class RAGDocument(BaseModel):
     metadata: dict[str, str | float | bool] = Field(default_factory=dict)
 
 
-class RAGQueryRequest(BaseModel):
+class RAGQueryRequest(ApiModel):
     content: str
     vector_store_ids: list[str] = Field(min_length=1)
     query_config: RAGQueryConfig | None = None
 
 
-class RAGInsertRequest(BaseModel):
+class RAGInsertRequest(ApiModel):
     documents: list[RAGDocument] = Field(min_length=1)
     vector_store_id: str
     chunk_size_in_tokens: int = Field(512, ge=100, le=4096)
 
 
-class RAGQueryResult(BaseModel):
+class RAGQueryResult(ApiModel):
     """The assembled context, and the chunks behind it for citations."""
 
     content: str | None = None

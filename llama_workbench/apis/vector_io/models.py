@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
+
+from llama_workbench.apis.base import ApiModel
 
 DEFAULT_CHUNK_SIZE_TOKENS = 800
 DEFAULT_CHUNK_OVERLAP_TOKENS = 400
@@ -17,7 +19,7 @@ Attributes = dict[str, str | float | bool]
 # ----------------------------------------------------------------------------- chunks
 
 
-class ChunkMetadata(BaseModel):
+class ChunkMetadata(ApiModel):
     """Facts about a chunk that are not shown to the model (ids, offsets, token counts)."""
 
     model_config = ConfigDict(extra="allow")
@@ -41,7 +43,7 @@ class ChunkMetadata(BaseModel):
     page_end: int | None = None
 
 
-class Chunk(BaseModel):
+class Chunk(ApiModel):
     """A piece of a document: `metadata` may be shown to the model, `chunk_metadata` is not."""
 
     content: str
@@ -72,19 +74,19 @@ class EmbeddedChunk(Chunk):
     embedding_dimension: int
 
 
-class ScoredChunk(BaseModel):
+class ScoredChunk(ApiModel):
     """A chunk a provider found, with its score (higher is better)."""
 
     chunk: EmbeddedChunk
     score: float
 
 
-class QueryChunksResponse(BaseModel):
+class QueryChunksResponse(ApiModel):
     chunks: list[EmbeddedChunk]
     scores: list[float]
 
 
-class InsertChunksRequest(BaseModel):
+class InsertChunksRequest(ApiModel):
     """POST /v1/vector-io/insert: chunks with embeddings (or without: they are embedded)."""
 
     vector_store_id: str
@@ -92,7 +94,7 @@ class InsertChunksRequest(BaseModel):
     ttl_seconds: int | None = None
 
 
-class QueryChunksRequest(BaseModel):
+class QueryChunksRequest(ApiModel):
     """POST /v1/vector-io/query: `params` takes max_chunks, mode, score_threshold, ranker."""
 
     vector_store_id: str
@@ -108,7 +110,7 @@ class QueryChunksRequest(BaseModel):
 # ----------------------------------------------------------------------------- vector stores
 
 
-class FileCounts(BaseModel):
+class FileCounts(ApiModel):
     completed: int = 0
     cancelled: int = 0
     failed: int = 0
@@ -116,12 +118,12 @@ class FileCounts(BaseModel):
     total: int = 0
 
 
-class ExpiresAfter(BaseModel):
+class ExpiresAfter(ApiModel):
     anchor: Literal["last_active_at"] = "last_active_at"
     days: int = Field(ge=1, le=365)
 
 
-class VectorStoreObject(BaseModel):
+class VectorStoreObject(ApiModel):
     """A vector store (OpenAI's object); the embedding model and provider are in `metadata`."""
 
     id: str
@@ -137,7 +139,7 @@ class VectorStoreObject(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-class VectorStoreRecord(BaseModel):
+class VectorStoreRecord(ApiModel):
     """What the routing table keeps per store (the public object plus how to serve it)."""
 
     model_config = ConfigDict(protected_namespaces=())
@@ -150,16 +152,16 @@ class VectorStoreRecord(BaseModel):
     object: VectorStoreObject
 
 
-class ChunkingStrategyStaticConfig(BaseModel):
+class ChunkingStrategyStaticConfig(ApiModel):
     max_chunk_size_tokens: int = Field(DEFAULT_CHUNK_SIZE_TOKENS, ge=100, le=4096)
     chunk_overlap_tokens: int = Field(DEFAULT_CHUNK_OVERLAP_TOKENS, ge=0)
 
 
-class ChunkingStrategyAuto(BaseModel):
+class ChunkingStrategyAuto(ApiModel):
     type: Literal["auto"] = "auto"
 
 
-class ChunkingStrategyStatic(BaseModel):
+class ChunkingStrategyStatic(ApiModel):
     type: Literal["static"] = "static"
     static: ChunkingStrategyStaticConfig
 
@@ -169,7 +171,7 @@ ChunkingStrategy = Annotated[
 ]
 
 
-class CreateVectorStoreRequest(BaseModel):
+class CreateVectorStoreRequest(ApiModel):
     """POST /v1/vector_stores. `embedding_model`, `embedding_dimension` and `provider_id` are
     Llama Stack's extra_body fields; without them the stack's defaults apply."""
 
@@ -185,7 +187,7 @@ class CreateVectorStoreRequest(BaseModel):
     provider_id: str | None = None
 
 
-class UpdateVectorStoreRequest(BaseModel):
+class UpdateVectorStoreRequest(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = None
@@ -193,7 +195,7 @@ class UpdateVectorStoreRequest(BaseModel):
     metadata: dict[str, Any] | None = None
 
 
-class VectorStoreListResponse(BaseModel):
+class VectorStoreListResponse(ApiModel):
     object: Literal["list"] = "list"
     data: list[VectorStoreObject]
     first_id: str | None = None
@@ -201,7 +203,7 @@ class VectorStoreListResponse(BaseModel):
     has_more: bool = False
 
 
-class VectorStoreDeleteResponse(BaseModel):
+class VectorStoreDeleteResponse(ApiModel):
     id: str
     object: Literal["vector_store.deleted"] = "vector_store.deleted"
     deleted: bool = True
@@ -210,7 +212,7 @@ class VectorStoreDeleteResponse(BaseModel):
 # ----------------------------------------------------------------------------- search
 
 
-class RankingOptions(BaseModel):
+class RankingOptions(ApiModel):
     """How results are ranked: `ranker` "rrf" (default for hybrid) or "weighted"."""
 
     model_config = ConfigDict(extra="allow")
@@ -223,7 +225,7 @@ class RankingOptions(BaseModel):
     impact_factor: float | None = Field(None, gt=0.0, description="RRF's k (default 60).")
 
 
-class SearchVectorStoreRequest(BaseModel):
+class SearchVectorStoreRequest(ApiModel):
     """POST /v1/vector_stores/{id}/search."""
 
     query: str | list[str]
@@ -234,14 +236,14 @@ class SearchVectorStoreRequest(BaseModel):
     search_mode: SearchMode = "vector"
 
 
-class SearchContent(BaseModel):
+class SearchContent(ApiModel):
     type: Literal["text"] = "text"
     text: str
     chunk_metadata: ChunkMetadata | None = None
     metadata: dict[str, Any] | None = None
 
 
-class SearchResult(BaseModel):
+class SearchResult(ApiModel):
     file_id: str
     filename: str
     score: float
@@ -249,7 +251,7 @@ class SearchResult(BaseModel):
     content: list[SearchContent]
 
 
-class SearchResultsPage(BaseModel):
+class SearchResultsPage(ApiModel):
     object: Literal["vector_store.search_results.page"] = "vector_store.search_results.page"
     search_query: list[str]
     data: list[SearchResult]
@@ -260,12 +262,12 @@ class SearchResultsPage(BaseModel):
 # ----------------------------------------------------------------------------- store files
 
 
-class FileLastError(BaseModel):
+class FileLastError(ApiModel):
     code: Literal["server_error", "rate_limit_exceeded", "unsupported_file", "invalid_file"]
     message: str
 
 
-class VectorStoreFileObject(BaseModel):
+class VectorStoreFileObject(ApiModel):
     id: str
     object: Literal["vector_store.file"] = "vector_store.file"
     attributes: Attributes = Field(default_factory=dict)
@@ -277,7 +279,7 @@ class VectorStoreFileObject(BaseModel):
     vector_store_id: str
 
 
-class AttachFileRequest(BaseModel):
+class AttachFileRequest(ApiModel):
     """POST /v1/vector_stores/{id}/files."""
 
     file_id: str
@@ -285,11 +287,11 @@ class AttachFileRequest(BaseModel):
     chunking_strategy: ChunkingStrategy | None = None
 
 
-class UpdateVectorStoreFileRequest(BaseModel):
+class UpdateVectorStoreFileRequest(ApiModel):
     attributes: Attributes
 
 
-class VectorStoreFileListResponse(BaseModel):
+class VectorStoreFileListResponse(ApiModel):
     object: Literal["list"] = "list"
     data: list[VectorStoreFileObject]
     first_id: str | None = None
@@ -297,20 +299,20 @@ class VectorStoreFileListResponse(BaseModel):
     has_more: bool = False
 
 
-class VectorStoreFileDeleteResponse(BaseModel):
+class VectorStoreFileDeleteResponse(ApiModel):
     id: str
     object: Literal["vector_store.file.deleted"] = "vector_store.file.deleted"
     deleted: bool = True
 
 
-class VectorStoreFileContentResponse(BaseModel):
+class VectorStoreFileContentResponse(ApiModel):
     object: Literal["vector_store.file_content.page"] = "vector_store.file_content.page"
     data: list[SearchContent]
     has_more: bool = False
     next_page: str | None = None
 
 
-class CreateFileBatchRequest(BaseModel):
+class CreateFileBatchRequest(ApiModel):
     """POST /v1/vector_stores/{id}/file_batches."""
 
     file_ids: list[str] = Field(min_length=1)
@@ -318,7 +320,7 @@ class CreateFileBatchRequest(BaseModel):
     chunking_strategy: ChunkingStrategy | None = None
 
 
-class VectorStoreFileBatchObject(BaseModel):
+class VectorStoreFileBatchObject(ApiModel):
     id: str
     object: Literal["vector_store.file_batch"] = "vector_store.file_batch"
     created_at: int
