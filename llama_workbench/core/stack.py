@@ -120,7 +120,7 @@ class Stack:
             if tracer is not None:
                 tracer.shutdown()
             raise
-        impls[Api.providers] = _ProvidersImpl(plan)
+        impls[Api.providers] = _ProvidersImpl(plan, instances)
         impls[Api.inspect] = _InspectImpl()
         if tracer is not None:
             from llama_workbench.tracking.telemetry_api import TelemetryImpl
@@ -380,31 +380,37 @@ def _as_request(cls: type[BaseModel], args: tuple[Any, ...], kwargs: dict[str, A
 class _ProvidersImpl:
     """The Providers API over the plan (configs are dumped with secrets masked)."""
 
-    def __init__(self, plan: StackPlan) -> None:
+    def __init__(self, plan: StackPlan, instances: dict[str, Any]) -> None:
         self._providers: list[PlannedProvider] = [p for ps in plan.providers.values() for p in ps]
+        self._instances = instances
 
     async def list(self) -> list[Any]:
-        return [self._info(p) for p in self._providers]
+        return [await self._info(p) for p in self._providers]
 
     async def retrieve(self, provider_id: str) -> Any:
         for p in self._providers:
             if p.provider_id == provider_id:
-                return self._info(p)
+                return await self._info(p)
         raise NotFoundError("Provider", provider_id, [p.provider_id for p in self._providers])
 
-    @staticmethod
-    def _info(p: PlannedProvider) -> Any:
+    async def _info(self, p: PlannedProvider) -> Any:
         from llama_workbench.apis.providers.models import ProviderInfo
         from llama_workbench.core.redact import redact
 
         # Secrets never leave: SecretStr fields, credential-like keys (extra_headers'
         # Authorization...), passwords in URLs.
-        return ProviderInfo(
+        info = ProviderInfo(
             api=p.api.value,
             provider_id=p.provider_id,
             provider_type=p.spec.provider_type,
             config=redact(p.config.model_dump(mode="json")),
         )
+        # A provider may report more than "OK" (as Llama Stack's providers' `health()` do): the
+        # inline model's engine and precision, for one.
+        health = getattr(self._instances.get(f"{p.api.value}/{p.provider_id}"), "health", None)
+        if health is not None:
+            info.health = dict(await health())
+        return info
 
 
 class _InspectImpl:

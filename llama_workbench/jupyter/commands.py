@@ -135,8 +135,8 @@ def status(magic: LlamaMagics, line: str, cell: str | None) -> None:
     magic.show(
         Table(
             "Providers",
-            ["api", "id", "type"],
-            [(p.api, p.provider_id, p.provider_type) for p in providers],
+            ["api", "id", "type", "health"],
+            [(p.api, p.provider_id, p.provider_type, _health(p.health)) for p in providers],
         )
     )
     magic.show(models(magic, "", None))
@@ -152,6 +152,17 @@ def status(magic: LlamaMagics, line: str, cell: str | None) -> None:
             (s.id, s.name, s.file_counts.completed, s.metadata.get("provider_id")) for s in stores
         ]
         magic.show(Table("Vector stores", ["id", "name", "files", "provider"], rows))
+
+
+def _health(health: dict[str, Any]) -> str:
+    """The status, then what else the provider says: "OK; engine: ctranslate2; ..."."""
+    parts = [str(health.get("status", "?"))]
+    for key, value in health.items():
+        if isinstance(value, dict):
+            parts += [f"{k}: {v}" for k, v in value.items()]
+        elif key != "status" and value:
+            parts.append(f"{key}: {value}")
+    return "; ".join(parts)
 
 
 def config(magic: LlamaMagics, line: str, cell: str | None) -> None:

@@ -248,6 +248,9 @@ class ChatChoice(BaseModel):
     message: ChatCompletionMessage
     finish_reason: FinishReason | None = "stop"
     logprobs: dict[str, Any] | None = None
+    # A provider's note on this choice, e.g. {"loop_guard": "..."} when a repeating output was
+    # ended; OpenAI's clients keep unknown fields, and it is left out when None.
+    metadata: dict[str, Any] | None = None
 
 
 class ChatCompletion(BaseModel):
@@ -284,6 +287,7 @@ class ChunkChoice(BaseModel):
     delta: ChoiceDelta
     finish_reason: FinishReason | None = None
     logprobs: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None  # as ChatChoice.metadata
 
 
 class ChatCompletionChunk(BaseModel):
@@ -301,6 +305,7 @@ class CompletionChoice(BaseModel):
     text: str
     finish_reason: FinishReason | None = "stop"
     logprobs: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None  # as ChatChoice.metadata
 
 
 class Completion(BaseModel):

@@ -79,6 +79,7 @@ def test_subcommands(shell: InteractiveShell, tmp_path: Path) -> None:
     assert result.success and "SmolLM2" in out and "all-MiniLM-L6-v2" in out
     result, out = run(shell, "%llama status")
     assert result.success and "Providers" in out and "Shields" in out and "pii" in out
+    assert "engine: ctranslate2; compute_type: int8" in out  # the inline model's engine
     result, out = run(shell, "%llama shield pii mail me at jo@acme-mail.com")
     assert result.success and "pii: error: The message contains personal data (email)." in out
     result, out = run(shell, "%%llama shield toxicity\nWhat a lovely morning.")

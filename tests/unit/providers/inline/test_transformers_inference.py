@@ -79,7 +79,8 @@ def test_importing_the_provider_does_not_import_torch() -> None:
     code = (
         "import sys, llama_workbench.providers.inline.inference.transformers, "
         "llama_workbench.providers.inline.inference.sentence_transformers; "
-        "heavy = [m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules]; "
+        "heavy = [m for m in ('torch', 'transformers', 'sentence_transformers', 'ctranslate2') "
+        "if m in sys.modules]; "
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -185,24 +186,27 @@ async def test_completion_of_several_prompts(llm: TransformersInferenceImpl) -> 
 # -- concurrency, batching, cache
 
 
+QUESTIONS = [QUESTION, "What is 2+2?", "Name three colors.", "Who wrote Hamlet? Answer in detail."]
+
+
 async def test_concurrent_first_calls_load_once_from_the_cache_and_batch_exactly(
     llm: TransformersInferenceImpl, llm_data_dir: Path
 ) -> None:
-    questions = [
-        QUESTION,
-        "What is 2+2?",
-        "Name three colors.",
-        "Who wrote Hamlet? Answer in detail.",
-    ]
-    alone = [(await complete(llm, chat(q))).choices[0].message.content for q in questions]
+    await complete(llm, chat())  # the session's provider has filled the cache
     cache = [p for p in (llm_data_dir / "models").iterdir() if p.name.startswith("SmolLM2")]
     assert len(cache) == 1 and (cache[0] / "model.safetensors").is_file()
     assert (cache[0] / "tokenizer.json").is_file()
+    # fp32 transformers is the exact path: a batch gives what each prompt gives alone.
+    exact = await new_llm(llm_data_dir, engine="transformers")
+    try:
+        alone = [(await complete(exact, chat(q))).choices[0].message.content for q in QUESTIONS]
+    finally:
+        await exact.shutdown()
     # A fresh provider on the same data dir: the batch fills up at 4, so the long wait never runs.
-    fresh = await new_llm(llm_data_dir, max_batch_size=4, batch_wait_ms=1000)
+    fresh = await new_llm(llm_data_dir, engine="transformers", max_batch_size=4, batch_wait_ms=1000)
     engine = fresh.engine(LLM)
     try:
-        results = await asyncio.gather(*(complete(fresh, chat(q)) for q in questions))
+        results = await asyncio.gather(*(complete(fresh, chat(q)) for q in QUESTIONS))
         assert engine.stats.loads == 1 and engine.loaded is not None
         assert engine.loaded.source == "cache"
         assert engine.stats.largest_batch == 4
@@ -294,16 +298,17 @@ async def test_unsupported_requests_are_clear_errors(llm: TransformersInferenceI
         await llm.chat_completion(chat(logprobs=True))
     with pytest.raises(BadRequestError, match="presence_penalty"):
         await llm.chat_completion(chat(presence_penalty=0.5))
-    with pytest.raises(BadRequestError, match="repetition_penalty"):
-        await llm.chat_completion(
-            ChatCompletionRequest.model_validate(
-                {
-                    "model": LLM,
-                    "messages": [{"role": "user", "content": "hi"}],
-                    "repetition_penalty": 1.1,
-                }
+    for extra, problem in (
+        ({"min_p": 0.1}, "min_p"),
+        ({"repetition_penalty": 0.5}, "repetition_penalty must be"),
+        ({"no_repeat_ngram_size": -1}, "no_repeat_ngram_size must be"),
+    ):
+        with pytest.raises(BadRequestError, match=problem):
+            await llm.chat_completion(
+                ChatCompletionRequest.model_validate(
+                    {"model": LLM, "messages": [{"role": "user", "content": "hi"}], **extra}
+                )
             )
-        )
     with pytest.raises(BadRequestError, match="LLMs"):
         await llm.embeddings(EmbeddingsRequest(model=LLM, input="hello"))
     with pytest.raises(BadRequestError, match="vocabulary"):

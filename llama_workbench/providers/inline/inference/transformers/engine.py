@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -12,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llama_workbench.providers.inline.inference.transformers import ct2
 from llama_workbench.providers.inline.inference.transformers.jobs import Event, Job, RowState
 from llama_workbench.providers.inline.inference.transformers.loader import (
+    ADAPTER_CONFIG,
     LoadedModel,
     default_gguf_path,
     load_model,
@@ -29,6 +32,9 @@ class EngineSettings:
     max_batch_size: int
     batch_wait_s: float
     cache_dir: Path
+    engine: str = "transformers"  # or ctranslate2
+    compute_type: str = "int8"  # ctranslate2's
+    loop_guard_repeats: int = 0
 
 
 @dataclass
@@ -39,10 +45,12 @@ class EngineStats:
     batches: int = 0
     largest_batch: int = 0
     tokens_generated: int = 0
+    engine_switches: int = 0  # an adapter moved from transformers to its CTranslate2 conversion
 
 
 class GenerationEngine:
-    """Serves one model: a lock-guarded lazy load and one worker thread that runs generate().
+    """Serves one model: a lock-guarded lazy load and one worker thread that generates batches
+    with CTranslate2 (a cached conversion) or transformers (fp32, exact).
 
     Jobs submitted within `batch_wait_s` of each other (and with the same sampling setup) are
     generated together in one left-padded batch; each row stops on its own (EOS, stop sequence,
@@ -91,9 +99,7 @@ class GenerationEngine:
 
     def _load_into(self, future: Future[LoadedModel]) -> None:
         try:
-            s = self._settings
-            path = self._path or default_gguf_path()
-            loaded = load_model(path, self._tokenizer_path, s.dtype, s.num_threads, s.cache_dir)
+            loaded = self._load_now()
         except BaseException as exc:
             future.set_exception(exc)
             return
@@ -104,6 +110,55 @@ class GenerationEngine:
             self._loaded = loaded
             self.stats.loads += 1
         future.set_result(loaded)
+
+    def _load_now(self) -> LoadedModel:
+        s, path = self._settings, self.weights_path()
+        if s.engine != "ctranslate2":
+            return load_model(path, self._tokenizer_path, s.dtype, s.num_threads, s.cache_dir)
+        target = ct2.conversion_dir(path, s.cache_dir, s.compute_type)
+        if ct2.is_converted(target):
+            return self._load_converted(target, "cache")
+        if (path / ADAPTER_CONFIG).is_file():
+            # Served at once (merged, through transformers) while its conversion runs behind.
+            loaded = load_model(path, self._tokenizer_path, s.dtype, s.num_threads, s.cache_dir)
+            threading.Thread(
+                target=self._convert_adapter, args=(loaded, target), name="ct2-convert", daemon=True
+            ).start()
+            return loaded
+        ct2.convert(target, s.compute_type, lambda: ct2.hf_folder(path, s.cache_dir))
+        return self._load_converted(target, "gguf" if path.is_file() else "folder")
+
+    def _load_converted(self, target: Path, source: str) -> LoadedModel:
+        s = self._settings
+        return ct2.load_converted(
+            target, self._tokenizer_path, s.compute_type, s.num_threads, source
+        )
+
+    def _convert_adapter(self, merged: LoadedModel, target: Path) -> None:
+        """Save the merged adapter, convert it, and serve the conversion from the next batch on."""
+        s = self._settings
+        try:
+            s.cache_dir.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=s.cache_dir, prefix=".merged-") as tmp:
+
+                def save() -> Path:
+                    merged.model.save_pretrained(tmp)
+                    merged.tokenizer.save_pretrained(tmp)
+                    return Path(tmp)
+
+                ct2.convert(target, s.compute_type, save)
+            fast = self._load_converted(target, "adapter")
+        except Exception:
+            logger.exception("converting the adapter failed; it stays on transformers")
+            return
+        with self._load_lock:
+            if self._closed:
+                return
+            self._loaded, self._load = fast, Future()
+            self._load.set_running_or_notify_cancel()
+            self._load.set_result(fast)
+            self.stats.engine_switches += 1
+        logger.info("adapter %s now served by %s", self.weights_path().name, fast.describe())
 
     @property
     def loaded(self) -> LoadedModel | None:
@@ -189,8 +244,10 @@ class GenerationEngine:
     def _generate(self, jobs: list[Job]) -> None:
         try:
             lm = self.ensure_loaded()
+            lm = self._loaded or lm  # an adapter's conversion may have replaced the first load
             decode, eos = _decoder(lm.tokenizer), set(lm.eos_ids)
-            rows = [RowState(job, decode, eos, self._count_token) for job in jobs]
+            repeats = self._settings.loop_guard_repeats
+            rows = [RowState(job, decode, eos, self._count_token, repeats) for job in jobs]
         except Exception as exc:  # every waiting caller gets the load error
             for job in jobs:
                 RowState(job, lambda _: "", set(), self._count_token).fail(exc)
@@ -198,7 +255,10 @@ class GenerationEngine:
         self.stats.batches += 1
         self.stats.largest_batch = max(self.stats.largest_batch, len(rows))
         try:
-            _run_generate(lm, rows)
+            if lm.engine == "ctranslate2":
+                ct2.generate(lm, rows)
+            else:
+                _run_generate(lm, rows)
         except Exception as exc:
             logger.exception("generation failed")
             for row in rows:
@@ -263,6 +323,8 @@ def _run_generate(lm: LoadedModel, rows: list[RowState]) -> None:
         max_new_tokens=max(row.job.max_tokens for row in rows),
         eos_token_id=lm.eos_ids,
         pad_token_id=lm.pad_id,
+        repetition_penalty=sampling.repetition_penalty,
+        no_repeat_ngram_size=sampling.no_repeat_ngram_size,
         **options,
     )
     with torch.inference_mode():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from llama_workbench.apis.inference.models import (
     ChatCompletion,
@@ -20,12 +21,14 @@ from llama_workbench.apis.models.models import Model, ModelType, ProviderModel
 from llama_workbench.core.errors import (
     BadRequestError,
     ConfigError,
+    MissingDependencyError,
     NotFoundError,
     ProviderUnavailableError,
 )
 from llama_workbench.providers.inline.inference.transformers.config import (
     TransformersInferenceConfig,
 )
+from llama_workbench.providers.inline.inference.transformers.ct2 import ctranslate2_installed
 from llama_workbench.providers.inline.inference.transformers.engine import (
     EngineSettings,
     GenerationEngine,
@@ -56,7 +59,9 @@ class TransformersInferenceImpl:
     """Serves the configured models; each loads on its first request, in a worker thread.
 
     Sampling: temperature 0 or unset is greedy (deterministic); a temperature > 0 samples, with
-    top_p / top_k / seed as given. Parameters it can't honour are a BadRequestError.
+    top_p / top_k / seed as given; `repetition_penalty` and `no_repeat_ngram_size` (extra body
+    fields, as vLLM takes them) override the config's defaults. Parameters it can't honour are
+    a BadRequestError.
     """
 
     def __init__(
@@ -71,6 +76,9 @@ class TransformersInferenceImpl:
             max_batch_size=config.max_batch_size,
             batch_wait_s=config.batch_wait_ms / 1000.0,
             cache_dir=cache_dir,
+            engine=_engine(config),
+            compute_type=config.compute_type,
+            loop_guard_repeats=config.loop_guard_repeats,
         )
         self._engines: dict[str, GenerationEngine] = {}
         self._closed = False
@@ -97,12 +105,33 @@ class TransformersInferenceImpl:
 
     # -- models
 
+    @property
+    def engine_name(self) -> str:
+        """ctranslate2 or transformers: the configured engine, or the one the default picked."""
+        return self._settings.engine
+
+    def _precision(self) -> str:
+        s = self._settings
+        return s.compute_type if s.engine == "ctranslate2" else s.dtype
+
+    async def health(self) -> dict[str, Any]:
+        """The engine and its precision, and how each model is served once loaded."""
+        served = {
+            model_id: engine.loaded.describe() if engine.loaded else "not loaded"
+            for model_id, engine in self._engines.items()
+        }
+        return {
+            "status": "OK",
+            "engine": self.engine_name,
+            "compute_type": self._precision(),
+            "models": served,
+        }
+
     async def list_provider_models(self) -> list[ProviderModel]:
+        metadata = {"engine": self.engine_name, "compute_type": self._precision()}
         return [
             ProviderModel(
-                provider_model_id=m.model_id,
-                model_type=ModelType.llm,
-                metadata={"dtype": self._config.dtype},
+                provider_model_id=m.model_id, model_type=ModelType.llm, metadata=dict(metadata)
             )
             for m in self._config.models
         ]
@@ -194,7 +223,15 @@ class TransformersInferenceImpl:
                     f"{lm.context_length}."
                 )
             max_tokens.append(min(wanted, room))
-        sampling = Sampling(request.temperature, request.top_p, request.top_k, request.seed)
+        extra, c = request.model_extra or {}, self._config
+        sampling = Sampling(
+            request.temperature,
+            request.top_p,
+            request.top_k,
+            request.seed,
+            repetition_penalty=_or(extra.get("repetition_penalty"), c.repetition_penalty),
+            no_repeat_ngram_size=_or(extra.get("no_repeat_ngram_size"), c.no_repeat_ngram_size),
+        )
         return Plan(
             provider_id=self._provider_id,
             prompts=prompts,
@@ -206,6 +243,37 @@ class TransformersInferenceImpl:
         )
 
 
+def _engine(config: TransformersInferenceConfig) -> str:
+    """The configured engine; unset: ctranslate2 when it is installed (no import here)."""
+    if config.engine == "transformers":
+        return "transformers"
+    if ctranslate2_installed():
+        return "ctranslate2"
+    if config.engine == "ctranslate2":
+        raise MissingDependencyError(
+            "ctranslate2", "inline", needed_by="inline::transformers with engine: ctranslate2"
+        )
+    return "transformers"
+
+
+def _check_penalties(extra: dict[str, Any]) -> list[str]:
+    """The extra body's repetition_penalty (>= 1) and no_repeat_ngram_size (>= 0), if any."""
+    penalty, size = extra.get("repetition_penalty"), extra.get("no_repeat_ngram_size")
+    problems = []
+    if penalty is not None and (not isinstance(penalty, int | float) or not 1 <= penalty <= 2):
+        problems.append("repetition_penalty must be a number from 1 to 2")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+        problems.append("no_repeat_ngram_size must be an integer >= 0")
+    return problems
+
+
+def _or(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+_EXTRAS = frozenset({"repetition_penalty", "no_repeat_ngram_size"})
+
+
 def _reject_unsupported(request: SamplingFields) -> None:
     """Parameters this provider can't honour are errors, never silently ignored."""
     problems = []
@@ -213,7 +281,10 @@ def _reject_unsupported(request: SamplingFields) -> None:
         problems.append("frequency_penalty / presence_penalty")
     if request.logit_bias:
         problems.append("logit_bias")
-    if request.model_extra:
-        problems.append(", ".join(sorted(request.model_extra)))
+    extra = request.model_extra or {}
+    unknown = sorted(set(extra) - _EXTRAS)
+    if unknown:
+        problems.append(", ".join(unknown))
+    problems += _check_penalties(extra)
     if problems:
         raise BadRequestError(f"inline::transformers does not support: {'; '.join(problems)}")

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from llama_workbench.providers.inline.inference.transformers.loop_guard import LoopGuard
 from llama_workbench.providers.utils.stop_sequences import StopSequenceBuffer
 
 
@@ -18,6 +19,8 @@ class Sampling:
     top_p: float | None = None
     top_k: int | None = None
     seed: int | None = None
+    repetition_penalty: float = 1.0
+    no_repeat_ngram_size: int = 0
 
     @property
     def greedy(self) -> bool:
@@ -28,11 +31,12 @@ class Sampling:
 
         None means "run alone": a seeded sampling job, so that its seed alone decides its output.
         """
+        penalties = (self.repetition_penalty, self.no_repeat_ngram_size)
         if self.greedy:
-            return ("greedy",)
+            return ("greedy", *penalties)
         if self.seed is not None:
             return None
-        return ("sample", self.temperature, self.top_p, self.top_k)
+        return ("sample", self.temperature, self.top_p, self.top_k, *penalties)
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class Event:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     error: BaseException | None = None
+    loop_guard: bool = False  # the loop guard ended this output (finish_reason "stop")
 
 
 class Sink:
@@ -89,6 +94,7 @@ class RowState:
         decode: Callable[[list[int]], str],
         eos_ids: set[int],
         on_token: Callable[[], None],
+        loop_repeats: int = 0,
     ) -> None:
         self.job = job
         self._on_token = on_token
@@ -98,6 +104,8 @@ class RowState:
         self._tokens: list[int] = []
         self._generated = 0
         self._stops = StopSequenceBuffer(job.stops)
+        self._guard = LoopGuard(loop_repeats)
+        self._looped = False
 
     def step(self, token: int) -> None:
         """Take the row's next token; finishes the row on EOS, a stop sequence or its limit."""
@@ -115,7 +123,8 @@ class RowState:
         text = self._decode(self._tokens)
         if not text.endswith("\ufffd"):  # an incomplete UTF-8 character: wait for its end
             self._emit(self._stops.feed(text))
-        if self._stops.stopped:
+            self._looped = not self._stops.stopped and self._guard.looping(self._tokens, text)
+        if self._stops.stopped or self._looped:
             self.finish("stop")
         elif self._generated >= self.job.max_tokens:
             self.finish("length")
@@ -131,6 +140,7 @@ class RowState:
                 finish_reason=reason,
                 prompt_tokens=len(self.job.input_ids),
                 completion_tokens=self._generated,
+                loop_guard=self._looped,
             )
         )
 

@@ -11,6 +11,7 @@ import shutil
 import time
 import uuid
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,16 @@ class LoadedModel:
     context_length: int
     source: str = "folder"  # where the weights came from: gguf, cache, folder or adapter
     load_seconds: float = 0.0
+    engine: str = "transformers"  # or ctranslate2 (then `model` is a ctranslate2.Generator)
+    compute_type: str = "float32"
+    device: str = "cpu"
+    # ctranslate2: a new generator on the same files. It seeds a worker thread's random
+    # generator once, when the thread first samples, so a seeded job needs a fresh one.
+    reopen: Callable[[], Any] | None = None
+
+    def describe(self) -> str:
+        """E.g. "ctranslate2 int8 on cpu", as the provider's health shows it."""
+        return f"{self.engine} {self.compute_type} on {self.device}"
 
 
 @dataclass(frozen=True)
@@ -96,9 +107,10 @@ def load_model(
         else:
             model, tokenizer, source = _load_folder(path, torch_dtype), None, "folder"
         if tokenizer_path is not None or tokenizer is None:
-            tokenizer = _load_tokenizer(tokenizer_path or path)
+            tokenizer = load_tokenizer(tokenizer_path or path)
     model = model.to(torch_dtype).eval()
     loaded = LoadedModel(
+        compute_type=dtype,
         model=model,
         tokenizer=tokenizer,
         eos_ids=_eos_ids(model, tokenizer),
@@ -115,10 +127,22 @@ def _load_gguf(path: Path, cache_dir: Path, dtype: Any) -> tuple[Any, Any, str]:
     """From the cache if this file was dequantized before; else dequantize (fp32) and cache."""
     cached = cache_dir / cache_key(path)
     if (cached / _MARKER).is_file():
-        return _load_folder(cached, dtype), _load_tokenizer(cached), "cache"
+        return _load_folder(cached, dtype), load_tokenizer(cached), "cache"
     model, tokenizer = _dequantize_gguf(path)
     _save_cache(model, tokenizer, cached, path)
     return model, tokenizer, "gguf"
+
+
+def ensure_hf_cache(path: Path, cache_dir: Path) -> Path:
+    """The dequantized folder of a GGUF file, written to the cache first if it isn't there."""
+    cached = cache_dir / cache_key(path)
+    if not (cached / _MARKER).is_file():
+        with quiet_loading():
+            model, tokenizer = _dequantize_gguf(path)
+            _save_cache(model, tokenizer, cached, path)
+        if not (cached / _MARKER).is_file():
+            raise OSError(f"could not write the dequantized model to {cached}")
+    return cached
 
 
 def cache_key(path: Path) -> str:
@@ -180,9 +204,9 @@ def _load_adapter(path: Path, cache_dir: Path, dtype: Any) -> tuple[Any, Any]:
     elif (base_path / ADAPTER_CONFIG).is_file():
         base, tokenizer = _load_adapter(base_path, cache_dir, dtype)
     else:
-        base, tokenizer = _load_folder(base_path, dtype), _load_tokenizer(base_path)
+        base, tokenizer = _load_folder(base_path, dtype), load_tokenizer(base_path)
     if (path / "tokenizer_config.json").is_file():
-        tokenizer = _load_tokenizer(path)
+        tokenizer = load_tokenizer(path)
     with warnings.catch_warnings():
         # peft reads a name transformers deprecated, and looks for a config.json next to a GGUF
         # base: notices about library internals, not about the user's model.
@@ -197,7 +221,7 @@ def _load_folder(path: Path, dtype: Any) -> Any:
     return AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype, local_files_only=True)
 
 
-def _load_tokenizer(path: Path) -> Any:
+def load_tokenizer(path: Path) -> Any:
     from transformers import AutoTokenizer
 
     if path.is_file():

@@ -92,11 +92,20 @@ async def run_events(engine: GenerationEngine, plan: Plan) -> AsyncGenerator[Eve
         sink.closed.set()
 
 
+LOOP_NOTE = "ended: the output was repeating itself"
+
+
+def choice_metadata(loop_guard: bool) -> dict[str, str] | None:
+    """What a choice says about how it ended, beyond finish_reason (None: nothing to say)."""
+    return {"loop_guard": LOOP_NOTE} if loop_guard else None
+
+
 @dataclass
 class ChoiceResult:
     text: str = ""
     finish_reason: str = "stop"
     completion_tokens: int = 0
+    loop_guard: bool = False
 
 
 async def collect(engine: GenerationEngine, plan: Plan) -> list[ChoiceResult]:
@@ -111,6 +120,7 @@ async def collect(engine: GenerationEngine, plan: Plan) -> list[ChoiceResult]:
             if event.finish_reason is not None:
                 result.finish_reason = event.finish_reason
                 result.completion_tokens = event.completion_tokens
+                result.loop_guard = event.loop_guard
     return results
 
 
@@ -129,14 +139,26 @@ def chat_completion_from(
                 content=check_json_output(result.text, request.response_format)
             )
             finish = result.finish_reason
-        choices.append(ChatChoice(index=index, message=message, finish_reason=_reason(finish)))
+        choices.append(
+            ChatChoice(
+                index=index,
+                message=message,
+                finish_reason=_reason(finish),
+                metadata=choice_metadata(result.loop_guard),
+            )
+        )
     usage = plan.usage(sum(r.completion_tokens for r in results))
     return ChatCompletion(model=request.model, choices=choices, usage=usage)
 
 
 def completion_from(results: list[ChoiceResult], plan: Plan, model: str) -> Completion:
     choices = [
-        CompletionChoice(index=i, text=r.text, finish_reason=_reason(r.finish_reason))
+        CompletionChoice(
+            index=i,
+            text=r.text,
+            finish_reason=_reason(r.finish_reason),
+            metadata=choice_metadata(r.loop_guard),
+        )
         for i, r in enumerate(results)
     ]
     return Completion(
@@ -178,9 +200,14 @@ async def chat_stream(
     """Chunks as tokens arrive: role first, then content deltas, finish_reason last (then usage)."""
     chunk_id, created, model = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), request.model
 
-    def chunk(index: int, delta: ChoiceDelta, finish: str | None = None) -> ChatCompletionChunk:
+    def chunk(
+        index: int, delta: ChoiceDelta, finish: str | None = None, looped: bool = False
+    ) -> ChatCompletionChunk:
         choice = ChunkChoice(
-            index=index, delta=delta, finish_reason=_reason(finish) if finish else None
+            index=index,
+            delta=delta,
+            finish_reason=_reason(finish) if finish else None,
+            metadata=choice_metadata(looped),
         )
         return ChatCompletionChunk(id=chunk_id, created=created, model=model, choices=[choice])
 
@@ -205,7 +232,8 @@ async def chat_stream(
                 yield chunk(event.index, ChoiceDelta(tool_calls=_call_deltas(calls)))
             else:
                 check_json_output(state.text, request.response_format)
-            yield chunk(event.index, ChoiceDelta(), "tool_calls" if calls else event.finish_reason)
+            finish = "tool_calls" if calls else event.finish_reason
+            yield chunk(event.index, ChoiceDelta(), finish, event.loop_guard)
     if request.stream_options and request.stream_options.include_usage:
         yield ChatCompletionChunk(
             id=chunk_id, created=created, model=model, choices=[], usage=plan.usage(used)
@@ -218,9 +246,12 @@ async def completion_stream(
     """Partial completions carrying text deltas; each choice's last one has its finish_reason."""
     cmpl_id, created = f"cmpl-{uuid.uuid4().hex}", int(time.time())
 
-    def part(index: int, text: str, finish: str | None = None) -> Completion:
+    def part(index: int, text: str, finish: str | None = None, looped: bool = False) -> Completion:
         choice = CompletionChoice(
-            index=index, text=text, finish_reason=_reason(finish) if finish else None
+            index=index,
+            text=text,
+            finish_reason=_reason(finish) if finish else None,
+            metadata=choice_metadata(looped),
         )
         return Completion(id=cmpl_id, created=created, model=model, choices=[choice])
 
@@ -234,7 +265,7 @@ async def completion_stream(
                 yield part(event.index, event.delta)
             if event.finish_reason is not None:
                 used += event.completion_tokens
-                yield part(event.index, "", event.finish_reason)
+                yield part(event.index, "", event.finish_reason, event.loop_guard)
     if include_usage:
         yield Completion(
             id=cmpl_id, created=created, model=model, choices=[], usage=plan.usage(used)

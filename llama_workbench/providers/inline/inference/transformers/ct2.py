@@ -1,0 +1,218 @@
+"""CTranslate2: a model converted once (cached by source hash and converter version), then served."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from llama_workbench.providers.inline.inference.transformers.jobs import RowState
+from llama_workbench.providers.inline.inference.transformers.loader import (
+    ADAPTER_CONFIG,
+    LoadedModel,
+    cache_key,
+    ensure_hf_cache,
+    load_tokenizer,
+)
+from llama_workbench.providers.utils.quiet import quiet_loading
+
+logger = logging.getLogger(__name__)
+
+CT2_FOLDER = "ctranslate2"  # under the provider's cache dir, beside the dequantized GGUFs
+_MARKER = "llama_workbench_ct2.json"  # written last: a folder without it is not a conversion
+
+
+def ctranslate2_installed() -> bool:
+    """Whether ctranslate2 can be imported (without importing it)."""
+    return importlib.util.find_spec("ctranslate2") is not None
+
+
+def conversion_dir(path: Path, cache_dir: Path, compute_type: str) -> Path:
+    """Where the conversion of `path` (GGUF, model or adapter folder) to `compute_type` lives."""
+    import ctranslate2
+
+    name = f"{source_key(path)}-ct2-{ctranslate2.__version__}-{compute_type}"
+    return cache_dir / CT2_FOLDER / name
+
+
+def is_converted(target: Path) -> bool:
+    return (target / _MARKER).is_file()
+
+
+def source_key(path: Path) -> str:
+    """A GGUF's content hash; for a folder, a hash of its files' names, sizes and times and of
+    its JSON files (config, adapter config); an adapter's key includes its base's."""
+    if path.is_file():
+        return cache_key(path)
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        stat = file.stat()
+        digest.update(f"{file.relative_to(path)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        if file.suffix == ".json":
+            digest.update(file.read_bytes())
+    adapter = path / ADAPTER_CONFIG
+    if adapter.is_file():
+        base = json.loads(adapter.read_text()).get("base_model_name_or_path")
+        if base and Path(base).expanduser().exists():
+            digest.update(source_key(Path(base).expanduser()).encode())
+    return f"{path.name}-{digest.hexdigest()[:16]}"
+
+
+def hf_folder(path: Path, cache_dir: Path) -> Path:
+    """The Hugging Face folder that converts: a GGUF's dequantized cache, or the folder itself."""
+    return ensure_hf_cache(path, cache_dir) if path.is_file() else path
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock across threads and processes (flock on a file of its own)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def convert(target: Path, compute_type: str, source: Callable[[], Path]) -> None:
+    """Convert the folder `source()` gives into `target`, once: concurrent callers (threads or
+    processes) wait for the first; it writes a temporary folder and renames it when complete."""
+    with _file_lock(target.parent / f"{target.name}.lock"):
+        if is_converted(target):
+            return
+        folder = source()
+        started = time.perf_counter()
+        tmp = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.tmp"
+        try:
+            _convert_into(folder, tmp, compute_type)
+            if target.exists():  # a leftover without its marker: never complete
+                shutil.rmtree(target)
+            os.replace(tmp, target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    logger.info(
+        "converted %s for CTranslate2 in %.1f s", folder.name, time.perf_counter() - started
+    )
+
+
+def _convert_into(folder: Path, tmp: Path, compute_type: str) -> None:
+    from ctranslate2.converters import TransformersConverter
+
+    with quiet_loading():
+        converter = TransformersConverter(str(folder), low_cpu_mem_usage=True)
+        converter.convert(str(tmp), quantization=compute_type, force=True)
+        tokenizer = load_tokenizer(folder)
+    tokenizer.save_pretrained(str(tmp / "tokenizer"))
+    meta = {
+        "source": str(folder),
+        "eos_ids": _eos_ids(folder, tokenizer),
+        "pad_id": int(
+            tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        ),
+        "context_length": _context_length(folder),
+    }
+    (tmp / _MARKER).write_text(json.dumps(meta))
+
+
+def _eos_ids(folder: Path, tokenizer: Any) -> list[int]:
+    ids: set[int] = set()
+    for name in ("generation_config.json", "config.json"):
+        file = folder / name
+        value = json.loads(file.read_text()).get("eos_token_id") if file.is_file() else None
+        ids.update([value] if isinstance(value, int) else list(value or []))
+    if tokenizer.eos_token_id is not None:
+        ids.add(int(tokenizer.eos_token_id))
+    return sorted(ids)
+
+
+def _context_length(folder: Path) -> int:
+    config = json.loads((folder / "config.json").read_text())
+    config = config.get("text_config", config)
+    return int(config.get("max_position_embeddings") or 2048)
+
+
+def load_converted(
+    target: Path, tokenizer_path: Path | None, compute_type: str, num_threads: int, source: str
+) -> LoadedModel:
+    """A CTranslate2 generator on the conversion in `target` (CUDA when a GPU is visible)."""
+    import ctranslate2
+
+    started = time.perf_counter()
+    meta = json.loads((target / _MARKER).read_text())
+    device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+
+    def reopen() -> Any:
+        return ctranslate2.Generator(
+            str(target),
+            device=device,
+            compute_type=compute_type,
+            intra_threads=num_threads if device == "cpu" else 0,
+            inter_threads=1,
+        )
+
+    generator = reopen()
+    with quiet_loading():
+        tokenizer = load_tokenizer(tokenizer_path or target / "tokenizer")
+    return LoadedModel(
+        model=generator,
+        tokenizer=tokenizer,
+        eos_ids=[int(i) for i in meta["eos_ids"]],
+        pad_id=int(meta["pad_id"]),
+        context_length=int(meta["context_length"]),
+        source=source,
+        load_seconds=time.perf_counter() - started,
+        engine="ctranslate2",
+        compute_type=compute_type,
+        device=device,
+        reopen=reopen,
+    )
+
+
+def generate(lm: LoadedModel, rows: list[RowState]) -> None:
+    """One generate_batch call for the rows: each token goes to its row as it is decoded, and a
+    finished row (EOS, stop string, its limit, loop, closed stream) stops there."""
+    import ctranslate2
+
+    sampling, generator = rows[0].job.sampling, lm.model
+    options: dict[str, Any] = {"sampling_topk": 1}
+    if not sampling.greedy:
+        # top_k 0 samples from the whole vocabulary, as transformers' top_k=0 does.
+        options = {
+            "sampling_topk": sampling.top_k or 0,
+            "sampling_topp": sampling.top_p if sampling.top_p is not None else 1.0,
+            "sampling_temperature": sampling.temperature,
+        }
+        if sampling.seed is not None and lm.reopen is not None:
+            # A seeded job runs alone, on a generator whose thread is seeded with its seed
+            # (~0.1 s to open for the bundled model).
+            ctranslate2.set_random_seed(sampling.seed)
+            generator = lm.reopen()
+
+    def on_step(step: Any) -> bool:
+        row = rows[step.batch_id]
+        row.step(int(step.token_id))
+        return row.done
+
+    tokenizer = lm.tokenizer
+    generator.generate_batch(
+        [tokenizer.convert_ids_to_tokens(row.job.input_ids) for row in rows],
+        max_length=max(row.job.max_tokens for row in rows),
+        # The prompt goes through the decoder at once (fast prefill) and is not in the result.
+        include_prompt_in_result=False,
+        end_token=lm.eos_ids,
+        repetition_penalty=sampling.repetition_penalty,
+        no_repeat_ngram_size=sampling.no_repeat_ngram_size,
+        callback=on_step,
+        **options,
+    )
