@@ -139,6 +139,19 @@ def test_registration_survives_a_rebuild(tmp_path: Path, http_url: str, other_ur
         assert ids == ["mcp::http", "mcp::local"]
 
 
+def test_an_sse_server_as_a_tool_group(tmp_path: Path) -> None:
+    with McpHttpServer(name="sse-server", transport="sse") as sse_url:
+        config = mcp_config(tmp_path, [{"toolgroup_id": "mcp::sse", "url": sse_url}])
+        with Stack.from_config(config) as stack:
+            assert sorted(t.name for t in stack.tool_runtime.list_tools("mcp::sse")) == TOOL_NAMES
+            answer = stack.tool_runtime.invoke_tool("server_name", {}, "mcp::sse")
+            assert answer.content == "sse-server"
+            # Llama Stack's shape, {"uri": ...}, registered at run time.
+            stack.tool_runtime.register_tool_group("mcp::again", mcp_endpoint={"uri": sse_url})
+            added = stack.tool_runtime.invoke_tool("add", {"a": 4, "b": 5}, "mcp::again")
+            assert added.content == "9"
+
+
 def test_registration_errors(tmp_path: Path, http_url: str) -> None:
     config = mcp_config(tmp_path, [{"toolgroup_id": "mcp::http", "url": http_url}])
     with Stack.from_config(config) as stack:

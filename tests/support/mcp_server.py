@@ -1,4 +1,4 @@
-"""A real MCP server for tests (stdio or streamable HTTP) with deterministic tools, and helpers."""
+"""A real MCP server for tests (stdio, streamable HTTP or SSE) with deterministic tools, and helpers."""
 
 from __future__ import annotations
 
@@ -88,20 +88,29 @@ class McpHttpServer:
     """`with McpHttpServer() as url:` serves the test tools at url (streamable HTTP) until exit.
 
     The server is a subprocess (`python -m tests.support.mcp_server --transport http`) on a
-    free 127.0.0.1 port; entering waits until it accepts connections.
+    free 127.0.0.1 port; entering waits until it accepts connections. With transport="sse" it
+    speaks the SSE transport instead, at a url ending in /sse.
     """
 
-    def __init__(self, name: str = "workbench-test", timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        name: str = "workbench-test",
+        timeout_s: float = 30.0,
+        transport: str = "http",
+        path: str | None = None,
+    ) -> None:
         self.name = name
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/mcp"
+        self.transport = transport
+        self.path = path or ("/sse" if transport == "sse" else "/mcp")
+        self.url = f"http://127.0.0.1:{self.port}{self.path}"
         self._timeout_s = timeout_s
         self._proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> str:
-        cmd = [sys.executable, "-m", "tests.support.mcp_server", "--transport", "http"]
+        cmd = [sys.executable, "-m", "tests.support.mcp_server", "--transport", self.transport]
         self._proc = subprocess.Popen(
-            [*cmd, "--port", str(self.port), "--name", self.name],
+            [*cmd, "--port", str(self.port), "--name", self.name, "--path", self.path],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdout=subprocess.DEVNULL,
@@ -138,15 +147,19 @@ class McpHttpServer:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    parser.add_argument("--transport", choices=["stdio", "http", "sse"], default="stdio")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--name", default="workbench-test")
+    parser.add_argument("--path", default=None, help="URL path (default /mcp, or /sse for sse)")
     args = parser.parse_args(argv)
     server = build_server(args.name)
     if args.transport == "stdio":
         server.run("stdio")
+    elif args.transport == "sse":
+        server.run("sse", host="127.0.0.1", port=args.port, sse_path=args.path or "/sse")
     else:
-        server.run("streamable-http", host="127.0.0.1", port=args.port)
+        path = args.path or "/mcp"
+        server.run("streamable-http", host="127.0.0.1", port=args.port, streamable_http_path=path)
 
 
 if __name__ == "__main__":

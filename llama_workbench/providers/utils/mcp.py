@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -30,14 +32,28 @@ if TYPE_CHECKING:
 _MAX_PAGES = 100  # a server whose tool listing never ends can't hang a call
 _CONNECTION_CLOSED = -32000  # mcp_types.CONNECTION_CLOSED (SDK-only codes)
 _REQUEST_TIMEOUT = -32001  # mcp_types.REQUEST_TIMEOUT
+_AUTH_STATUSES = (401, 403)  # the other transport would be refused the same way
+
+HttpTransport = Literal["streamable_http", "sse"]
+# The transport that last worked per URL, tried first next time (Llama Stack 0.7 caches it too).
+_WORKED: dict[str, HttpTransport] = {}
+_MAX_REMEMBERED = 1024
 
 
 class McpEndpoint(BaseModel):
-    """Where an MCP server is: a streamable-HTTP `url` (+ headers), or a stdio `command`."""
+    """Where an MCP server is: a `url` (+ headers) served over streamable HTTP or SSE, or a
+    stdio `command`."""
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str | None = Field(None, description="Streamable HTTP endpoint, e.g. http://host/mcp.")
+    url: str | None = Field(
+        None, description="HTTP endpoint, e.g. http://host/mcp (streamable) or http://host/sse."
+    )
+    transport: Literal["auto", "streamable_http", "sse"] = Field(
+        "auto",
+        description="HTTP transport of `url`. auto (Llama Stack's rule): SSE first for a URL "
+        "ending in /sse, else streamable HTTP first, the other one when the first is refused.",
+    )
     headers: dict[str, str] = Field(
         default_factory=dict, description="HTTP headers sent with every request (url only)."
     )
@@ -63,9 +79,9 @@ class McpEndpoint(BaseModel):
     @model_validator(mode="after")
     def _one_transport(self) -> McpEndpoint:
         if self.url is None and self.command is None:
-            raise ValueError("give `url` (streamable HTTP) or `command` (stdio)")
+            raise ValueError("give `url` (streamable HTTP or SSE) or `command` (stdio)")
         if self.url is not None and self.command is not None:
-            raise ValueError("give `url` (streamable HTTP) or `command` (stdio), not both")
+            raise ValueError("give `url` (streamable HTTP or SSE) or `command` (stdio), not both")
         if self.url is not None:
             if not self.url.startswith(("http://", "https://")):
                 raise ValueError(f"url must start with http:// or https://, got {scrub(self.url)}")
@@ -73,6 +89,8 @@ class McpEndpoint(BaseModel):
                 raise ValueError("args, env and cwd go with `command`, not with `url`")
         elif self.headers:
             raise ValueError("headers go with `url`, not with `command`")
+        elif self.transport != "auto":
+            raise ValueError("transport goes with `url`; `command` servers speak stdio")
         return self
 
     @property
@@ -138,6 +156,7 @@ async def invoke_mcp_tool(
 def _sdk() -> Any:
     try:
         import mcp
+        import mcp.client.sse
         import mcp.client.stdio
         import mcp.client.streamable_http
     except ImportError:
@@ -151,23 +170,96 @@ async def _connect(ep: McpEndpoint) -> AsyncIterator[Client]:
     mcp = _sdk()
     async with AsyncExitStack() as stack:
         if ep.url is not None:
-            import httpx2  # a dependency of mcp
+            yield await _open_url(stack, mcp, ep, ep.url)
+            return
+        params = mcp.client.stdio.StdioServerParameters(
+            command=ep.command, args=ep.args, env=ep.env or None, cwd=ep.cwd
+        )
+        transport = mcp.client.stdio.stdio_client(params, errlog=_errlog(stack))
+        yield await _open(stack, mcp, ep, transport)
 
-            http = await stack.enter_async_context(
-                httpx2.AsyncClient(
-                    headers=ep.headers, timeout=httpx2.Timeout(ep.timeout_s, read=ep.call_timeout_s)
-                )
-            )
-            transport = mcp.client.streamable_http.streamable_http_client(ep.url, http_client=http)
-        else:
-            params = mcp.client.stdio.StdioServerParameters(
-                command=ep.command, args=ep.args, env=ep.env or None, cwd=ep.cwd
-            )
-            transport = mcp.client.stdio.stdio_client(params, errlog=_errlog(stack))
-        client = mcp.Client(transport, read_timeout_seconds=ep.timeout_s)
-        async with asyncio.timeout(ep.timeout_s):
-            await stack.enter_async_context(client)
-        yield client
+
+async def _open(stack: AsyncExitStack, mcp: Any, ep: McpEndpoint, transport: Any) -> Client:
+    client = mcp.Client(transport, read_timeout_seconds=ep.timeout_s)
+    async with asyncio.timeout(ep.timeout_s):
+        await stack.enter_async_context(client)
+    return client
+
+
+async def _open_url(stack: AsyncExitStack, mcp: Any, ep: McpEndpoint, url: str) -> Client:
+    """A client over the first transport the server accepts (see McpEndpoint.transport); when
+    none does, the first one's error."""
+    first: Exception | None = None
+    for kind in http_transports(ep):
+        attempt = AsyncExitStack()
+        try:
+            client = await _open(attempt, mcp, ep, await _http_transport(attempt, mcp, ep, kind))
+        except Exception as exc:
+            await _close_quietly(attempt)
+            if not _other_transport_may_work(exc):
+                raise
+            first = first or exc
+            continue
+        if len(_WORKED) >= _MAX_REMEMBERED:
+            _WORKED.clear()
+        _WORKED[url] = kind
+        stack.push_async_exit(attempt.__aexit__)
+        return client
+    assert first is not None
+    raise first
+
+
+def http_transports(ep: McpEndpoint) -> list[HttpTransport]:
+    """The transports to try for a URL endpoint, in order."""
+    if ep.transport != "auto":
+        return [ep.transport]
+    order: list[HttpTransport] = ["streamable_http", "sse"]
+    remembered = _WORKED.get(ep.url or "")
+    if remembered == "sse" or (remembered is None and _sse_path(ep.url or "")):
+        order.reverse()
+    return order
+
+
+def _sse_path(url: str) -> bool:
+    return urlsplit(url).path.rstrip("/").endswith("/sse")
+
+
+async def _http_transport(
+    stack: AsyncExitStack, mcp: Any, ep: McpEndpoint, kind: HttpTransport
+) -> Any:
+    assert ep.url is not None
+    if kind == "sse":
+        return mcp.client.sse.sse_client(
+            ep.url, headers=ep.headers, timeout=ep.timeout_s, sse_read_timeout=ep.call_timeout_s
+        )
+    import httpx2  # a dependency of mcp
+
+    http = await stack.enter_async_context(
+        httpx2.AsyncClient(
+            headers=ep.headers, timeout=httpx2.Timeout(ep.timeout_s, read=ep.call_timeout_s)
+        )
+    )
+    return mcp.client.streamable_http.streamable_http_client(ep.url, http_client=http)
+
+
+def _other_transport_may_work(exc: Exception) -> bool:
+    """Whether a failed connection is a refusal of the transport (an MCP or HTTP error), not an
+    unreachable, silent or unauthorized server."""
+    import httpx2
+    from mcp.shared.exceptions import MCPError
+
+    for leaf in _leaves(exc):
+        if isinstance(leaf, httpx2.HTTPStatusError):
+            return leaf.response.status_code not in _AUTH_STATUSES
+        if isinstance(leaf, MCPError):
+            return True
+    return False
+
+
+async def _close_quietly(stack: AsyncExitStack) -> None:
+    # The failed attempt's own error is the one that matters; closing it may raise again.
+    with contextlib.suppress(Exception):
+        await stack.aclose()
 
 
 def _errlog(stack: AsyncExitStack) -> Any:

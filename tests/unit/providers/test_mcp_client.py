@@ -1,4 +1,4 @@
-"""The MCP client layer against a real MCP server, over stdio and streamable HTTP."""
+"""The MCP client layer against a real MCP server, over stdio, streamable HTTP and SSE."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from llama_workbench.core.errors import (
 from llama_workbench.providers.utils.mcp import (
     McpEndpoint,
     as_endpoint,
+    http_transports,
     invoke_mcp_tool,
     list_mcp_tools,
 )
@@ -35,11 +36,17 @@ def http_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["stdio", "http"])
-def endpoint(request: pytest.FixtureRequest, http_url: str) -> McpEndpoint:
+@pytest.fixture(scope="module")
+def sse_url() -> Iterator[str]:
+    with McpHttpServer(transport="sse") as url:
+        yield url
+
+
+@pytest.fixture(params=["stdio", "http", "sse"])
+def endpoint(request: pytest.FixtureRequest, http_url: str, sse_url: str) -> McpEndpoint:
     if request.param == "stdio":
         return McpEndpoint.model_validate(stdio_endpoint())
-    return McpEndpoint(url=http_url)
+    return McpEndpoint(url=sse_url if request.param == "sse" else http_url)
 
 
 async def test_lists_tools_with_schemas(endpoint: McpEndpoint) -> None:
@@ -123,6 +130,41 @@ async def test_headers_reach_the_http_server(http_url: str) -> None:
     assert bare.content == "<none>"
 
 
+async def test_sse_headers_reach_the_server(sse_url: str) -> None:
+    endpoint = {"url": sse_url, "headers": {"X-Team": "blue"}}
+    team = await invoke_mcp_tool(endpoint, "echo_header", {"header": "x-team"})
+    assert team.content == "blue"
+
+
+def test_transport_order() -> None:
+    def order(url: str, transport: str = "auto") -> list[str]:
+        return list(
+            http_transports(McpEndpoint.model_validate({"url": url, "transport": transport}))
+        )
+
+    assert order("http://h:1/mcp") == ["streamable_http", "sse"]
+    assert order("http://h:1/sse") == ["sse", "streamable_http"]  # as Llama Stack picks
+    assert order("http://h:1/v1/sse/") == ["sse", "streamable_http"]
+    assert order("http://h:1/sse", "streamable_http") == ["streamable_http"]
+    assert order("http://h:1/mcp", "sse") == ["sse"]
+
+
+async def test_auto_falls_back_to_the_transport_the_server_speaks() -> None:
+    # URLs that don't say which transport: each server is found by trying the other one.
+    with (
+        McpHttpServer(transport="sse", path="/events") as sse_url,
+        McpHttpServer(transport="http", path="/api/sse") as http_url,
+    ):
+        for url in (sse_url, http_url):
+            added = await invoke_mcp_tool(url, "add", {"a": 2, "b": 3})
+            assert added.content == "5"
+        assert http_transports(McpEndpoint(url=sse_url))[0] == "sse"  # remembered
+        assert http_transports(McpEndpoint(url=http_url))[0] == "streamable_http"
+        pinned = {"url": sse_url, "transport": "streamable_http", "timeout_s": 5}
+        with pytest.raises(ProviderError, match="MCP error"):
+            await list_mcp_tools(pinned)  # no fallback when the transport is given
+
+
 async def test_unreachable_url_is_a_clear_error() -> None:
     url = f"http://127.0.0.1:{free_port()}/mcp"
     with pytest.raises(ProviderUnavailableError, match="can't connect to the MCP server") as caught:
@@ -161,11 +203,12 @@ async def test_stdio_command_failures() -> None:
 @pytest.mark.parametrize(
     ("fields", "problem"),
     [
-        ({}, "give `url` (streamable HTTP) or `command` (stdio)"),
+        ({}, "give `url` (streamable HTTP or SSE) or `command` (stdio)"),
         ({"url": "http://x/mcp", "command": "srv"}, "not both"),
         ({"command": "srv", "headers": {"A": "b"}}, "headers go with `url`"),
         ({"url": "http://x/mcp", "args": ["-v"]}, "args, env and cwd go with `command`"),
         ({"url": "ftp://x/mcp"}, "must start with http:// or https://"),
+        ({"command": "srv", "transport": "sse"}, "transport goes with `url`"),
         ({"url": "http://x/mcp", "timeout_s": 0}, "greater than 0"),
     ],
 )
