@@ -11,7 +11,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
-from llama_workbench.apis.inference.api import InferenceProvider
+from llama_workbench.apis.inference.api import InferenceProvider, RerankProvider
 from llama_workbench.apis.inference.models import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -23,6 +23,7 @@ from llama_workbench.apis.inference.models import (
     StoredChatCompletion,
     StoredChatCompletionList,
 )
+from llama_workbench.apis.inference.rerank_models import RerankRequest, RerankResponse
 from llama_workbench.apis.models.models import Model, ModelType, RegisterModelRequest
 from llama_workbench.core.access import can_access, owner_for_new_resource
 from llama_workbench.core.completions_store import CompletionsStore, assembled
@@ -331,6 +332,10 @@ class InferenceRouter:
         result = await self._route(request, ModelType.embedding, lambda p, r: p.embeddings(r))
         return result
 
+    async def rerank(self, request: RerankRequest) -> RerankResponse:
+        result: RerankResponse = await self._route(request, ModelType.rerank, _rerank)
+        return result
+
     async def tokenizer_info(self, model_id: str) -> tuple[Any, int | None]:
         """(tokenizer, input limit) of an embedding model whose provider exposes them, else (None, None)."""
         model = await self._table.resolve(model_id)
@@ -366,6 +371,15 @@ class InferenceRouter:
             return _relabel(result, request.model)
 
 
+async def _rerank(provider: InferenceProvider, request: RerankRequest) -> RerankResponse:
+    if not isinstance(provider, RerankProvider):
+        raise BadRequestError(
+            f"Model '{request.model}' is served by a provider that cannot rerank; "
+            "register the rerank model with a provider that serves rerank models."
+        )
+    return await provider.rerank(request)
+
+
 def _check_kind(model: Model, kind: ModelType) -> None:
     if model.model_type == kind:
         return
@@ -374,7 +388,11 @@ def _check_kind(model: Model, kind: ModelType) -> None:
         ModelType.embedding: "an embedding",
         ModelType.rerank: "a rerank",
     }
-    use = "embeddings" if model.model_type == ModelType.embedding else "chat or completions"
+    use = {
+        ModelType.llm: "chat or completions",
+        ModelType.embedding: "embeddings",
+        ModelType.rerank: "rerank (POST /v1alpha/inference/rerank)",
+    }[model.model_type]
     raise BadRequestError(
         f"Model '{model.identifier}' is {what[model.model_type]} model; use it for {use}."
     )
@@ -383,7 +401,7 @@ def _check_kind(model: Model, kind: ModelType) -> None:
 def _relabel(result: Any, model_id: str) -> Any:
     """Report the model under the id the caller asked for, streaming or not."""
     if isinstance(result, BaseModel):
-        if getattr(result, "model", None) != model_id:
+        if "model" in type(result).model_fields and getattr(result, "model", None) != model_id:
             result.model = model_id  # type: ignore[attr-defined]
         return result
     if hasattr(result, "__anext__"):

@@ -31,6 +31,7 @@ _OPENAI_COMPAT = (
     ("together", "TogetherConfig", "Together AI."),
     ("fireworks", "FireworksConfig", "Fireworks AI."),
     ("groq", "GroqConfig", "Groq."),
+    ("nvidia", "NVIDIAConfig", "NVIDIA's hosted API or a NIM (chat, embeddings, rerank)."),
     ("llama-stack", "LlamaStackConfig", "Another Llama Stack or llama_workbench server."),
 )
 

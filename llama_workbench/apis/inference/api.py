@@ -16,6 +16,7 @@ from llama_workbench.apis.inference.models import (
     StoredChatCompletion,
     StoredChatCompletionList,
 )
+from llama_workbench.apis.inference.rerank_models import RerankRequest, RerankResponse
 from llama_workbench.apis.models.models import Model, ProviderModel
 
 
@@ -58,6 +59,10 @@ class Inference(InferenceCore, Protocol):
         """One stored chat completion, with its input messages."""
         ...
 
+    async def rerank(self, request: RerankRequest) -> RerankResponse:
+        """`request.items` ordered by relevance to its query, by a model of type rerank."""
+        ...
+
 
 @runtime_checkable
 class InferenceProvider(InferenceCore, Protocol):
@@ -73,4 +78,13 @@ class InferenceProvider(InferenceCore, Protocol):
 
     async def shutdown(self) -> None:
         """Release clients, threads and loaded weights."""
+        ...
+
+
+@runtime_checkable
+class RerankProvider(Protocol):
+    """An inference provider that also serves rerank models (optional: checked when used)."""
+
+    async def rerank(self, request: RerankRequest) -> RerankResponse:
+        """Relevance scores of `request.items`; `request.model` is the provider's model id."""
         ...

@@ -18,6 +18,7 @@ from llama_workbench.apis.inference.models import (
     StoredChatCompletion,
     StoredChatCompletionList,
 )
+from llama_workbench.apis.inference.rerank_models import RerankRequest, RerankResponse
 from llama_workbench.server.sse import sse_events
 
 _STREAM: dict[int | str, dict[str, Any]] = {
@@ -75,6 +76,14 @@ def create_router(impl: Inference) -> APIRouter:
     @router.post("/v1/embeddings", response_model=EmbeddingsResponse, summary="Create embeddings.")
     async def embeddings(request: EmbeddingsRequest) -> EmbeddingsResponse:
         return await impl.embeddings(request)
+
+    @router.post(
+        "/v1alpha/inference/rerank",
+        response_model=RerankResponse,
+        summary="Rerank documents based on relevance to a query.",
+    )
+    async def rerank(request: RerankRequest) -> RerankResponse:
+        return await impl.rerank(request)
 
     return router
 

@@ -213,7 +213,7 @@ class VectorStoreDeleteResponse(ApiModel):
 
 
 class RankingOptions(ApiModel):
-    """How results are ranked: `ranker` "rrf" (default for hybrid) or "weighted"."""
+    """How results are ranked: `ranker` "rrf" (default for hybrid), "weighted" or "neural"."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -223,6 +223,16 @@ class RankingOptions(ApiModel):
         None, ge=0.0, le=1.0, description="Weighted: share of vector score."
     )
     impact_factor: float | None = Field(None, gt=0.0, description="RRF's k (default 60).")
+    weights: dict[str, float] | None = Field(
+        None, description="Accepted as in 0.7.3 (vector/keyword/neural weights); not used."
+    )
+    model: str | None = Field(
+        None,
+        description=(
+            "A rerank model: the results are reranked by it (ranker 'neural' without a model "
+            "uses the config's vector_stores.default_reranker_model)."
+        ),
+    )
 
 
 class SearchVectorStoreRequest(ApiModel):

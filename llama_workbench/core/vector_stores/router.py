@@ -40,7 +40,15 @@ from llama_workbench.core.routing import InferenceRouter, ModelsRoutingTable, Re
 from llama_workbench.core.vector_stores.files import StoreFiles
 from llama_workbench.core.vector_stores.ingest import TextLimits
 from llama_workbench.core.vector_stores.records import StoreRecords, counts, paginate
-from llama_workbench.core.vector_stores.search import QueryParams, check_filter, fuse, matches
+from llama_workbench.core.vector_stores.search import (
+    RERANK_CANDIDATES,
+    QueryParams,
+    check_filter,
+    fuse,
+    matches,
+    rerank_hits,
+    rerank_model,
+)
 from llama_workbench.storage.kv import KVStore
 
 logger = logging.getLogger(__name__)
@@ -268,6 +276,9 @@ class VectorStoresRouter(StoreFiles):
         if filters is not None:
             attributes = await self._records.attributes(record.identifier)
         threshold = options.score_threshold if options and options.score_threshold else None
+        reranker = rerank_model(options, self._config)
+        if reranker is not None:  # the reranker picks the best k of more candidates
+            final_k, k = k, k * RERANK_CANDIDATES
         fetch = k * (4 if filters else 1) * (2 if mode == "hybrid" else 1)
         while True:
             vector = (
@@ -287,6 +298,8 @@ class VectorStoresRouter(StoreFiles):
             if threshold is not None:
                 hits = [h for h in hits if h.score >= threshold]
             if len(hits) >= k or exhausted or filters is None:
+                if reranker is not None:
+                    return await rerank_hits(self._inference, reranker, query, hits[:k], final_k)
                 return hits[:k]
             fetch *= 4  # filters removed too many: look further down the ranking
 

@@ -8,7 +8,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from llama_workbench.apis.inference.rerank_models import RerankRequest
 from llama_workbench.apis.vector_io.models import RankingOptions, ScoredChunk
+from llama_workbench.core.config import QualifiedModel, VectorStoresConfig
 from llama_workbench.core.errors import BadRequestError
 
 _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
@@ -23,6 +25,7 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
 }
 RRF_K = 60.0
 DEFAULT_ALPHA = 0.5
+RERANK_CANDIDATES = 5  # a reranked search reranks this many times the results it returns
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class QueryParams:
                 ranker=ranker.get("type"),
                 alpha=ranker.get("alpha"),
                 impact_factor=ranker.get("impact_factor"),
+                model=ranker.get("model"),
                 score_threshold=params.get("score_threshold") or 0.0,
             )
         except ValidationError as exc:
@@ -104,8 +108,11 @@ def matches(spec: Mapping[str, Any], attributes: Mapping[str, Any]) -> bool:
 def fuse(
     vector: list[ScoredChunk], keyword: list[ScoredChunk], options: RankingOptions | None
 ) -> list[ScoredChunk]:
-    """Combine vector and keyword results: reciprocal rank fusion (default) or weighted scores."""
+    """Combine vector and keyword results: reciprocal rank fusion (default) or weighted scores;
+    a neural ranker reranks the fused (rrf) results afterwards."""
     ranker = (options.ranker if options else None) or "rrf"
+    if ranker == "neural":
+        ranker = "rrf"
     by_id = {h.chunk.chunk_id: h.chunk for h in [*vector, *keyword]}
     if ranker == "rrf":
         k = (options.impact_factor if options else None) or RRF_K
@@ -136,3 +143,39 @@ def _normalized(hits: list[ScoredChunk]) -> dict[str, float]:
     high = max(h.score for h in hits)
     span = high - low
     return {h.chunk.chunk_id: (h.score - low) / span if span else 1.0 for h in hits}
+
+
+def rerank_model(options: RankingOptions | None, config: VectorStoresConfig) -> str | None:
+    """The rerank model of a search: `model` of its options, or the config's default when the
+    ranker is 'neural'; None when the search is not reranked."""
+    if options is None or (options.model is None and options.ranker != "neural"):
+        return None
+    if options.model:
+        return options.model
+    # Kept by the config as an extra key of `vector_stores:` (Llama Stack's name and shape).
+    raw = (config.model_extra or {}).get("default_reranker_model")
+    if raw is None:
+        raise BadRequestError(
+            "ranking_options.ranker 'neural' needs ranking_options.model (a rerank model) or "
+            "vector_stores.default_reranker_model in the run config."
+        )
+    try:
+        default = QualifiedModel.model_validate(raw)
+    except ValidationError as exc:
+        raise BadRequestError(
+            f"vector_stores.default_reranker_model in the run config: {exc.errors()[0]['msg']}"
+        ) from None
+    return f"{default.provider_id}/{default.model_id}" if default.provider_id else default.model_id
+
+
+async def rerank_hits(
+    inference: Any, model: str, query: str, hits: list[ScoredChunk], k: int
+) -> list[ScoredChunk]:
+    """The best `k` hits by the rerank model's relevance score (which becomes their score)."""
+    if not hits:
+        return hits
+    request = RerankRequest(
+        model=model, query=query, items=[h.chunk.content for h in hits], max_num_results=k
+    )
+    ranked = await inference.rerank(request)
+    return [ScoredChunk(chunk=hits[r.index].chunk, score=r.relevance_score) for r in ranked.data]

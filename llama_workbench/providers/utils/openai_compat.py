@@ -8,7 +8,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
@@ -22,6 +22,7 @@ from llama_workbench.apis.inference.models import (
     EmbeddingsRequest,
     EmbeddingsResponse,
 )
+from llama_workbench.apis.inference.rerank_models import RerankRequest, RerankResponse
 from llama_workbench.apis.models.models import Model, ModelType, ProviderModel
 from llama_workbench.core.errors import (
     BadRequestError,
@@ -59,6 +60,23 @@ class OpenAICompatConfig(BaseModel):
     embedding_models: dict[str, int] = Field(
         default_factory=dict, description="Embedding model ids and their dimensions."
     )
+    rerank_models: list[str] = Field(
+        default_factory=list, description="Rerank model ids (listed with model_type rerank)."
+    )
+    rerank_path: str = Field(
+        "/rerank",
+        description=(
+            "The rerank endpoint, under base_url (vLLM, Jina, Cohere-style: /rerank; NVIDIA "
+            "NIM: /ranking); an absolute URL is used as it is."
+        ),
+    )
+    rerank_protocol: Literal["cohere", "nvidia"] = Field(
+        "cohere",
+        description=(
+            "cohere: {query, documents, top_n} -> results[{index, relevance_score}] (vLLM, "
+            "Jina, Cohere); nvidia: {query: {text}, passages: [{text}]} -> rankings[{index, logit}]."
+        ),
+    )
     supports_top_k: bool = Field(True, description="Whether the server accepts `top_k`.")
     extra_headers: dict[str, str] = Field(default_factory=dict)
 
@@ -74,7 +92,7 @@ class OpenAICompatAdapter:
     # -- InferenceProvider
 
     async def list_provider_models(self) -> list[ProviderModel]:
-        ids = list(self.config.models)
+        ids = [*self.config.models, *self.config.rerank_models]
         if self.config.discover_models:
             payload = await self._json("GET", "/models")
             # OpenAI wraps the list in {"data": [...]}; some servers (Together) answer a bare list.
@@ -116,6 +134,26 @@ class OpenAICompatAdapter:
         payload = await self._json("POST", "/embeddings", request.model_dump(exclude_none=True))
         return _validate(EmbeddingsResponse, payload, self.provider_id)
 
+    async def rerank(self, request: RerankRequest) -> RerankResponse:
+        query, items = request.texts()
+        protocol = self.config.rerank_protocol
+        body: dict[str, Any]
+        if protocol == "nvidia":
+            body = {
+                "model": request.model,
+                "query": {"text": query},
+                "passages": [{"text": item} for item in items],
+            }
+        else:
+            body = {"model": request.model, "query": query, "documents": items}
+            if request.max_num_results is not None:
+                body["top_n"] = request.max_num_results
+        payload = await self._json("POST", self.config.rerank_path, body)
+        return RerankResponse.from_scores(
+            _rerank_scores(payload, protocol, len(items), self.provider_id),
+            request.max_num_results,
+        )
+
     async def shutdown(self) -> None:
         if self._client is not None:
             await self._client.aclose()
@@ -147,6 +185,8 @@ class OpenAICompatAdapter:
         return body
 
     def _provider_model(self, model_id: str) -> ProviderModel:
+        if model_id in self.config.rerank_models:
+            return ProviderModel(provider_model_id=model_id, model_type=ModelType.rerank)
         dim = self.config.embedding_models.get(model_id)
         if dim is None:
             return ProviderModel(provider_model_id=model_id)
@@ -284,6 +324,24 @@ def _validate(cls: type[T], data: Any, provider_id: str) -> T:
             provider_id,
             f"response does not match {cls.__name__}: {exc.errors(include_url=False)[:2]}",
         ) from None
+
+
+def _rerank_scores(payload: Any, protocol: str, count: int, provider_id: str) -> dict[int, float]:
+    """Scores by item index from a Cohere-shaped (`results`) or NVIDIA-shaped (`rankings`)
+    answer (which may hold only the server's top_n)."""
+    key, score_key = (
+        ("rankings", "logit") if protocol == "nvidia" else ("results", "relevance_score")
+    )
+    rows = payload.get(key) if isinstance(payload, dict) else None
+    if not isinstance(rows, list):
+        raise ProviderError(provider_id, f"unexpected rerank response: {str(payload)[:200]}")
+    try:
+        scores = {int(row["index"]): float(row[score_key]) for row in rows}
+    except (KeyError, TypeError, ValueError):
+        raise ProviderError(provider_id, f"malformed rerank result: {str(rows)[:200]}") from None
+    if any(not 0 <= i < count for i in scores):
+        raise ProviderError(provider_id, f"rerank result index out of range: {str(rows)[:200]}")
+    return scores
 
 
 def _message(payload: Any) -> str:

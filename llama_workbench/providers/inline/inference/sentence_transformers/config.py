@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DEFAULT_MODEL_ID = "all-MiniLM-L6-v2"
 
 
 class SentenceTransformersModelConfig(BaseModel):
-    """One embedding model the provider serves."""
+    """One model the provider serves: an embedding model, or a rerank model (a CrossEncoder)."""
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
@@ -32,6 +34,19 @@ class SentenceTransformersModelConfig(BaseModel):
             "from the folder's configuration (384 for the default model)."
         ),
     )
+    model_type: Literal["embedding", "rerank"] = Field(
+        "embedding",
+        description=(
+            "'rerank' serves the folder as a sentence-transformers CrossEncoder for "
+            "/v1alpha/inference/rerank (and vector-store search reranking); it needs `path`."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _rerank_needs_path(self) -> SentenceTransformersModelConfig:
+        if self.model_type == "rerank" and not self.path:
+            raise ValueError("a rerank model needs `path`: a local CrossEncoder folder")
+        return self
 
 
 class SentenceTransformersConfig(BaseModel):
@@ -41,7 +56,7 @@ class SentenceTransformersConfig(BaseModel):
 
     models: list[SentenceTransformersModelConfig] = Field(
         default_factory=lambda: [SentenceTransformersModelConfig()],
-        description="The embedding models this provider serves.",
+        description="The embedding (and rerank) models this provider serves.",
     )
     trust_remote_code: bool = Field(
         False,

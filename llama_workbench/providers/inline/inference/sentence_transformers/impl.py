@@ -22,6 +22,7 @@ from llama_workbench.apis.inference.models import (
     EmbeddingsResponse,
     Usage,
 )
+from llama_workbench.apis.inference.rerank_models import RerankRequest, RerankResponse
 from llama_workbench.apis.models.models import Model, ModelType, ProviderModel
 from llama_workbench.core.errors import (
     BadRequestError,
@@ -31,6 +32,9 @@ from llama_workbench.core.errors import (
 )
 from llama_workbench.providers.inline.inference.sentence_transformers.config import (
     SentenceTransformersConfig,
+)
+from llama_workbench.providers.inline.inference.sentence_transformers.rerank import (
+    CrossEncoderModel,
 )
 from llama_workbench.providers.utils.quiet import quiet_loading
 
@@ -126,8 +130,12 @@ class SentenceTransformersImpl:
         self._config = config
         self._provider_id = provider_id
         self._models: dict[str, _ServedModel] = {}
+        self._rerankers: dict[str, CrossEncoderModel] = {}
         for entry in config.models:
             path = _existing(entry.path, f"models[{entry.model_id}].path") if entry.path else None
+            if entry.model_type == "rerank" and path is not None:
+                self._rerankers[entry.model_id] = CrossEncoderModel(path, config.trust_remote_code)
+                continue
             self._models[entry.model_id] = _ServedModel(
                 path, entry.embedding_dimension, config.trust_remote_code
             )
@@ -150,14 +158,20 @@ class SentenceTransformersImpl:
                     provider_model_id=model_id, model_type=ModelType.embedding, metadata=metadata
                 )
             )
+        listed += [
+            ProviderModel(provider_model_id=model_id, model_type=ModelType.rerank)
+            for model_id in self._rerankers
+        ]
         return listed
 
     async def register_model(self, model: Model) -> Model:
         """Accept a configured model id or an existing model folder; fill in its dimension."""
+        if model.model_type == ModelType.rerank:
+            return self._register_reranker(model)
         if model.model_type != ModelType.embedding:
             raise BadRequestError(
-                f"inline::sentence-transformers serves embedding models; register "
-                f"'{model.identifier}' with model_type 'embedding'."
+                f"inline::sentence-transformers serves embedding and rerank models; register "
+                f"'{model.identifier}' with model_type 'embedding' or 'rerank'."
             )
         resource = model.provider_resource_id
         if resource not in self._models:
@@ -176,9 +190,36 @@ class SentenceTransformersImpl:
             )
         return model
 
+    def _register_reranker(self, model: Model) -> Model:
+        resource = model.provider_resource_id
+        if resource not in self._rerankers:
+            folder = Path(resource).expanduser()
+            if not folder.is_dir():
+                raise BadRequestError(
+                    f"Provider '{self._provider_id}' has no rerank model '{resource}'. Configured: "
+                    f"{', '.join(sorted(self._rerankers)) or 'none'}; or give a local CrossEncoder folder."
+                )
+            self._rerankers[resource] = CrossEncoderModel(folder, self._config.trust_remote_code)
+        return model
+
+    async def rerank(self, request: RerankRequest) -> RerankResponse:
+        reranker = self._rerankers.get(request.model)
+        if reranker is None:
+            raise NotFoundError(
+                "rerank model",
+                request.model,
+                self._rerankers,
+                hint=f"(provider '{self._provider_id}')",
+            )
+        query, items = request.texts()
+        scores = await asyncio.to_thread(reranker.scores, query, items, self._config.batch_size)
+        return RerankResponse.from_scores(dict(enumerate(scores)), request.max_num_results)
+
     async def shutdown(self) -> None:
         for served in self._models.values():
             served.unload()
+        for reranker in self._rerankers.values():
+            reranker.unload()
 
     async def tokenizer_info(self, model_id: str) -> tuple[Any, int | None]:
         """The model's tokenizer and input limit in tokens (chunking sizes chunks with them)."""

@@ -1,0 +1,12 @@
+"""remote::nvidia: NVIDIA's hosted API or a NIM (OpenAI-compatible, with NVIDIA's ranking API)."""
+
+from __future__ import annotations
+
+from llama_workbench.core.datatypes import ProviderDeps
+from llama_workbench.providers.remote.inference.nvidia.config import NVIDIAConfig
+from llama_workbench.providers.utils.openai_compat import OpenAICompatAdapter
+
+
+async def create(config: NVIDIAConfig, deps: ProviderDeps) -> OpenAICompatAdapter:
+    """The shared OpenAI-compatible adapter, pointed at NVIDIA (rerank in NVIDIA's shape)."""
+    return OpenAICompatAdapter(deps.provider_id, config)
