@@ -9,7 +9,19 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Discriminator, Field, Tag, field_validator
 
 from llama_workbench.apis.base import ApiModel
-from llama_workbench.apis.vector_io.models import RankingOptions
+from llama_workbench.apis.responses.tools import AllowedToolsFilter as AllowedToolsFilter
+from llama_workbench.apis.responses.tools import ApprovalFilter as ApprovalFilter
+from llama_workbench.apis.responses.tools import FileSearchTool as FileSearchTool
+from llama_workbench.apis.responses.tools import FunctionTool as FunctionTool
+from llama_workbench.apis.responses.tools import McpTool as McpTool
+from llama_workbench.apis.responses.tools import OpenModel as _Open
+from llama_workbench.apis.responses.tools import ResponseTool as ResponseTool
+from llama_workbench.apis.responses.tools import ToolChoice as ToolChoice
+from llama_workbench.apis.responses.tools import ToolChoiceAllowedTools as ToolChoiceAllowedTools
+from llama_workbench.apis.responses.tools import ToolChoiceFileSearch as ToolChoiceFileSearch
+from llama_workbench.apis.responses.tools import ToolChoiceFunction as ToolChoiceFunction
+from llama_workbench.apis.responses.tools import ToolChoiceMcp as ToolChoiceMcp
+from llama_workbench.apis.responses.tools import WebSearchTool as WebSearchTool
 
 
 def new_id(prefix: str) -> str:
@@ -19,12 +31,6 @@ def new_id(prefix: str) -> str:
 
 def now() -> int:
     return int(time.time())
-
-
-class _Open(ApiModel):
-    """Tolerates fields added by newer clients (they are kept, not rejected)."""
-
-    model_config = ConfigDict(extra="allow")
 
 
 # ----------------------------------------------------------------------------- content parts
@@ -148,6 +154,28 @@ class McpCallItem(_Open):
     server_label: str
     output: str | None = None
     error: str | None = None
+    approval_request_id: str | None = None  # the approved mcp_approval_request it ran for
+
+
+class McpApprovalRequestItem(_Open):
+    """The model called an MCP tool that needs the user's approval: the response stops here;
+    the next request answers with an mcp_approval_response item."""
+
+    type: Literal["mcp_approval_request"] = "mcp_approval_request"
+    id: str
+    name: str
+    arguments: str
+    server_label: str
+
+
+class McpApprovalResponseItem(_Open):
+    """The user's answer to an mcp_approval_request: approve runs the call, deny declines it."""
+
+    type: Literal["mcp_approval_response"] = "mcp_approval_response"
+    id: str | None = None
+    approval_request_id: str
+    approve: bool
+    reason: str | None = None
 
 
 class ReasoningSummary(_Open):
@@ -175,8 +203,6 @@ class ReasoningItem(_Open):
 # Input items of OpenAI's that this stack can't act on: refused with a 400 that says why.
 UNSUPPORTED_ITEMS = {
     "web_search_call": "this stack has no web search tool",
-    "mcp_approval_request": "MCP tool approvals are not supported (MCP tools run unasked)",
-    "mcp_approval_response": "MCP tool approvals are not supported (MCP tools run unasked)",
 }
 
 
@@ -194,97 +220,12 @@ Item = Annotated[
     | Annotated[FileSearchCallItem, Tag("file_search_call")]
     | Annotated[McpListToolsItem, Tag("mcp_list_tools")]
     | Annotated[McpCallItem, Tag("mcp_call")]
+    | Annotated[McpApprovalRequestItem, Tag("mcp_approval_request")]
+    | Annotated[McpApprovalResponseItem, Tag("mcp_approval_response")]
     | Annotated[ReasoningItem, Tag("reasoning")],
     Discriminator(_item_type),
 ]
 OutputItem = Item
-
-
-# ----------------------------------------------------------------------------- tools
-
-
-class FunctionTool(_Open):
-    """A function the caller runs: the response stops with a function_call item."""
-
-    type: Literal["function"] = "function"
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    description: str | None = None
-    parameters: dict[str, Any] | None = None
-    strict: bool | None = None
-
-
-class FileSearchTool(_Open):
-    """Search over vector stores, run by the server."""
-
-    type: Literal["file_search"] = "file_search"
-    vector_store_ids: list[str] = Field(min_length=1)
-    filters: dict[str, Any] | None = None
-    max_num_results: int | None = Field(10, ge=1, le=50)
-    ranking_options: RankingOptions | None = None
-
-
-class AllowedToolsFilter(ApiModel):
-    tool_names: list[str] | None = None
-
-
-class McpTool(_Open):
-    """Tools of an MCP server: by URL (streamable HTTP), or a server the stack configures (mcp::<label>)."""
-
-    type: Literal["mcp"] = "mcp"
-    server_label: str = Field(min_length=1)
-    server_url: str | None = None
-    headers: dict[str, str] | None = None
-    authorization: str | None = None
-    require_approval: Literal["never", "always"] | dict[str, Any] = "never"
-    allowed_tools: list[str] | AllowedToolsFilter | None = None
-
-    def allowed(self, name: str) -> bool:
-        names = self.allowed_tools
-        if isinstance(names, AllowedToolsFilter):
-            names = names.tool_names
-        return names is None or name in names
-
-
-class WebSearchTool(_Open):
-    type: Literal["web_search", "web_search_preview", "web_search_preview_2025_03_11"]
-
-
-ResponseTool = Annotated[
-    FunctionTool | FileSearchTool | McpTool | WebSearchTool, Field(discriminator="type")
-]
-
-
-class ToolChoiceFunction(ApiModel):
-    type: Literal["function"] = "function"
-    name: str
-
-
-class ToolChoiceMcp(ApiModel):
-    type: Literal["mcp"] = "mcp"
-    server_label: str
-    name: str | None = None
-
-
-class ToolChoiceFileSearch(ApiModel):
-    type: Literal["file_search"] = "file_search"
-
-
-class ToolChoiceAllowedTools(ApiModel):
-    """Offer the model only these of the request's tools: {"type": "function", "name": ...},
-    {"type": "file_search"}, {"type": "mcp", "server_label": ...(, "name": ...)}."""
-
-    type: Literal["allowed_tools"] = "allowed_tools"
-    mode: Literal["auto", "required"] = "auto"
-    tools: list[dict[str, Any]] = Field(min_length=1)
-
-
-ToolChoice = (
-    Literal["auto", "none", "required"]
-    | Annotated[
-        ToolChoiceFunction | ToolChoiceMcp | ToolChoiceFileSearch | ToolChoiceAllowedTools,
-        Field(discriminator="type"),
-    ]
-)
 
 
 # ----------------------------------------------------------------------------- request

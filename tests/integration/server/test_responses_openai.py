@@ -466,9 +466,7 @@ def test_reasoning_items_are_kept_but_not_shown_to_the_model(
     assert {k: v for k, v in first.items() if v is not None} == reasoning  # every field kept
 
 
-@pytest.mark.parametrize(
-    "kind", ["web_search_call", "mcp_approval_request", "mcp_approval_response"]
-)
+@pytest.mark.parametrize("kind", ["web_search_call"])
 def test_input_items_this_stack_cannot_act_on_are_a_clear_400(
     client: openai.OpenAI, kind: str
 ) -> None:

@@ -13,6 +13,8 @@ from llama_workbench.apis.responses.models import (
     InputImage,
     InputText,
     Item,
+    McpApprovalRequestItem,
+    McpApprovalResponseItem,
     McpCallItem,
     McpListToolsItem,
     MessageItem,
@@ -30,6 +32,8 @@ _ID_PREFIX = {
     "file_search_call": "fs",
     "mcp_call": "mcp",
     "mcp_list_tools": "mcpl",
+    "mcp_approval_request": "mcpr",
+    "mcp_approval_response": "mcpa",
     "reasoning": "rs",
 }
 
@@ -57,29 +61,31 @@ def items_to_messages(items: list[Item]) -> list[dict[str, Any]]:
         if isinstance(item, MessageItem):
             messages.append(_message(item))
         elif isinstance(item, FunctionCallItem):
-            _add_call(messages, item.call_id, item.name, item.arguments)
+            add_call(messages, item.call_id, item.name, item.arguments)
         elif isinstance(item, FunctionCallOutputItem):
             output = item.output if isinstance(item.output, str) else _text(item.output)
             messages.append({"role": "tool", "tool_call_id": item.call_id, "content": output})
         elif isinstance(item, McpCallItem):
-            _add_call(messages, item.id, item.name, item.arguments)
+            add_call(messages, item.id, item.name, item.arguments)
             result = item.output if item.error is None else f"Error: {item.error}"
             messages.append({"role": "tool", "tool_call_id": item.id, "content": result or ""})
         elif isinstance(item, FileSearchCallItem):
             query = item.queries[0] if item.queries else ""
-            _add_call(messages, item.id, "file_search", json.dumps({"query": query}))
+            add_call(messages, item.id, "file_search", json.dumps({"query": query}))
             results = [r.model_dump() for r in item.results or []]
             messages.append(
                 {"role": "tool", "tool_call_id": item.id, "content": format_results(query, results)}
             )
         elif isinstance(item, McpListToolsItem):
             continue  # the tools are offered to the model as tools, not as history
+        elif isinstance(item, McpApprovalRequestItem | McpApprovalResponseItem):
+            continue  # the run acts on them (approvals.py); the call it makes is the history
         elif isinstance(item, ReasoningItem):
             continue  # kept in the history; a chat-completions model is not shown reasoning
     return messages
 
 
-def _add_call(messages: list[dict[str, Any]], call_id: str, name: str, arguments: str) -> None:
+def add_call(messages: list[dict[str, Any]], call_id: str, name: str, arguments: str) -> None:
     call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
     last = messages[-1] if messages else None
     # Parallel calls of one model turn share one assistant message.

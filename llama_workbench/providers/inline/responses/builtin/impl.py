@@ -23,6 +23,7 @@ from llama_workbench.apis.responses.models import (
 )
 from llama_workbench.core.datatypes import Api, ProviderDeps
 from llama_workbench.core.errors import BadRequestError, ConflictError, NotFoundError
+from llama_workbench.providers.inline.responses.builtin.approvals import Approvals
 from llama_workbench.providers.inline.responses.builtin.config import BuiltinResponsesConfig
 from llama_workbench.providers.inline.responses.builtin.convert import (
     input_items,
@@ -99,7 +100,8 @@ class BuiltinResponses:
         tools = ToolSet(list(request.tools or []), self._tool_deps)
         await tools.check()
         new_items = input_items(request.input)
-        history = await self._history(request)
+        history, earlier = await self._history(request)
+        approvals = Approvals.of(earlier, new_items, list(request.tools or []))
         lead = await self._lead(request)
         messages = lead + history + items_to_messages(new_items)
         response = ResponseObject(
@@ -128,7 +130,8 @@ class BuiltinResponses:
             input_shields=shields,
             output_shields=shields,
         )
-        run = ResponseRun(request, response, messages, user_texts(new_items), tools, settings)
+        guard_texts = user_texts(new_items)
+        run = ResponseRun(request, response, messages, guard_texts, tools, settings, approvals)
         return _Prepared(run, new_items, history, len(lead))
 
     @staticmethod
@@ -188,12 +191,18 @@ class BuiltinResponses:
         except (NotFoundError, BadRequestError) as exc:
             raise BadRequestError(f"prompt: {exc.message}") from None
 
-    async def _history(self, request: CreateResponseRequest) -> list[dict[str, Any]]:
+    async def _history(
+        self, request: CreateResponseRequest
+    ) -> tuple[list[dict[str, Any]], list[Item]]:
+        """The chat messages before this response, and the items they came from."""
         if request.previous_response_id:
-            return list((await self._store.get(request.previous_response_id)).messages)
+            stored = await self._store.get(request.previous_response_id)
+            items = [*stored.response.input, *stored.response.output]
+            return list(stored.messages), items
         if request.conversation:
-            return items_to_messages(await self.conversations.all_items(request.conversation))
-        return []
+            items = await self.conversations.all_items(request.conversation)
+            return items_to_messages(items), items
+        return [], []
 
     async def _streamed(self, prepared: _Prepared) -> AsyncIterator[StreamEvent]:
         async for event in prepared.run.events():

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from llama_workbench.apis.inference.models import ChatCompletionRequest
 from llama_workbench.apis.responses.models import (
     CreateResponseRequest,
     FileCitation,
@@ -16,6 +15,8 @@ from llama_workbench.apis.responses.models import (
     FunctionCallItem,
     IncompleteDetails,
     Item,
+    McpApprovalRequestItem,
+    McpApprovalResponseItem,
     McpCallItem,
     McpListToolsItem,
     McpTool,
@@ -26,16 +27,17 @@ from llama_workbench.apis.responses.models import (
     ResponseObject,
     ResponseUsage,
     StreamEvent,
-    ToolChoiceAllowedTools,
-    ToolChoiceFileSearch,
-    ToolChoiceFunction,
-    ToolChoiceMcp,
     new_id,
 )
 from llama_workbench.core.errors import error_line
+from llama_workbench.providers.inline.responses.builtin.approvals import Approvals, declined
+from llama_workbench.providers.inline.responses.builtin.chat_request import chat_request
+from llama_workbench.providers.inline.responses.builtin.convert import add_call
+from llama_workbench.providers.inline.responses.builtin.guardrails import (
+    violation as shield_violation,
+)
 from llama_workbench.providers.inline.responses.builtin.tools import FILE_SEARCH, ToolSet
 
-REFUSAL = "I can't help with that request."
 _CITATION = re.compile(r"\[(\d+)\]")
 
 
@@ -69,6 +71,7 @@ class ResponseRun:
         guard_texts: list[str],
         tools: ToolSet,
         settings: RunSettings,
+        approvals: Approvals | None = None,
     ) -> None:
         self.request = request
         self.response = response
@@ -77,6 +80,7 @@ class ResponseRun:
         self._guard_texts = guard_texts
         self._tools = tools
         self._settings = settings
+        self._approvals = approvals or Approvals()
         self._seq = 0
         self._tool_calls = 0
         self._last_search: FileSearchCallItem | None = None
@@ -122,7 +126,9 @@ class ResponseRun:
     # -- the loop
 
     async def _run(self) -> AsyncIterator[StreamEvent]:
-        violation = await self._violation(self._settings.input_shields, self._guard_texts, "user")
+        violation = await shield_violation(
+            self._settings.safety, self._settings.input_shields, self._guard_texts, "user"
+        )
         if violation is not None:
             async for event in self._refusal(violation):
                 yield event
@@ -130,23 +136,38 @@ class ResponseRun:
         for server in self._tools.mcp_servers:
             async for event in self._list_mcp(server):
                 yield event
+        async for event in self._answered():
+            yield event
         for iteration in range(self._settings.max_infer_iters):
             calls: list[_Call] = []
             async for event in self._infer(iteration, calls):
                 yield event
             if not calls:
                 return
+            asked = []
             for call in calls:
-                if not self._tools.is_function(call.name):
-                    async for event in self._run_tool(call):
-                        yield event
-            if any(self._tools.is_function(c.name) for c in calls):
-                return  # the caller runs its functions and answers with function_call_output
+                if self._tools.is_function(call.name):
+                    continue
+                answer = None
+                if self._tools.needs_approval(call.name):
+                    answer = self._approvals.answer_for(call.name, call.arguments)
+                    if answer is None:
+                        asked.append(call)
+                        continue
+                async for event in self._run_tool(call, answer):
+                    yield event
+            async for event in self._ask(asked):
+                yield event
+            if asked or any(self._tools.is_function(c.name) for c in calls):
+                return  # the caller runs its functions or answers the approval requests
         self.response.status = "incomplete"
         self.response.incomplete_details = IncompleteDetails(reason="max_infer_iters")
 
     async def _infer(self, iteration: int, calls: list[_Call]) -> AsyncIterator[StreamEvent]:
-        stream = await self._settings.inference.chat_completion(self._chat_request(iteration))
+        limit = self.request.max_tool_calls
+        limit_reached = limit is not None and self._tool_calls >= limit
+        body = chat_request(self.request, self.messages, self._tools, iteration, limit_reached)
+        stream = await self._settings.inference.chat_completion(body)
         text: list[str] = []
         message: tuple[int, str] | None = None  # (output index, item id) once announced
         by_index: dict[int, _Call] = {}
@@ -175,31 +196,6 @@ class ResponseRun:
         calls.extend(by_index[i] for i in sorted(by_index))
         async for event in self._close_turn("".join(text), message, calls):
             yield event
-
-    def _chat_request(self, iteration: int) -> ChatCompletionRequest:
-        r = self.request
-        tools = self._tools.chat_tools
-        if isinstance(r.tool_choice, ToolChoiceAllowedTools):
-            tools = self._tools.allowed_chat_tools(r.tool_choice.tools)
-        body: dict[str, Any] = {
-            "model": r.model,
-            "messages": self.messages,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-            "store": False,
-            "temperature": r.temperature,
-            "top_p": r.top_p,
-            "max_completion_tokens": r.max_output_tokens,
-            "response_format": _response_format(r),
-        }
-        limit_reached = r.max_tool_calls is not None and self._tool_calls >= r.max_tool_calls
-        if tools and not limit_reached:
-            body["tools"] = tools
-            body["tool_choice"] = _tool_choice(r.tool_choice, iteration)
-            body["parallel_tool_calls"] = r.parallel_tool_calls
-        return ChatCompletionRequest.model_validate(
-            {k: v for k, v in body.items() if v is not None}
-        )
 
     def _count(self, usage: Any) -> None:
         if usage is None:
@@ -267,7 +263,9 @@ class ResponseRun:
         self, text: str, message: tuple[int, str] | None, calls: list[_Call]
     ) -> AsyncIterator[StreamEvent]:
         if text:
-            violation = await self._violation(self._settings.output_shields, [text], "assistant")
+            violation = await shield_violation(
+                self._settings.safety, self._settings.output_shields, [text], "assistant"
+            )
             if violation is not None:
                 async for event in self._refusal(violation):
                     yield event
@@ -348,12 +346,18 @@ class ResponseRun:
 
     # -- server-side tools
 
-    async def _run_tool(self, call: _Call) -> AsyncIterator[StreamEvent]:
+    async def _run_tool(
+        self, call: _Call, answer: McpApprovalResponseItem | None = None
+    ) -> AsyncIterator[StreamEvent]:
+        if answer is not None and not answer.approve:
+            request = self._approvals.requests[answer.approval_request_id]
+            self._tool_result(call, declined(request, answer))
+            return
         self._tool_calls += 1
         if call.name == FILE_SEARCH:
             events = self._file_search(call)
         elif self._tools.server_label(call.name) is not None:
-            events = self._mcp_call(call)
+            events = self._mcp_call(call, answer.approval_request_id if answer else None)
         else:
             self._tool_result(call, f"Error: there is no tool named '{call.name}'.")
             return
@@ -380,11 +384,15 @@ class ResponseRun:
         yield self._done(index, item)
         self._tool_result(call, content)
 
-    async def _mcp_call(self, call: _Call) -> AsyncIterator[StreamEvent]:
+    async def _mcp_call(self, call: _Call, approval: str | None) -> AsyncIterator[StreamEvent]:
         label = self._tools.server_label(call.name) or ""
         item_id = new_id("mcp")
         pending = McpCallItem(
-            id=item_id, name=call.name, arguments=call.arguments, server_label=label
+            id=item_id,
+            name=call.name,
+            arguments=call.arguments,
+            server_label=label,
+            approval_request_id=approval,
         )
         index, added = self._add(pending)
         yield added
@@ -396,10 +404,52 @@ class ResponseRun:
         )
         yield self._event("response.mcp_call.in_progress", item_id=item_id, output_index=index)
         item, content = await self._tools.run_mcp(item_id, call.name, call.arguments)
+        item.approval_request_id = approval
         outcome = "failed" if item.error is not None else "completed"
         yield self._event(f"response.mcp_call.{outcome}", item_id=item_id, output_index=index)
         yield self._done(index, item)
         self._tool_result(call, content)
+
+    # -- approvals
+
+    async def _answered(self) -> AsyncIterator[StreamEvent]:
+        """Act on the input's answers first: an approved call runs, a declined one is told to
+        the model as declined; each becomes a tool call and its result in the chat."""
+        for request, answer in self._approvals.new_answers:
+            call = _Call(call_id=request.id, name=request.name, arguments=request.arguments)
+            add_call(self.messages, call.call_id, call.name, call.arguments)
+            if self._tools.server_label(call.name) != request.server_label:
+                self._tool_result(
+                    call,
+                    f"Error: MCP server '{request.server_label}' offers no "
+                    f"tool named '{call.name}'.",
+                )
+                continue
+            async for event in self._run_tool(call, answer):
+                yield event
+
+    async def _ask(self, asked: list[_Call]) -> AsyncIterator[StreamEvent]:
+        """Stop at calls that wait for approval: an mcp_approval_request item each; the model's
+        turn keeps only the calls that ran (a chat has no place for a call without a result)."""
+        if not asked:
+            return
+        ids = {c.call_id for c in asked}
+        turn = self.messages[-1]
+        kept = [c for c in turn.get("tool_calls") or [] if c["id"] not in ids]
+        if kept:
+            turn["tool_calls"] = kept
+        elif turn.get("content"):
+            turn.pop("tool_calls", None)
+        else:
+            self.messages.pop()
+        for call in asked:
+            label = self._tools.server_label(call.name) or ""
+            item = McpApprovalRequestItem(
+                id=new_id("mcpr"), name=call.name, arguments=call.arguments, server_label=label
+            )
+            index, added = self._add(item)
+            yield added
+            yield self._done(index, item)
 
     async def _list_mcp(self, server: McpTool) -> AsyncIterator[StreamEvent]:
         pending = McpListToolsItem(id=new_id("mcpl"), server_label=server.server_label, tools=[])
@@ -421,24 +471,7 @@ class ResponseRun:
         yield self._event("response.mcp_list_tools.completed", item_id=item.id, output_index=index)
         yield self._done(index, item)
 
-    # -- guardrails
-
-    async def _violation(self, shields: list[str], texts: list[str], role: str) -> str | None:
-        """The message of the first shield that blocks any of the texts, or None."""
-        if not shields or not texts:
-            return None
-        from llama_workbench.apis.safety.models import RunShieldRequest
-
-        for shield_id in shields:
-            for text in texts:
-                request = RunShieldRequest.model_validate(
-                    {"shield_id": shield_id, "messages": [{"role": role, "content": text}]}
-                )
-                result = await self._settings.safety.run_shield(request)
-                violation = result.violation
-                if violation is not None and violation.violation_level == "error":
-                    return violation.user_message or REFUSAL
-        return None
+    # -- guardrails (input and output shields: guardrails.violation)
 
     async def _refusal(self, text: str) -> AsyncIterator[StreamEvent]:
         item = MessageItem(id=new_id("msg"), role="assistant", content=[], status="in_progress")
@@ -459,32 +492,3 @@ class ResponseRun:
 
 def _dump(item: Item) -> dict[str, Any]:
     return item.model_dump(mode="json", exclude_none=True)
-
-
-def _tool_choice(choice: Any, iteration: int) -> Any:
-    """The request's tool_choice for the first model call; later calls may answer in text."""
-    if choice is None or choice in ("auto", "none"):
-        return choice
-    if iteration > 0:
-        return "auto"
-    if choice == "required":
-        return "required"
-    if isinstance(choice, ToolChoiceAllowedTools):
-        return choice.mode  # over the allowed tools only (see _chat_request)
-    if isinstance(choice, ToolChoiceFunction):
-        return {"type": "function", "function": {"name": choice.name}}
-    if isinstance(choice, ToolChoiceFileSearch):
-        return {"type": "function", "function": {"name": FILE_SEARCH}}
-    if isinstance(choice, ToolChoiceMcp) and choice.name:
-        return {"type": "function", "function": {"name": choice.name}}
-    return "required"
-
-
-def _response_format(request: CreateResponseRequest) -> dict[str, Any] | None:
-    fmt = request.text.format if request.text else None
-    if fmt is None or fmt.type == "text":
-        return None
-    if fmt.type == "json_object":
-        return {"type": "json_object"}
-    spec = {"name": fmt.name or "response", "schema": fmt.schema_, "strict": fmt.strict}
-    return {"type": "json_schema", "json_schema": spec}

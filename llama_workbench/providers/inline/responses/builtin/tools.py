@@ -121,6 +121,11 @@ class ToolSet:
     def is_function(self, name: str) -> bool:
         return name in self._functions
 
+    def needs_approval(self, name: str) -> bool:
+        """Whether a call of this MCP tool waits for the user (its server's require_approval)."""
+        binding = self._mcp_tools.get(name)
+        return binding is not None and binding.tool.needs_approval(name)
+
     def server_label(self, name: str) -> str | None:
         binding = self._mcp_tools.get(name)
         return binding.tool.server_label if binding else None
