@@ -80,12 +80,13 @@ async def _build_inference(ctx: BuildContext) -> dict[Api, Any]:
     return {Api.inference: InferenceRouter(table, store), Api.models: table}
 
 
-async def _build_files(ctx: BuildContext) -> dict[Api, Any]:
+async def _build_single(ctx: BuildContext) -> dict[Api, Any]:
+    """APIs served by their one provider as it is (files, batches, file_processors)."""
     if len(ctx.providers) > 1:
         raise ConfigError(
-            f"providers.files: one files provider per stack (have {', '.join(ctx.providers)})."
+            f"providers.{ctx.api}: one {ctx.api} provider per stack (have {', '.join(ctx.providers)})."
         )
-    return {Api.files: next(iter(ctx.providers.values()))}
+    return {ctx.api: next(iter(ctx.providers.values()))}
 
 
 async def _build_vector_io(ctx: BuildContext) -> dict[Api, Any]:
@@ -147,14 +148,6 @@ async def _build_post_training(ctx: BuildContext) -> dict[Api, Any]:
     return await build_post_training(ctx)
 
 
-async def _build_batches(ctx: BuildContext) -> dict[Api, Any]:
-    if len(ctx.providers) > 1:
-        raise ConfigError(
-            f"providers.batches: one batches provider per stack (have {', '.join(ctx.providers)})."
-        )
-    return {Api.batches: next(iter(ctx.providers.values()))}
-
-
 async def _build_eval(ctx: BuildContext) -> dict[Api, Any]:
     from llama_workbench.core.eval import build_eval
 
@@ -174,7 +167,7 @@ API_DEFINITIONS: dict[Api, ApiDefinition] = {
         Api.files,
         protocol="llama_workbench.apis.files.api:Files",
         provider_protocol="llama_workbench.apis.files.api:FilesProvider",
-        build=_build_files,
+        build=_build_single,
     ),
     Api.vector_io: ApiDefinition(
         Api.vector_io,
@@ -246,9 +239,16 @@ API_DEFINITIONS: dict[Api, ApiDefinition] = {
         Api.batches,
         protocol="llama_workbench.apis.batches.api:Batches",
         provider_protocol="llama_workbench.apis.batches.api:BatchesProvider",
-        build=_build_batches,
+        build=_build_single,
         requires=(Api.inference, Api.files),
         uses=(Api.responses,),
+    ),
+    Api.file_processors: ApiDefinition(
+        Api.file_processors,
+        protocol="llama_workbench.apis.file_processors.api:FileProcessors",
+        provider_protocol="llama_workbench.apis.file_processors.api:FileProcessorsProvider",
+        build=_build_single,
+        uses=(Api.files,),
     ),
 }
 # Built into every stack, with no providers of their own.

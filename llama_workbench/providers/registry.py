@@ -170,6 +170,15 @@ def _rag_specs() -> builtins.list[ProviderSpec]:
             description="Files on the local disk, metadata in the SQL store.",
         ),
         ProviderSpec(
+            api=Api.file_processors,
+            provider_type="inline::pypdf",
+            module=f"{_P}.inline.file_processors.pypdf",
+            config_class=f"{_P}.inline.file_processors.pypdf.config:PyPDFProcessorConfig",
+            description="Files into chunks: PDF through pypdf, other documents through our parsers.",
+            optional_api_dependencies=(Api.files,),
+            pip_packages=("pypdf",),
+        ),
+        ProviderSpec(
             api=Api.vector_io,
             provider_type="inline::faiss",
             module=f"{_P}.inline.vector_io.faiss",

@@ -64,6 +64,7 @@ def test_starter_builds_offline_without_loading_models(
             "builtin",
             "huggingface",
             "reference",
+            "pypdf",
         ]
         assert {"files", "vector_io", "tool_runtime", "safety", "shields", "batches"} <= {
             a.value for a in stack.apis
