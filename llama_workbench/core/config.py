@@ -132,6 +132,21 @@ class VectorStoresConfig(BaseModel):
     )
     default_search_mode: Literal["vector", "keyword", "hybrid"] = "vector"
     embedding_batch_size: int = Field(64, ge=1, description="Chunks embedded per call.")
+    # A request that attaches a file indexes it in the background (OpenAI's behaviour); a small
+    # file that is indexed quickly still answers `completed`, as Llama Stack's clients expect.
+    attach_wait_s: float = Field(
+        2.0,
+        ge=0.0,
+        description=(
+            "How long POST /v1/vector_stores/{id}/files waits for indexing before answering "
+            "in_progress (indexing goes on in the background)."
+        ),
+    )
+    attach_wait_max_bytes: int = Field(
+        256 * 1024,
+        ge=0,
+        description="Files larger than this answer in_progress at once, without waiting.",
+    )
 
 
 class StackConfig(_Strict):

@@ -110,8 +110,15 @@ class VectorIO(Protocol):
         attributes: Attributes | None = None,
         chunking_strategy: dict[str, Any] | None = None,
         on_progress: ProgressCallback | None = None,
+        *,
+        background: bool = False,
     ) -> VectorStoreFileObject:
-        """Chunk, embed and index a file; returns when it is indexed (or failed, with last_error)."""
+        """Chunk, embed and index a file; returns when it is indexed (or failed, with last_error).
+
+        With `background=True` (what the REST route does, as OpenAI's API): returns once the
+        file is indexed if that takes under `vector_stores.attach_wait_s` (files up to
+        `attach_wait_max_bytes`), else at once with status `in_progress` while indexing goes on.
+        """
         ...
 
     async def list_vector_store_files(

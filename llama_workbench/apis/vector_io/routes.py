@@ -129,7 +129,11 @@ def _file_routes(router: APIRouter, impl: VectorIO) -> None:
         vector_store_id: str, request: AttachFileRequest
     ) -> VectorStoreFileObject:
         return await impl.attach_file(
-            vector_store_id, request.file_id, request.attributes, _dump(request.chunking_strategy)
+            vector_store_id,
+            request.file_id,
+            request.attributes,
+            _dump(request.chunking_strategy),
+            background=True,  # a large file never holds the request (status in_progress)
         )
 
     @router.get(

@@ -8,9 +8,8 @@ import logging
 import time
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
-
-from pydantic import TypeAdapter, ValidationError
 
 from llama_workbench.apis.vector_io.api import Order, ProgressCallback
 from llama_workbench.apis.vector_io.models import (
@@ -31,10 +30,15 @@ from llama_workbench.core.errors import (
     CancelledError,
     LlamaWorkbenchError,
     NotFoundError,
-    UnprocessableError,
 )
 from llama_workbench.core.vector_stores.ingest import chunk_sizes, ingest_file, resolved_strategy
-from llama_workbench.core.vector_stores.records import BatchRecord, FileRecord, counts, paginate
+from llama_workbench.core.vector_stores.records import (
+    BatchRecord,
+    FileRecord,
+    checked_attributes,
+    counts,
+    file_page,
+)
 
 if TYPE_CHECKING:
     from llama_workbench.apis.vector_io.api import VectorIOProvider
@@ -46,7 +50,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-INTERRUPTED = "Indexing was interrupted (the process stopped); attach the file again to retry."
+INTERRUPTED = "Indexing was interrupted and its vector store or provider is gone."
 BATCH_CONCURRENCY = 2
 
 
@@ -88,16 +92,33 @@ class StoreFiles(ABC):
         attributes: Attributes | None = None,
         chunking_strategy: dict[str, Any] | None = None,
         on_progress: ProgressCallback | None = None,
+        *,
+        background: bool = False,
     ) -> VectorStoreFileObject:
         record = self.store(vector_store_id)
         strategy = await self._strategy_for(record, chunking_strategy)
-        filename, error = await self._file_name(file_id)
-        entry = _new_entry(record, file_id, filename, _attributes(attributes), strategy)
+        filename, size, error = await self._file_meta(file_id)
+        entry = _new_entry(record, file_id, filename, checked_attributes(attributes), strategy)
         if error is not None:
             # As OpenAI and Llama Stack 0.7.3 do: the store lists the file, failed, with the reason.
             return (await self._finish(entry, "failed", error)).file
         await self._touch(record)
-        return (await self._ingest(entry, on_progress, lambda: False)).file
+        await self._records.put_file(entry)  # in_progress on disk before any work: resumable
+        task = self._start(
+            self._ingest(entry, on_progress, lambda: False), f"{record.identifier}:{file_id}"
+        )
+        if not background:
+            return (await asyncio.shield(task)).file
+        wait = self._config.attach_wait_s if size <= self._config.attach_wait_max_bytes else 0.0
+        done, _ = await asyncio.wait({task}, timeout=wait)
+        return task.result().file if done else entry.file
+
+    def _start(self, work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """Run `work` in the background, owned by the router (cancelled at shutdown)."""
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _strategy_for(self, record: VectorStoreRecord, value: Any) -> ChunkingStrategy:
         """The request's strategy, `auto` resolved to the `static` sizes this store's model gets."""
@@ -105,12 +126,13 @@ class StoreFiles(ABC):
             self.strategy(value), await self.text_limits(record.embedding_model)
         )
 
-    async def _file_name(self, file_id: str) -> tuple[str, FileLastError | None]:
-        """The file's name, or why it can't be attached (an unknown id)."""
+    async def _file_meta(self, file_id: str) -> tuple[str, int, FileLastError | None]:
+        """The file's name and size, or why it can't be attached (an unknown id)."""
         try:
-            return (await self._files().retrieve_file(file_id)).filename, None
+            meta = await self._files().retrieve_file(file_id)
         except NotFoundError as exc:
-            return "", FileLastError(code="invalid_file", message=str(exc))
+            return "", 0, FileLastError(code="invalid_file", message=str(exc))
+        return meta.filename, meta.bytes, None
 
     async def _ingest(
         self,
@@ -118,14 +140,24 @@ class StoreFiles(ABC):
         on_progress: ProgressCallback | None,
         cancelled: Any,
         batch_id: str | None = None,
+        resume: bool = False,
     ) -> FileRecord:
-        """Index one file: the record says in_progress on disk until the chunks are all in."""
+        """Index one file: the record says in_progress on disk until the chunks are all in.
+
+        `resume` keeps the chunks an interrupted run committed and indexes only the rest
+        (chunk ids are the file's id and the chunk's index, the same in every run).
+        """
         record = self.store(entry.file.vector_store_id)
         provider = self._provider(record)
         entry = entry.model_copy(update={"batch_id": batch_id or entry.batch_id})
         await self._records.put_file(entry)
-        # A retry (or re-attach) replaces what an earlier attempt left.
-        await provider.delete_file_chunks(record.identifier, entry.file.id)
+        present: set[str] = set()
+        if resume:
+            present = {
+                c.chunk_id for c in await provider.file_chunks(record.identifier, entry.file.id)
+            }
+        else:  # a retry (or re-attach) replaces what an earlier attempt left
+            await provider.delete_file_chunks(record.identifier, entry.file.id)
         try:
             content = await self._files().retrieve_file_content(entry.file.id)
             limits = await self.text_limits(record.embedding_model)
@@ -141,31 +173,43 @@ class StoreFiles(ABC):
                 batch_size=self._config.embedding_batch_size,
                 on_progress=on_progress,
                 cancelled=cancelled,
+                present=present,
             )
-        except (asyncio.CancelledError, CancelledError) as exc:
+        except asyncio.CancelledError:
+            # The process is stopping (or the store is being deleted): the record stays
+            # in_progress with its committed chunks, and the next start resumes it.
+            raise
+        except CancelledError:
             await provider.delete_file_chunks(record.identifier, entry.file.id)
-            await self._finish(entry, "cancelled", None)
-            if isinstance(exc, asyncio.CancelledError):
-                raise
-            return entry
+            return await self._finish(entry, "cancelled", None)
         except Exception as exc:
-            await provider.delete_file_chunks(record.identifier, entry.file.id)
-            code = (
-                "server_error"
-                if not isinstance(exc, LlamaWorkbenchError) or exc.status_code >= 500
-                else "invalid_file"
-            )
-            failed = await self._finish(entry, "failed", FileLastError(code=code, message=str(exc)))
-            if on_progress is not None:
-                from llama_workbench.apis.vector_io.api import IngestProgress
-
-                on_progress(
-                    IngestProgress(file_id=entry.file.id, filename=entry.filename, stage="failed")
-                )
-            return failed
+            return await self._failed(provider, record, entry, exc, on_progress)
         entry.chunks = result.chunks
         entry.file.usage_bytes = result.usage_bytes
         return await self._finish(entry, "completed", None)
+
+    async def _failed(
+        self,
+        provider: VectorIOProvider,
+        record: VectorStoreRecord,
+        entry: FileRecord,
+        exc: Exception,
+        on_progress: ProgressCallback | None,
+    ) -> FileRecord:
+        await provider.delete_file_chunks(record.identifier, entry.file.id)
+        code = (
+            "server_error"
+            if not isinstance(exc, LlamaWorkbenchError) or exc.status_code >= 500
+            else "invalid_file"
+        )
+        failed = await self._finish(entry, "failed", FileLastError(code=code, message=str(exc)))
+        if on_progress is not None:
+            from llama_workbench.apis.vector_io.api import IngestProgress
+
+            on_progress(
+                IngestProgress(file_id=entry.file.id, filename=entry.filename, stage="failed")
+            )
+        return failed
 
     async def _finish(
         self, entry: FileRecord, status: str, error: FileLastError | None
@@ -195,7 +239,7 @@ class StoreFiles(ABC):
     ) -> VectorStoreFileListResponse:
         self.store(vector_store_id)
         files = [f.file for f in await self._records.files(vector_store_id)]
-        return _file_page(files, after, before, limit, order, filter)
+        return file_page(files, after, before, limit, order, filter)
 
     async def retrieve_vector_store_file(
         self, vector_store_id: str, file_id: str
@@ -219,7 +263,7 @@ class StoreFiles(ABC):
         self, vector_store_id: str, file_id: str, attributes: Attributes
     ) -> VectorStoreFileObject:
         entry = await self._file_record(vector_store_id, file_id)
-        entry.file.attributes = _attributes(attributes)
+        entry.file.attributes = checked_attributes(attributes)
         await self._records.put_file(entry)
         return entry.file
 
@@ -254,11 +298,11 @@ class StoreFiles(ABC):
         if not file_ids:
             raise BadRequestError("file_ids must list at least one file.")
         strategy = await self._strategy_for(record, chunking_strategy)
-        checked = _attributes(attributes)
+        checked = checked_attributes(attributes)
         batch_id = f"vsfb_{uuid.uuid4().hex}"
         entries = []
         for file_id in dict.fromkeys(file_ids):
-            filename, error = await self._file_name(file_id)
+            filename, _, error = await self._file_meta(file_id)
             entry = _new_entry(record, file_id, filename, checked, strategy, batch_id)
             if error is not None:  # an unknown id fails alone; the rest of the batch runs
                 entry.file.status, entry.file.last_error = "failed", error
@@ -277,11 +321,9 @@ class StoreFiles(ABC):
         await self._records.put_batch(batch)
         await self._touch(record)
         runnable = [e for e in entries if e.file.status == "in_progress"]
-        task = asyncio.get_running_loop().create_task(
-            self._run_batch(batch, runnable, on_progress), name=f"{record.identifier}:{batch_id}"
+        self._start(
+            self._run_batch(batch, runnable, on_progress), f"{record.identifier}:{batch_id}"
         )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
         return batch.batch
 
     async def _run_batch(
@@ -289,6 +331,7 @@ class StoreFiles(ABC):
         batch: BatchRecord,
         entries: builtins.list[FileRecord],
         on_progress: ProgressCallback | None,
+        resume: bool = False,
     ) -> None:
         store_id, batch_id = batch.batch.vector_store_id, batch.batch.id
         gate = asyncio.Semaphore(BATCH_CONCURRENCY)
@@ -305,7 +348,9 @@ class StoreFiles(ABC):
                 flag = {"cancelled": False}
                 watcher = asyncio.create_task(self._watch_cancel(store_id, batch_id, flag))
                 try:
-                    await self._ingest(entry, on_progress, lambda: flag["cancelled"], batch_id)
+                    await self._ingest(
+                        entry, on_progress, lambda: flag["cancelled"], batch_id, resume
+                    )
                 finally:
                     watcher.cancel()
 
@@ -363,7 +408,7 @@ class StoreFiles(ABC):
         files = [
             f.file for f in await self._records.files(vector_store_id) if f.batch_id == batch_id
         ]
-        return _file_page(files, after, before, limit, order, filter)
+        return file_page(files, after, before, limit, order, filter)
 
     async def cancel_file_batch(
         self, vector_store_id: str, batch_id: str
@@ -386,19 +431,32 @@ class StoreFiles(ABC):
         return batch
 
     async def _recover_interrupted(self) -> None:
-        """Files left in_progress by a process that died: drop partial chunks, mark them failed."""
+        """Files left in_progress by a process that stopped resume in the background from their
+        last committed chunk; those whose store or provider is gone are marked failed."""
+        pending: dict[str | None, builtins.list[FileRecord]] = {}
         for entry in await self._records.files():
             if entry.file.status != "in_progress":
                 continue
             record = self._table.get(entry.file.vector_store_id)
-            if record is not None and record.provider_id in self._providers:
-                await self._provider(record).delete_file_chunks(record.identifier, entry.file.id)
-            await self._finish(
-                entry, "failed", FileLastError(code="server_error", message=INTERRUPTED)
-            )
+            if record is None or record.provider_id not in self._providers:
+                await self._finish(
+                    entry, "failed", FileLastError(code="server_error", message=INTERRUPTED)
+                )
+                continue
+            pending.setdefault(entry.batch_id, []).append(entry)
+        for entry in pending.pop(None, []):
+            name = f"{entry.file.vector_store_id}:{entry.file.id}"
+            self._start(self._ingest(entry, None, lambda: False, resume=True), name)
         for batch in await self._records.batches():
-            if batch.batch.status == "in_progress":
-                await self._settle_batch(batch.batch.vector_store_id, batch.batch.id)
+            if batch.batch.status != "in_progress":
+                continue
+            store_id, batch_id = batch.batch.vector_store_id, batch.batch.id
+            entries = pending.get(batch_id, [])
+            if entries:
+                work = self._run_batch(batch, entries, None, resume=True)
+                self._start(work, f"{store_id}:{batch_id}")
+            else:
+                await self._settle_batch(store_id, batch_id)
 
 
 def _new_entry(
@@ -427,49 +485,3 @@ def _settled_status(cancelled: bool, tally: FileCounts) -> FileStatus:
     if tally.total and tally.failed == tally.total:
         return "failed"
     return "completed"
-
-
-_ATTRIBUTES: TypeAdapter[dict[str, str | float | bool]] = TypeAdapter(dict[str, str | float | bool])
-
-
-def _attributes(value: Any) -> dict[str, str | float | bool]:
-    """OpenAI's rules: at most 16 attributes, keys up to 64 characters, strings up to 512."""
-    if value is None:
-        return {}
-    try:
-        attributes = _ATTRIBUTES.validate_python(value)
-    except ValidationError as exc:
-        raise UnprocessableError(
-            f"Invalid attributes: {exc.errors()[0]['msg']} (values are strings, numbers or booleans)"
-        ) from None
-    if len(attributes) > 16:
-        raise BadRequestError(f"A file takes at most 16 attributes, got {len(attributes)}.")
-    for key, item in attributes.items():
-        if len(key) > 64 or (isinstance(item, str) and len(item) > 512):
-            raise BadRequestError(
-                f"Attribute '{key[:64]}': keys are at most 64 characters, strings at most 512."
-            )
-    return attributes
-
-
-def _file_page(
-    files: builtins.list[VectorStoreFileObject],
-    after: str | None,
-    before: str | None,
-    limit: int,
-    order: Order,
-    status: str | None,
-) -> VectorStoreFileListResponse:
-    if status is not None:
-        if status not in ("completed", "in_progress", "failed", "cancelled"):
-            raise BadRequestError(
-                f"filter '{status}' is not a file status; use completed, in_progress, failed or cancelled."
-            )
-        files = [f for f in files if f.status == status]
-    page, more = paginate(files, lambda f: (f.created_at, f.id), after, before, limit, order)
-    return VectorStoreFileListResponse(
-        data=page,
-        has_more=more,
-        first_id=page[0].id if page else None,
-        last_id=page[-1].id if page else None,
-    )

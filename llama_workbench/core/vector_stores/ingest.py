@@ -87,8 +87,12 @@ async def ingest_file(
     batch_size: int,
     on_progress: ProgressCallback | None,
     cancelled: Callable[[], bool],
+    present: set[str] | frozenset[str] = frozenset(),
 ) -> IngestResult:
-    """Index a file's chunks; raises UnprocessableError for unreadable files, CancelledError."""
+    """Index a file's chunks; raises UnprocessableError for unreadable files, CancelledError.
+
+    Chunks whose ids are in `present` (committed by an interrupted run) are not indexed again.
+    """
     from llama_workbench.providers.utils.chunking import chunk_document
     from llama_workbench.providers.utils.documents import extract_text
 
@@ -100,12 +104,13 @@ async def ingest_file(
     report = _reporter(on_progress, file_id, filename, total)
     report("parsed", 0)
     now = int(time.time())
-    done = 0
-    usage = 0
-    for start in range(0, total, batch_size):
+    todo = [p for p in pieces if f"{file_id}-{p.index}" not in present]
+    done = total - len(todo)
+    usage = sum(len(p.text.encode()) + 4 * store.embedding_dimension for p in pieces)
+    for start in range(0, len(todo), batch_size):
         if cancelled():
             raise CancelledError(f"Indexing of {filename} was cancelled.")
-        batch = pieces[start : start + batch_size]
+        batch = todo[start : start + batch_size]
         vectors = await embed([p.text for p in batch])
         chunks = [
             EmbeddedChunk(
@@ -135,7 +140,6 @@ async def ingest_file(
         ]
         await provider.add_chunks(store.identifier, chunks)
         done += len(chunks)
-        usage += sum(len(c.content.encode()) + 4 * store.embedding_dimension for c in chunks)
         report("embedding", done)
     report("completed", done)
     return IngestResult(chunks=done, usage_bytes=usage)

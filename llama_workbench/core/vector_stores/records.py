@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from llama_workbench.apis.vector_io.api import Order
 from llama_workbench.apis.vector_io.models import (
     Attributes,
     FileCounts,
     VectorStoreFileBatchObject,
+    VectorStoreFileListResponse,
     VectorStoreFileObject,
 )
-from llama_workbench.core.errors import BadRequestError
+from llama_workbench.core.errors import BadRequestError, UnprocessableError
 from llama_workbench.storage.kv import KVStore
 
 T = TypeVar("T")
@@ -119,3 +121,49 @@ def paginate(
         end = ids.index(before)
     window = ordered[start:end]
     return list(window[:limit]), len(window) > limit
+
+
+_ATTRIBUTES: TypeAdapter[dict[str, str | float | bool]] = TypeAdapter(dict[str, str | float | bool])
+
+
+def checked_attributes(value: Any) -> dict[str, str | float | bool]:
+    """OpenAI's rules: at most 16 attributes, keys up to 64 characters, strings up to 512."""
+    if value is None:
+        return {}
+    try:
+        attributes = _ATTRIBUTES.validate_python(value)
+    except ValidationError as exc:
+        raise UnprocessableError(
+            f"Invalid attributes: {exc.errors()[0]['msg']} (values are strings, numbers or booleans)"
+        ) from None
+    if len(attributes) > 16:
+        raise BadRequestError(f"A file takes at most 16 attributes, got {len(attributes)}.")
+    for key, item in attributes.items():
+        if len(key) > 64 or (isinstance(item, str) and len(item) > 512):
+            raise BadRequestError(
+                f"Attribute '{key[:64]}': keys are at most 64 characters, strings at most 512."
+            )
+    return attributes
+
+
+def file_page(
+    files: list[VectorStoreFileObject],
+    after: str | None,
+    before: str | None,
+    limit: int,
+    order: Order,
+    status: str | None,
+) -> VectorStoreFileListResponse:
+    if status is not None:
+        if status not in ("completed", "in_progress", "failed", "cancelled"):
+            raise BadRequestError(
+                f"filter '{status}' is not a file status; use completed, in_progress, failed or cancelled."
+            )
+        files = [f for f in files if f.status == status]
+    page, more = paginate(files, lambda f: (f.created_at, f.id), after, before, limit, order)
+    return VectorStoreFileListResponse(
+        data=page,
+        has_more=more,
+        first_id=page[0].id if page else None,
+        last_id=page[-1].id if page else None,
+    )

@@ -199,3 +199,25 @@ def test_llama_stack_0_7_3_vector_store_contract(
     assert bad.status_code == 400 and "params.filters" in bad.json()["error"]["message"]
     missing = http.post("/v1/vector-io/query", json={**query, "vector_store_id": "vs_missing"})
     assert missing.status_code == 404  # outside /v1/vector_stores, as in 0.7.3
+
+
+def test_attaching_a_large_file_answers_at_once(tmp_path: Path) -> None:
+    """Over HTTP a file larger than `attach_wait_max_bytes` answers in_progress (OpenAI's
+    behaviour) and is indexed in the background; the SDK's polling then sees it complete."""
+    config = rag_config(tmp_path)
+    config["vector_stores"] = {"attach_wait_max_bytes": 10_000}
+    text = "\n\n".join(p.read_text() for p in corpus_files() if p.suffix in (".md", ".txt"))
+    assert len(text.encode()) > 10_000
+    with Stack.from_config(config) as stack, start_server(stack, port=free_port()) as running:
+        client = openai.OpenAI(base_url=f"{running.url}/v1", api_key="none", max_retries=0)
+        file = client.files.create(file=("corpus.md", text.encode()), purpose="assistants")
+        store = client.vector_stores.create(name="big")
+        attached = client.vector_stores.files.create(vector_store_id=store.id, file_id=file.id)
+        assert attached.status == "in_progress"
+        assert client.vector_stores.retrieve(store.id).file_counts.in_progress == 1
+        done = client.vector_stores.files.poll(
+            file.id, vector_store_id=store.id, poll_interval_ms=100
+        )
+        assert done.status == "completed", done.last_error
+        hits = client.vector_stores.search(vector_store_id=store.id, query="lighthouse keeper")
+        assert hits.data and hits.data[0].file_id == file.id
