@@ -15,6 +15,8 @@ import yaml
 
 from llama_workbench.core.errors import MissingDependencyError
 
+# libyaml's loader where the wheel has it: CodeShield's config parses ~10x faster (start-up).
+_YAML = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 PROVIDER = "inline::code-scanner"
 # The languages semgrep scans, with the rule file each uses and the file suffix semgrep parses.
 SEMGREP: dict[str, tuple[str, str]] = {
@@ -110,7 +112,7 @@ class RuleSet:
         self.root = root
         self.name = name
         with open(root / "config.yaml", encoding="utf-8") as f:
-            self._enabled: dict[str, Any] = yaml.safe_load(f)["config"][name]
+            self._enabled: dict[str, Any] = yaml.load(f, Loader=_YAML)["config"][name]
 
     @functools.cache  # noqa: B019 - one RuleSet per provider, a few languages each
     def regex_rules(self, language: str) -> tuple[RegexRule, ...]:
@@ -127,7 +129,7 @@ class RuleSet:
             return []
         enabled = self._enabled.get(language, {}).get("regex", {}).get("rules") or []
         with open(path, encoding="utf-8") as f:
-            patterns = yaml.safe_load(f) or []
+            patterns = yaml.load(f, Loader=_YAML) or []
         return [
             RegexRule(
                 id=p["pattern_id"],

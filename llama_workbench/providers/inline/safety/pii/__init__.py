@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from llama_workbench.core.datatypes import ProviderDeps
 from llama_workbench.providers.inline.safety.pii.config import PIIShieldConfig
+from llama_workbench.providers.utils.installed import require_installed
 
 
 async def create(config: PIIShieldConfig, deps: ProviderDeps) -> object:
+    # Checked now, imported on the first scan.
+    require_installed("phonenumbers", "safety", needed_by="inline::pii")
+    require_installed("stdnum", "safety", needed_by="inline::pii", package="python-stdnum")
     from llama_workbench.providers.inline.safety.pii.impl import PIIShieldImpl
 
     return PIIShieldImpl(config)

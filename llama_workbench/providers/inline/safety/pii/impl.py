@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,7 +19,7 @@ from pydantic import ValidationError
 from llama_workbench.apis.inference.models import Message
 from llama_workbench.apis.safety.models import ModerationResult, RunShieldResponse, ViolationLevel
 from llama_workbench.apis.shields.models import Shield
-from llama_workbench.core.errors import BadRequestError, ConfigError, MissingDependencyError
+from llama_workbench.core.errors import BadRequestError, ConfigError
 from llama_workbench.providers.inline.safety.common import (
     all_text,
     moderation,
@@ -30,12 +32,16 @@ from llama_workbench.providers.inline.safety.pii.config import (
     PIIShieldParams,
 )
 
-try:
+
+@functools.cache
+def _libs() -> SimpleNamespace:
+    """phonenumbers and python-stdnum, imported on the first scan (~40 ms kept out of start-up;
+    `create` checks they are installed)."""
     import phonenumbers
     from stdnum import iban, luhn
-except ImportError as exc:  # the `safety` extra is not installed
-    package = {"stdnum": "python-stdnum"}.get(exc.name or "", exc.name or "phonenumbers")
-    raise MissingDependencyError(package, "safety", needed_by="inline::pii") from exc
+
+    return SimpleNamespace(phonenumbers=phonenumbers, iban=iban, luhn=luhn)
+
 
 PLACEHOLDERS = {
     "email": "[EMAIL]",
@@ -136,6 +142,7 @@ def _emails(text: str) -> Iterator[Finding]:
 
 def _phones(text: str, region: str) -> Iterator[Finding]:
     # VALID, not STRICT_GROUPING: the latter misses common forms such as `+49 (0)151 2345 6789`.
+    phonenumbers = _libs().phonenumbers
     for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
         before = text[m.start - 1 : m.start]
         if before and (before.isalnum() or before in "#/_-"):
@@ -150,7 +157,7 @@ def _cards(text: str) -> Iterator[Finding]:
         digits = re.sub(r"\D", "", m[0])
         # Issuer ranges start with 2-6 (Mastercard 2/5, Amex/JCB/Diners 3, Visa 4, Discover 6);
         # requiring one drops most Luhn-valid accidents such as 13-digit millisecond timestamps.
-        if 13 <= len(digits) <= 19 and digits[0] in "23456" and luhn.is_valid(digits):
+        if 13 <= len(digits) <= 19 and digits[0] in "23456" and _libs().luhn.is_valid(digits):
             yield Finding("credit_card", m.start(), m.end(), _tail(digits))
 
 
@@ -160,8 +167,8 @@ def _ibans(text: str) -> Iterator[Finding]:
         # The pattern may take a trailing word or number along ("... 3000 1234"): shorten until valid.
         for n in range(len(groups), 0, -1):
             candidate = " ".join(groups[:n])
-            if iban.is_valid(candidate):
-                compact = iban.compact(candidate)
+            if _libs().iban.is_valid(candidate):
+                compact = _libs().iban.compact(candidate)
                 masked = compact[:2] + _tail(compact)
                 yield Finding("iban", m.start(), m.start() + len(candidate), masked)
                 break
@@ -239,8 +246,6 @@ class PIIShieldImpl:
 
     def __init__(self, config: PIIShieldConfig) -> None:
         self.config = config
-        if config.default_region not in phonenumbers.SUPPORTED_REGIONS:
-            raise ConfigError(f"default_region '{config.default_region}' is not a known region.")
         self._threshold = config.entropy_threshold if config.detect_high_entropy else None
 
     def find(
@@ -249,7 +254,7 @@ class PIIShieldImpl:
         """Every finding of `entities` in `text`, overlaps resolved, in text order."""
         detectors: dict[str, Callable[[], Iterator[Finding]]] = {
             "email": lambda: _emails(text),
-            "phone": lambda: _phones(text, region or self.config.default_region),
+            "phone": lambda: _phones(text, region or self._default_region()),
             "credit_card": lambda: _cards(text),
             "iban": lambda: _ibans(text),
             "secret": lambda: _secrets(text, self._threshold),
@@ -262,8 +267,8 @@ class PIIShieldImpl:
             given = PIIShieldParams.model_validate(params or {})
         except ValidationError as exc:
             raise BadRequestError(_invalid_params(exc)) from None
-        region = (given.default_region or self.config.default_region).upper()
-        if region not in phonenumbers.SUPPORTED_REGIONS:
+        region = (given.default_region or self._default_region()).upper()
+        if region not in _libs().phonenumbers.SUPPORTED_REGIONS:
             raise BadRequestError(f"default_region '{region}' is not a known region (e.g. US, GB).")
         return Settings(
             entities=tuple(e for e in ENTITIES if e in (given.entities or self.config.entities)),
@@ -272,6 +277,16 @@ class PIIShieldImpl:
             roles=self.config.roles if given.roles is None else given.roles,
             region=region,
         )
+
+    def _default_region(self) -> str:
+        """The config's region, checked against phonenumbers' list on first use (it is imported
+        then): an unknown one is the config's error, named as such."""
+        region = self.config.default_region
+        if region not in _libs().phonenumbers.SUPPORTED_REGIONS:
+            raise ConfigError(
+                f"inline::pii config: default_region '{region}' is not a known region (e.g. US, GB)."
+            )
+        return region
 
     async def register_shield(self, shield: Shield) -> Shield:
         self.settings(shield.params)

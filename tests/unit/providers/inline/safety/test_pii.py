@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from llama_workbench.apis.inference.models import Message
 from llama_workbench.apis.safety.api import SafetyProvider
 from llama_workbench.apis.shields.models import Shield
 from llama_workbench.core.datatypes import ProviderDeps
-from llama_workbench.core.errors import BadRequestError, ConfigError
+from llama_workbench.core.errors import BadRequestError, ConfigError, MissingDependencyError
 from llama_workbench.providers.inline.safety.pii import create
 from llama_workbench.providers.inline.safety.pii.config import PIIShieldConfig
 
@@ -322,8 +323,27 @@ async def test_bad_config(tmp_path: Path) -> None:
         PIIShieldConfig(roles=["robot"])
     with pytest.raises(ValidationError):
         PIIShieldConfig.model_validate({"colour": "red"})
-    with pytest.raises(ConfigError, match="ZZ"):
-        await pii_provider(tmp_path, default_region="zz")
+    # phonenumbers is imported on the first scan, so an unknown region is found then: as the
+    # config's error, before any message is checked.
+    unknown = await pii_provider(tmp_path, default_region="zz")
+    with pytest.raises(ConfigError, match="default_region 'ZZ'"):
+        await unknown.register_shield(shield())
+    with pytest.raises(ConfigError, match="default_region 'ZZ'"):
+        await unknown.run_shield(shield(), messages("call 020 7946 0958"), {})
+
+
+async def test_missing_packages_fail_at_creation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_find = importlib.util.find_spec
+    for module, package in {"phonenumbers": "phonenumbers", "stdnum": "python-stdnum"}.items():
+        monkeypatch.setattr(
+            importlib.util, "find_spec", lambda n, m=module, f=real_find: None if n == m else f(n)
+        )
+        with pytest.raises(MissingDependencyError, match=r"llama-workbench\[safety\]") as caught:
+            await pii_provider(tmp_path)
+        assert caught.value.package == package
+        monkeypatch.undo()
 
 
 async def test_run_moderation(pii: Any) -> None:
