@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from llama_workbench.agents.approvals import Approver, decide, response_item
 from llama_workbench.agents.specs import resolve_tools, store_ids, validation_summary
 from llama_workbench.agents.steps import (
     SessionInfo,
@@ -21,8 +22,8 @@ from llama_workbench.agents.steps import (
 from llama_workbench.apis.responses.models import (
     CreateResponseRequest,
     FunctionCallItem,
-    FunctionCallOutputItem,
     Item,
+    McpApprovalRequestItem,
     MessageItem,
     Refusal,
     ResponseObject,
@@ -56,6 +57,9 @@ class Agent:
     `tools` entries: a `@tool` FunctionTool or a plain function (run here, in the kernel),
     `{"name": "builtin::rag", "args": {"vector_store_ids": [...]}}` (file_search),
     `"mcp::<label>"` (an MCP server the stack configures), or a Responses tool dict.
+    A call of an MCP tool that needs approval (the tool dict's `require_approval`) is put to
+    `approve(request) -> bool` (sync or async) when given, else to the user at a prompt where
+    one can answer; otherwise the turn stops, awaiting `session.approve()` / `session.deny()`.
     """
 
     def __init__(
@@ -69,8 +73,10 @@ class Agent:
         max_infer_iters: int = 10,
         temperature: float | None = None,
         max_output_tokens: int | None = None,
+        approve: Approver | None = None,
     ) -> None:
         self.stack = stack
+        self.approve = approve
         self.model = model
         self.instructions = instructions
         self.name = name if name is not None else default_agent_name(model, instructions)
@@ -247,6 +253,26 @@ class AgentSession:
             return self._iterate(input_)
         return run_sync(self._collect(input_), self.agent.loop)
 
+    def approve(self, request_id: str | None = None) -> Turn:
+        """Approve a call the last turn waits for (all of them without an id); the turn goes on."""
+        return self.turn(self.approval_answers(request_id, True), stream=False)
+
+    def deny(self, request_id: str | None = None, reason: str | None = None) -> Turn:
+        """Decline a call the last turn waits for (all without an id); the model is told why."""
+        return self.turn(self.approval_answers(request_id, False, reason), stream=False)
+
+    def approval_answers(
+        self, request_id: str | None, approve: bool, reason: str | None = None
+    ) -> list[dict[str, Any]]:
+        """mcp_approval_response items for the calls the last turn waits for (a turn's input)."""
+        pending = (
+            [r["id"] for r in self.info.turns[-1].pending_approvals] if self.info.turns else []
+        )
+        ids = [request_id] if request_id is not None else pending
+        if not ids:
+            raise BadRequestError(f"Session {self.session_id}: no tool call waits for approval.")
+        return [response_item(i, approve, reason) for i in ids]
+
     async def aturn(self, message: Message) -> Turn:
         """The async face of `turn(message, stream=False)`."""
         return await run_async(self._collect(_as_input(message)), self.agent.loop)
@@ -299,17 +325,21 @@ class AgentSession:
                 await self._finish(turn, steps, response, "failed")
                 raise _failure(response)
             calls = [i for i in response.output if isinstance(i, FunctionCallItem)]
-            status: Literal["completed", "incomplete"] = (
+            asks = [i for i in response.output if isinstance(i, McpApprovalRequestItem)]
+            status: Literal["completed", "incomplete", "awaiting_approval"] = (
                 "incomplete" if response.status == "incomplete" else "completed"
             )
-            if not calls:
+            if not calls and not asks:
                 break
             outputs: list[dict[str, Any]] = []
             async for event in self._run_functions(calls, steps, outputs):
                 yield event
+            if asks and not await self._approvals(asks, turn, outputs):
+                status = "awaiting_approval"
+                await self._keep(outputs)
+                break
             if round_ == agent.max_infer_iters:  # out of rounds: keep the history answerable
-                items = [FunctionCallOutputItem.model_validate(o) for o in outputs]
-                await agent._impl.conversations.create_items(self.session_id, items)
+                await self._keep(outputs)
                 status = "incomplete"
                 break
             request_input = outputs
@@ -332,10 +362,30 @@ class AgentSession:
             if aclose is not None:
                 await aclose()
 
+    async def _approvals(
+        self, asks: list[McpApprovalRequestItem], turn: Turn, outputs: list[dict[str, Any]]
+    ) -> bool:
+        """Answer the approval requests into `outputs`; False when nobody can answer now (the
+        turn then waits, its pending_approvals set)."""
+        answers = await decide(self.agent.approve, asks)
+        if answers is None:
+            turn.pending_approvals = [a.model_dump(mode="json") for a in asks]
+            return False
+        outputs.extend(answers)
+        return True
+
+    async def _keep(self, outputs: list[dict[str, Any]]) -> None:
+        """Store input items no response will carry (the turn ends before the next round)."""
+        if outputs:
+            items = _ITEMS.validate_python(outputs)
+            await self.agent._impl.conversations.create_items(self.session_id, items)
+
     async def _run_functions(
         self, calls: list[FunctionCallItem], steps: StepMaker, outputs: list[dict[str, Any]]
     ) -> AsyncIterator[StepEvent]:
         """Run the model's function calls here (concurrently); their outputs go to `outputs`."""
+        if not calls:
+            return
         tool_calls = [
             {"call_id": c.call_id, "tool_name": c.name, "arguments": c.arguments} for c in calls
         ]
@@ -368,7 +418,7 @@ class AgentSession:
         turn: Turn,
         steps: StepMaker,
         response: ResponseObject,
-        status: Literal["completed", "incomplete", "failed"],
+        status: Literal["completed", "incomplete", "failed", "awaiting_approval"],
     ) -> None:
         turn.status = status
         turn.output_text = _answer(response)

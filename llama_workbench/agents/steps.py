@@ -36,7 +36,11 @@ class Turn(BaseModel):
     output_text: str = ""
     steps: list[Step] = Field(default_factory=list)
     response_ids: list[str] = Field(default_factory=list)
-    status: Literal["completed", "incomplete", "failed"] = "completed"
+    status: Literal["completed", "incomplete", "failed", "awaiting_approval"] = "completed"
+    pending_approvals: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="mcp_approval_request items the turn stopped at (status awaiting_approval).",
+    )
     started_at: datetime
     completed_at: datetime | None = None
 

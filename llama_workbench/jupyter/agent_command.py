@@ -13,21 +13,24 @@ from llama_workbench.jupyter.parsing import MagicParser, parse, positive_int, sp
 from llama_workbench.jupyter.parsing import temperature as temperature_type
 
 if TYPE_CHECKING:
-    from llama_workbench.agents import AgentSession, StepEvent
+    from llama_workbench.agents import AgentSession, StepEvent, Turn
     from llama_workbench.jupyter.magics import LlamaMagics
 
-ACTIONS = ("new", "ask", "sessions", "resume", "history")
+ACTIONS = ("new", "ask", "sessions", "resume", "history", "approve", "deny")
 DESCRIPTION = (
     "Agents: `new` starts an agent session (model, instructions, tools, shields), `ask` runs a "
     "turn (the default: `%llama agent <message>`), `sessions` lists the agent's sessions, "
-    "`resume <session_id>` continues one (after a kernel restart too), `history` shows its items."
+    "`resume <session_id>` continues one (after a kernel restart too), `history` shows its items, "
+    "`approve [request_id]` / `deny [request_id]` answer the MCP tool calls a turn waits for."
 )
 
 
 def agent_parser() -> MagicParser:
     p = MagicParser(prog="%llama agent", description=DESCRIPTION)
     p.add_argument("action", nargs="?", choices=ACTIONS, default="ask")
-    p.add_argument("session_id", nargs="?", help="resume: the session to continue.")
+    p.add_argument(
+        "session_id", nargs="?", help="resume: the session to continue; approve/deny: a request id."
+    )
     p.add_argument("--model", "-m", help="new: the model (default: the first chat model).")
     p.add_argument("--instructions", "-i", help="new: the system instructions.")
     p.add_argument(
@@ -46,6 +49,12 @@ def agent_parser() -> MagicParser:
         help="new: a Python function of the notebook, run as a tool (repeatable).",
     )
     p.add_argument("--shield", action="append", default=[], help="new: a shield (repeatable).")
+    p.add_argument(
+        "--require-approval",
+        choices=("always", "never"),
+        default="never",
+        help="new: whether calls of the --tool mcp::<name> servers' tools wait for your approval.",
+    )
     p.add_argument("--name", help="new: the agent's name (sessions are kept per name).")
     p.add_argument("--max-tokens", "-n", type=positive_int, help="new: answer length cap.")
     p.add_argument("--temperature", "-t", type=temperature_type, help="new: 0..2.")
@@ -63,8 +72,9 @@ def agent(magic: LlamaMagics, line: str, cell: str | None) -> Any:
         text = more
     else:
         tokens = ["ask", *tokens]
-    if tokens[0] == "resume":
-        tokens.append(text.strip())
+    if tokens[0] in ("resume", "approve", "deny"):
+        if text.strip():
+            tokens.append(text.strip())
         text = ""
     args = parse(parser, tokens)
     if args.action == "new":
@@ -77,12 +87,19 @@ def agent(magic: LlamaMagics, line: str, cell: str | None) -> Any:
         return Table(
             f"Sessions of agent '{session.agent.name}'", ["session", "name", "turns"], rows
         )
+    if args.action in ("approve", "deny"):
+        answers = session.approval_answers(args.session_id, approve=args.action == "approve")
+        turn = _ask(session, answers)
+        _report(turn)
+        magic.result(turn)
+        return None
     if args.action == "history":
         return Table(f"Session {session.session_id}", ["type", "role", "content"], _items(session))
     message = interpolate((cell if cell is not None else text).strip(), magic.user_ns)
     if not message:
         raise UsageError("%llama agent: give a message after the options, or in the cell's body")
     turn = _ask(session, message)
+    _report(turn)
     if args.out:
         magic.user_ns[args.out] = turn
     magic.result(turn)
@@ -101,6 +118,11 @@ def _new(magic: LlamaMagics, args: Any) -> None:
                 raise UsageError("%llama agent new: builtin::rag needs --store NAME")
             ids = [_store_id(stack, name) for name in args.store]
             tools.append({"name": "builtin::rag", "args": {"vector_store_ids": ids}})
+        elif group.startswith("mcp::"):
+            label = group.removeprefix("mcp::")
+            tools.append(
+                {"type": "mcp", "server_label": label, "require_approval": args.require_approval}
+            )
         else:
             tools.append(group)
     for name in args.function:
@@ -146,7 +168,7 @@ def _current(magic: LlamaMagics) -> AgentSession:
     return session
 
 
-def _ask(session: AgentSession, message: str) -> Any:
+def _ask(session: AgentSession, message: str | list[dict[str, Any]]) -> Any:
     streamer: Streamer | None = None
     events = session.turn(message, stream=True)
     try:
@@ -167,6 +189,20 @@ def _ask(session: AgentSession, message: str) -> Any:
         # Ctrl-C lands here too: closing the stream stops the response before the cell ends.
         events.close()
     raise UsageError("%llama agent: the turn ended without a result")
+
+
+def _report(turn: Turn) -> None:
+    """A turn that waits for approval: what waits, and how to answer (one line)."""
+    if turn.status != "awaiting_approval":
+        return
+    from llama_workbench.agents.approvals import describe_item
+
+    waiting = "; ".join(describe_item(r) for r in turn.pending_approvals)
+    print(
+        f"[approval] {waiting} waits for your approval: `%llama agent approve` runs it, "
+        "`%llama agent deny` declines it.",
+        flush=True,
+    )
 
 
 def _step_line(event: StepEvent) -> str | None:
