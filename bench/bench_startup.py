@@ -2,7 +2,7 @@
 
 Prints the median of N cold runs beside a baseline measured in the same run (a bare
 interpreter start, the floor no library can beat), and Llama Stack's import when a Python with
-`llama_stack` installed is named by LLAMA_STACK_PYTHON (default: .bench/llama-stack). Goal: ours under 1 s.
+`llama_stack` installed is named by LLAMA_STACK_PYTHON (default: .bench/llama-stack). Goal: ours under 0.5 s.
 """
 
 from __future__ import annotations
@@ -34,8 +34,11 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
 
 def main() -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    # A user's interpreter caches bytecode; an environment that forbids it would time the compiler.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory() as home:
         env["LLAMA_WORKBENCH_HOME"] = home
+        timed([sys.executable, "-c", OURS], env)  # untimed: writes bytecode and the data dir
         floor = [timed([sys.executable, "-c", "pass"], env)[0] for _ in range(RUNS)]
         ours, parts = [], []
         for _ in range(RUNS):
@@ -46,7 +49,7 @@ def main() -> None:
     imp, build, listing = (statistics.median(p[i] for p in parts) for i in range(3))
     print(f"startup ({RUNS} fresh processes, median)")
     print(f"  baseline: python -c pass          {med_floor * 1000:8.1f} ms")
-    print(f"  ours: whole process               {med_ours * 1000:8.1f} ms   (goal < 1000 ms)")
+    print(f"  ours: whole process               {med_ours * 1000:8.1f} ms   (goal < 500 ms)")
     print(f"    import llama_workbench          {imp * 1000:8.1f} ms")
     print(f"    Stack.from_distribution()       {build * 1000:8.1f} ms")
     print(f"    stack.models.list()             {listing * 1000:8.1f} ms")
