@@ -38,6 +38,8 @@ class Api(StrEnum):
     file_processors = "file_processors"
     inspect = "inspect"
     providers = "providers"
+    connectors = "connectors"
+    admin = "admin"
 
 
 @dataclass(frozen=True)

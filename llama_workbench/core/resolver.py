@@ -257,6 +257,8 @@ BUILTIN_PROTOCOLS = {
     Api.inspect: "llama_workbench.apis.inspect.api:Inspect",
     Api.telemetry: "llama_workbench.apis.telemetry.api:Telemetry",  # with `telemetry.enabled`
     Api.prompts: "llama_workbench.apis.prompts.api:Prompts",  # a core service, in every stack
+    Api.connectors: "llama_workbench.apis.connectors.api:Connectors",
+    Api.admin: "llama_workbench.apis.admin.api:Admin",  # admin-only routes when auth is on
 }
 # APIs whose implementation is the routing table of a routed API (enabled with it).
 TABLE_APIS = {d.table_api: d.api for d in API_DEFINITIONS.values() if d.table_api}

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
+from llama_workbench.core.admin import AdminImpl
 from llama_workbench.core.bridge import (
     AsyncStream,
     SyncStream,
@@ -24,6 +25,7 @@ from llama_workbench.core.bridge import (
     shared_loop,
 )
 from llama_workbench.core.config import StackConfig, load_config, validation_problems
+from llama_workbench.core.connectors import ConnectorsService
 from llama_workbench.core.datatypes import Api
 from llama_workbench.core.errors import NotFoundError, UnprocessableError
 from llama_workbench.core.resolver import (
@@ -115,6 +117,8 @@ class Stack:
         storage = StorageManager(plan.config.storage, data_dir)
         try:
             impls, instances = await build_stack(plan, storage, tracer.wrap if tracer else None)
+            # Checks the config's `connectors:`; a ConfigError closes storage as build errors do.
+            impls[Api.connectors] = ConnectorsService(plan.config.connectors, instances.values())
         except BaseException:
             await storage.close()
             if tracer is not None:
@@ -122,6 +126,7 @@ class Stack:
             raise
         impls[Api.providers] = _ProvidersImpl(plan, instances)
         impls[Api.inspect] = _InspectImpl()
+        impls[Api.admin] = AdminImpl(impls[Api.providers], impls[Api.inspect])
         if tracer is not None:
             from llama_workbench.tracking.telemetry_api import TelemetryImpl
 

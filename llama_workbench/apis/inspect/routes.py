@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 
 from llama_workbench.apis.inspect.api import Inspect
 from llama_workbench.apis.inspect.models import (
@@ -29,26 +29,29 @@ def create_router(impl: Inspect) -> APIRouter:
     @router.get("/v1/inspect/routes", response_model=ListRoutesResponse, summary="List routes.")
     async def routes(
         request: Request,
-        api_filter: Annotated[ApiFilter | None, Query(description=_FILTER_HELP)] = None,
+        api_filter: Annotated[ApiFilter | None, Query(description=FILTER_HELP)] = None,
     ) -> ListRoutesResponse:
-        # The app's own OpenAPI document is the list of what it really serves.
-        provider_types: dict[str, list[str]] = request.app.state.provider_types
-        paths = request.app.openapi()["paths"]
-        data = [
-            RouteInfo(
-                route=path, method=method.upper(), provider_types=provider_types.get(_api(op), [])
-            )
-            for path, ops in paths.items()
-            for method, op in ops.items()
-            if _included(path, op, api_filter)
-        ]
-        return ListRoutesResponse(data=data)
+        return route_list(request.app, api_filter)
 
     return router
 
 
+def route_list(app: FastAPI, api_filter: ApiFilter | None) -> ListRoutesResponse:
+    """The routes `app` serves, from its own OpenAPI document (also the admin API's list)."""
+    provider_types: dict[str, list[str]] = app.state.provider_types
+    data = [
+        RouteInfo(
+            route=path, method=method.upper(), provider_types=provider_types.get(_api(op), [])
+        )
+        for path, ops in app.openapi()["paths"].items()
+        for method, op in ops.items()
+        if _included(path, op, api_filter)
+    ]
+    return ListRoutesResponse(data=data)
+
+
 ApiFilter = Literal["v1", "v1alpha", "v1beta", "deprecated"]
-_FILTER_HELP = (
+FILTER_HELP = (
     "An API level ('v1', 'v1alpha', 'v1beta') for its non-deprecated routes, or 'deprecated' for "
     "the deprecated routes of every level. Without it: every non-deprecated route."
 )

@@ -129,6 +129,23 @@ async def list_mcp_tools(endpoint: McpEndpoint | Mapping[str, Any] | str) -> lis
     return [_tool_def(ep, t) for t in tools]
 
 
+async def mcp_server_info(endpoint: McpEndpoint | Mapping[str, Any] | str) -> dict[str, str]:
+    """What an MCP server says about itself when it connects: name, version, description (and
+    its instructions when it has no description); keys it leaves out are absent."""
+    ep = as_endpoint(endpoint)
+    try:
+        async with _connect(ep) as client:
+            info, instructions = client.server_info, client.instructions
+    except Exception as exc:
+        raise _translate(ep, exc) from exc
+    found = {
+        "name": getattr(info, "name", None),
+        "version": getattr(info, "version", None),
+        "description": getattr(info, "description", None) or instructions,
+    }
+    return {key: str(value) for key, value in found.items() if value}
+
+
 async def invoke_mcp_tool(
     endpoint: McpEndpoint | Mapping[str, Any] | str, tool_name: str, arguments: Mapping[str, Any]
 ) -> ToolInvocationResult:

@@ -104,6 +104,10 @@ class ModelContextProtocolToolRuntime:
     async def shutdown(self) -> None:
         self._tools.clear()
 
+    def mcp_endpoints(self) -> dict[str, McpEndpoint]:
+        """Each tool group's MCP server (the Connectors API lists those served over HTTP)."""
+        return {group_id: group.endpoint for group_id, group in self._groups.items()}
+
     # -- registration at run time
 
     async def register_tool_group(

@@ -1,0 +1,1 @@
+"""The Connectors API: MCP servers declared in the run config or registered as tool groups."""
