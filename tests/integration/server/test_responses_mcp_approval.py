@@ -133,16 +133,27 @@ def test_per_tool_rules(client: openai.OpenAI, model: ScriptedModelServer, mcp_u
     kinds = [i.type for i in first.output]
     assert kinds == ["mcp_list_tools", "mcp_call", "mcp_approval_request"]
     assert first.output[1].output == "2"  # type: ignore[union-attr]
-    assert first.output[2].name == "get_weather"  # type: ignore[union-attr]
+    waiting: Any = first.output[2]
+    assert waiting.name == "get_weather"
+    second = client.responses.create(
+        model=MODEL,
+        previous_response_id=first.id,
+        input=[answer(waiting.id, approve=True)],
+        tools=[mcp(mcp_url, rule)],
+    )
+    assert second.output_text == "Done."
+    sent = model.requests[-1]["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool", "assistant", "tool"]
+    assert [c["function"]["name"] for c in sent[1]["tool_calls"]] == ["add"]  # no dangling call
+    assert (sent[2]["content"], sent[4]["content"]) == ("2", "Snow, -3 C in Oslo")
     # Llama Stack's shape: plain lists; a tool in neither list needs approval.
     rule_ls = {"never": ["get_weather"]}
     model.script(call("get_weather", city="Oslo"), call("add", a=1, b=2), say("ok"))
-    second = client.responses.create(model=MODEL, input="go", tools=[mcp(mcp_url, rule_ls)])
-    assert [i.type for i in second.output] == ["mcp_list_tools", "mcp_call", "mcp_approval_request"]
-    never = client.responses.create  # "never" runs everything unasked
-    model.script(call("add", a=5, b=5), say("10"))
-    third = never(model=MODEL, input="5+5", tools=[mcp(mcp_url, "never")])
-    assert [i.type for i in third.output] == ["mcp_list_tools", "mcp_call", "message"]
+    third = client.responses.create(model=MODEL, input="go", tools=[mcp(mcp_url, rule_ls)])
+    assert [i.type for i in third.output] == ["mcp_list_tools", "mcp_call", "mcp_approval_request"]
+    model.script(call("add", a=5, b=5), say("10"))  # "never" runs everything unasked
+    fourth = client.responses.create(model=MODEL, input="5+5", tools=[mcp(mcp_url, "never")])
+    assert [i.type for i in fourth.output] == ["mcp_list_tools", "mcp_call", "message"]
 
 
 def test_streamed_approval_request_and_items_in_input(
@@ -150,11 +161,13 @@ def test_streamed_approval_request_and_items_in_input(
 ) -> None:
     model.script(call("add", a=20, b=22), say("42"))
     tools = [mcp(mcp_url)]
-    events = list(client.responses.create(model=MODEL, input="20+22", tools=tools, stream=True))
+    events: list[Any] = list(
+        client.responses.create(model=MODEL, input="20+22", tools=tools, stream=True)
+    )
     approval = [e for e in events if getattr(e, "item", None) and e.item.type.startswith("mcp_ap")]
     assert [e.type for e in approval] == ["response.output_item.added", "response.output_item.done"]
     assert events[-1].type == "response.completed"
-    request = approval[-1].item  # type: ignore[union-attr]
+    request = approval[-1].item
     # Without previous_response_id: the request item itself comes back in input, as history.
     history: list[Any] = [
         {"type": "message", "role": "user", "content": "20+22"},
@@ -175,7 +188,7 @@ def test_approvals_in_a_conversation(
     first = client.responses.create(
         model=MODEL, input="1+2", tools=tools, conversation=conversation.id
     )
-    request = first.output[-1]
+    request: Any = first.output[-1]
     second = client.responses.create(
         model=MODEL,
         input=[answer(request.id, approve=True)],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from llama_workbench.apis.responses.models import (
     Item,
@@ -14,6 +14,17 @@ from llama_workbench.apis.responses.models import (
     McpTool,
 )
 from llama_workbench.core.errors import BadRequestError
+
+if TYPE_CHECKING:
+    from llama_workbench.providers.inline.responses.builtin.tools import ToolSet
+
+
+class _ToolCall(Protocol):
+    name: str
+    arguments: str
+
+
+C = TypeVar("C", bound=_ToolCall)
 
 
 @dataclass
@@ -69,6 +80,26 @@ class Approvals:
                 if answer is not None:
                     return answer
         return None
+
+    def triage(
+        self, calls: list[C], tools: ToolSet
+    ) -> tuple[list[tuple[C, McpApprovalResponseItem | None]], list[C]]:
+        """The model's server-side calls to run now (with the answer of an earlier, identical
+        request, if any), and those that wait for the user's approval; function calls are
+        neither (the caller runs them)."""
+        ready: list[tuple[C, McpApprovalResponseItem | None]] = []
+        asked: list[C] = []
+        for call in calls:
+            if tools.is_function(call.name):
+                continue
+            answer = None
+            if tools.needs_approval(call.name):
+                answer = self.answer_for(call.name, call.arguments)
+                if answer is None:
+                    asked.append(call)
+                    continue
+            ready.append((call, answer))
+        return ready, asked
 
 
 def declined(request: McpApprovalRequestItem, answer: McpApprovalResponseItem) -> str:

@@ -95,6 +95,21 @@ def add_call(messages: list[dict[str, Any]], call_id: str, name: str, arguments:
         messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
 
 
+def withdraw_calls(messages: list[dict[str, Any]], ids: set[str]) -> None:
+    """Drop these tool calls from the model's turn (the last message); a turn left with
+    neither text nor calls goes."""
+    if not ids:
+        return
+    turn = messages[-1]
+    kept = [c for c in turn.get("tool_calls") or [] if c["id"] not in ids]
+    if kept:
+        turn["tool_calls"] = kept
+    elif turn.get("content"):
+        turn.pop("tool_calls", None)
+    else:
+        messages.pop()
+
+
 def _message(item: MessageItem) -> dict[str, Any]:
     if isinstance(item.content, str):
         return {"role": item.role, "content": item.content}

@@ -32,7 +32,7 @@ from llama_workbench.apis.responses.models import (
 from llama_workbench.core.errors import error_line
 from llama_workbench.providers.inline.responses.builtin.approvals import Approvals, declined
 from llama_workbench.providers.inline.responses.builtin.chat_request import chat_request
-from llama_workbench.providers.inline.responses.builtin.convert import add_call
+from llama_workbench.providers.inline.responses.builtin.convert import add_call, withdraw_calls
 from llama_workbench.providers.inline.responses.builtin.guardrails import (
     violation as shield_violation,
 )
@@ -144,16 +144,10 @@ class ResponseRun:
                 yield event
             if not calls:
                 return
-            asked = []
-            for call in calls:
-                if self._tools.is_function(call.name):
-                    continue
-                answer = None
-                if self._tools.needs_approval(call.name):
-                    answer = self._approvals.answer_for(call.name, call.arguments)
-                    if answer is None:
-                        asked.append(call)
-                        continue
+            ready, asked = self._approvals.triage(calls, self._tools)
+            # Before any result follows the model's turn: a chat has no call without a result.
+            withdraw_calls(self.messages, {c.call_id for c in asked})
+            for call, answer in ready:
                 async for event in self._run_tool(call, answer):
                     yield event
             async for event in self._ask(asked):
@@ -429,19 +423,7 @@ class ResponseRun:
                 yield event
 
     async def _ask(self, asked: list[_Call]) -> AsyncIterator[StreamEvent]:
-        """Stop at calls that wait for approval: an mcp_approval_request item each; the model's
-        turn keeps only the calls that ran (a chat has no place for a call without a result)."""
-        if not asked:
-            return
-        ids = {c.call_id for c in asked}
-        turn = self.messages[-1]
-        kept = [c for c in turn.get("tool_calls") or [] if c["id"] not in ids]
-        if kept:
-            turn["tool_calls"] = kept
-        elif turn.get("content"):
-            turn.pop("tool_calls", None)
-        else:
-            self.messages.pop()
+        """An mcp_approval_request item for each call that waits for approval."""
         for call in asked:
             label = self._tools.server_label(call.name) or ""
             item = McpApprovalRequestItem(
