@@ -30,7 +30,7 @@ class RegisterBenchmarkRequest(ApiModel):
 
     benchmark_id: str = Field(min_length=1)
     dataset_id: str = Field(min_length=1)
-    scoring_functions: list[str] = Field(min_length=1)
+    scoring_functions: list[str]
     provider_benchmark_id: str | None = None
     provider_id: str | None = None
     metadata: dict[str, Any] | None = None

@@ -12,12 +12,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from llama_workbench import Stack
 from llama_workbench.server.runner import BackgroundServer, start_server
-from tests.support.stub_server import (
-    STORAGE_WITH_COMPLETIONS,
-    StubOpenAIServer,
-    free_port,
-    stub_stack_config,
-)
+from tests.support.full_stack import full_stack_config
+from tests.support.stub_server import StubOpenAIServer, free_port
 
 EXAMPLES_PER_ROUTE = 25
 
@@ -25,38 +21,9 @@ EXAMPLES_PER_ROUTE = 25
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundServer]:
     with StubOpenAIServer(models=["m", "e"]) as stub:
-        config = stub_stack_config(
-            stub.base_url,
-            tmp_path_factory.mktemp("schemathesis"),
-            provider_config={"embedding_models": {"e": 3}, "max_retries": 0},
-            storage=STORAGE_WITH_COMPLETIONS,
-            vector_stores={"default_embedding_model": {"provider_id": "s", "model_id": "e"}},
-        )
-        # Files, vector stores, the RAG tool, responses, datasets, scoring, eval and batches too
-        # (the stub's 3-dimensional embeddings).
-        config["apis"] += [
-            "files",
-            "vector_io",
-            "tool_runtime",
-            "safety",
-            "responses",
-            "datasetio",
-            "scoring",
-            "eval",
-            "batches",
-        ]
-        config["registered_resources"] = {"shields": [{"shield_id": "pii", "provider_id": "pii"}]}
-        config["providers"].update(
-            safety=[{"provider_id": "pii", "provider_type": "inline::pii", "config": {}}],
-            files=[{"provider_id": "fs", "provider_type": "inline::localfs", "config": {}}],
-            vector_io=[{"provider_id": "faiss", "provider_type": "inline::faiss", "config": {}}],
-            tool_runtime=[{"provider_id": "rag", "provider_type": "inline::rag-runtime"}],
-            responses=[{"provider_id": "builtin", "provider_type": "inline::builtin"}],
-            datasetio=[{"provider_id": "localfs", "provider_type": "inline::localfs"}],
-            scoring=[{"provider_id": "basic", "provider_type": "inline::basic"}],
-            eval=[{"provider_id": "builtin", "provider_type": "inline::builtin"}],
-            batches=[{"provider_id": "reference", "provider_type": "inline::reference"}],
-        )
+        # Every API (files, vector stores, the RAG tool, responses, datasets, scoring, eval,
+        # batches, file processors, connectors, admin) over the stub's 3-dimensional embeddings.
+        config = full_stack_config(stub.base_url, tmp_path_factory.mktemp("schemathesis"))
         with Stack.from_config(config) as stack, start_server(stack, port=free_port()) as server:
             yield server
 
@@ -80,6 +47,8 @@ _SEMANTIC = (
     "/v1/scoring",
     "/v1alpha/eval",
     "/v1/batches",  # only the endpoints 0.7.3 serves; a batch's file is checked when it runs
+    "/v1alpha/inference/rerank",  # text rerankers refuse image parts
+    "/v1alpha/file-processors",  # the file must parse; chunking_strategy is JSON in a string
 )
 
 
