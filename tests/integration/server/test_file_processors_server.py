@@ -142,3 +142,28 @@ def test_library_mode(tmp_path: Path) -> None:
         assert [c.content for c in result.chunks] == ["one two three"]
         with pytest.raises(Exception, match="needs the Files API"):
             stack.file_processors.process_file(file_id="file-1")
+
+
+def test_a_file_id_of_another_principal_is_not_found(tmp_path: Path) -> None:
+    tokens = [{"token": "tok-a", "principal": "a"}, {"token": "tok-b", "principal": "b"}]
+    config = {
+        "data_dir": str(tmp_path),
+        "apis": ["files", "file_processors"],
+        "providers": {
+            "files": [{"provider_id": "fs", "provider_type": "inline::localfs", "config": {}}],
+            "file_processors": [{"provider_id": "p", "provider_type": "inline::pypdf"}],
+        },
+        "server": {"auth": {"tokens": tokens}},
+    }
+    with Stack.from_config(config) as stack, start_server(stack, port=free_port()) as running:
+        a, b = ({"Authorization": f"Bearer tok-{who}"} for who in "ab")
+        stored = httpx.post(
+            f"{running.url}/v1/files",
+            files={"file": ("notes.txt", b"private notes")},
+            data={"purpose": "assistants"},
+            headers=a,
+        ).json()
+        url = f"{running.url}/v1alpha/file-processors/process"
+        mine = httpx.post(url, data={"file_id": stored["id"]}, headers=a)
+        assert mine.status_code == 200 and mine.json()["chunks"][0]["content"] == "private notes"
+        assert httpx.post(url, data={"file_id": stored["id"]}, headers=b).status_code == 404
