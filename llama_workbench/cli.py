@@ -92,11 +92,9 @@ def cmd_show_config(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import asyncio
+    from llama_workbench.server.runner import run_server
 
-    from llama_workbench.server.runner import serve
-
-    asyncio.run(serve(_source(args.config), host=args.host, port=args.port))
+    run_server(_source(args.config), host=args.host, port=args.port)
     return 0
 
 
