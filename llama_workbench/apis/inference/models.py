@@ -6,10 +6,12 @@ import time
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from llama_workbench.apis.base import ApiModel
 
 
-class _Open(BaseModel):
+class _Open(ApiModel):
     """Request models keep unknown fields (OpenAI `extra_body`) for providers that accept them."""
 
     model_config = ConfigDict(extra="allow", protected_namespaces=())
@@ -18,17 +20,17 @@ class _Open(BaseModel):
 # ----------------------------------------------------------------------------- messages
 
 
-class TextContentPart(BaseModel):
+class TextContentPart(ApiModel):
     type: Literal["text"]
     text: str
 
 
-class ImageURL(BaseModel):
+class ImageURL(ApiModel):
     url: str
     detail: Literal["auto", "low", "high"] | None = None
 
 
-class ImageContentPart(BaseModel):
+class ImageContentPart(ApiModel):
     type: Literal["image_url"]
     image_url: ImageURL
 
@@ -37,43 +39,43 @@ ContentPart = Annotated[TextContentPart | ImageContentPart, Field(discriminator=
 Content = str | list[ContentPart]
 
 
-class FunctionCall(BaseModel):
+class FunctionCall(ApiModel):
     name: str
     arguments: str = Field(description="JSON-encoded arguments, as the model produced them.")
 
 
-class ToolCall(BaseModel):
+class ToolCall(ApiModel):
     id: str
     type: Literal["function"] = "function"
     function: FunctionCall
 
 
-class SystemMessage(BaseModel):
+class SystemMessage(ApiModel):
     role: Literal["system"]
     content: Content
     name: str | None = None
 
 
-class DeveloperMessage(BaseModel):
+class DeveloperMessage(ApiModel):
     role: Literal["developer"]
     content: Content
     name: str | None = None
 
 
-class UserMessage(BaseModel):
+class UserMessage(ApiModel):
     role: Literal["user"]
     content: Content
     name: str | None = None
 
 
-class AssistantMessage(BaseModel):
+class AssistantMessage(ApiModel):
     role: Literal["assistant"]
     content: Content | None = None
     name: str | None = None
     tool_calls: list[ToolCall] | None = None
 
 
-class ToolMessage(BaseModel):
+class ToolMessage(ApiModel):
     role: Literal["tool"]
     content: Content
     tool_call_id: str
@@ -98,24 +100,24 @@ def content_text(content: Content | None) -> str:
 # ----------------------------------------------------------------------------- tools and formats
 
 
-class FunctionDefinition(BaseModel):
+class FunctionDefinition(ApiModel):
     name: str
     description: str | None = None
     parameters: dict[str, Any] | None = None
     strict: bool | None = None
 
 
-class Tool(BaseModel):
+class Tool(ApiModel):
     type: Literal["function"] = "function"
     function: FunctionDefinition
 
 
-class NamedToolChoice(BaseModel):
+class NamedToolChoice(ApiModel):
     type: Literal["function"] = "function"
     function: dict[str, str]
 
 
-class JsonSchemaSpec(BaseModel):
+class JsonSchemaSpec(ApiModel):
     name: str = "response"
     description: str | None = None
     schema_: dict[str, Any] | None = Field(None, alias="schema")
@@ -125,15 +127,15 @@ class JsonSchemaSpec(BaseModel):
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
 
-class ResponseFormatText(BaseModel):
+class ResponseFormatText(ApiModel):
     type: Literal["text"]
 
 
-class ResponseFormatJsonObject(BaseModel):
+class ResponseFormatJsonObject(ApiModel):
     type: Literal["json_object"]
 
 
-class ResponseFormatJsonSchema(BaseModel):
+class ResponseFormatJsonSchema(ApiModel):
     type: Literal["json_schema"]
     json_schema: JsonSchemaSpec
 
@@ -144,7 +146,7 @@ ResponseFormat = Annotated[
 ]
 
 
-class StreamOptions(BaseModel):
+class StreamOptions(ApiModel):
     include_usage: bool = False
 
 
@@ -230,20 +232,20 @@ def _now() -> int:
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "function_call"]
 
 
-class Usage(BaseModel):
+class Usage(ApiModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
 
 
-class ChatCompletionMessage(BaseModel):
+class ChatCompletionMessage(ApiModel):
     role: Literal["assistant"] = "assistant"
     content: str | None = None
     refusal: str | None = None
     tool_calls: list[ToolCall] | None = None
 
 
-class ChatChoice(BaseModel):
+class ChatChoice(ApiModel):
     index: int = 0
     message: ChatCompletionMessage
     finish_reason: FinishReason | None = "stop"
@@ -253,7 +255,7 @@ class ChatChoice(BaseModel):
     metadata: dict[str, Any] | None = None
 
 
-class ChatCompletion(BaseModel):
+class ChatCompletion(ApiModel):
     id: str = Field(default_factory=lambda: _completion_id("chatcmpl"))
     object: Literal["chat.completion"] = "chat.completion"
     created: int = Field(default_factory=_now)
@@ -263,26 +265,26 @@ class ChatCompletion(BaseModel):
     system_fingerprint: str | None = None
 
 
-class ToolCallFunctionDelta(BaseModel):
+class ToolCallFunctionDelta(ApiModel):
     name: str | None = None
     arguments: str | None = None
 
 
-class ToolCallDelta(BaseModel):
+class ToolCallDelta(ApiModel):
     index: int = 0
     id: str | None = None
     type: Literal["function"] | None = None
     function: ToolCallFunctionDelta | None = None
 
 
-class ChoiceDelta(BaseModel):
+class ChoiceDelta(ApiModel):
     role: Literal["assistant"] | None = None
     content: str | None = None
     refusal: str | None = None
     tool_calls: list[ToolCallDelta] | None = None
 
 
-class ChunkChoice(BaseModel):
+class ChunkChoice(ApiModel):
     index: int = 0
     delta: ChoiceDelta
     finish_reason: FinishReason | None = None
@@ -290,7 +292,7 @@ class ChunkChoice(BaseModel):
     metadata: dict[str, Any] | None = None  # as ChatChoice.metadata
 
 
-class ChatCompletionChunk(BaseModel):
+class ChatCompletionChunk(ApiModel):
     id: str
     object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
     created: int = Field(default_factory=_now)
@@ -300,7 +302,7 @@ class ChatCompletionChunk(BaseModel):
     system_fingerprint: str | None = None
 
 
-class CompletionChoice(BaseModel):
+class CompletionChoice(ApiModel):
     index: int = 0
     text: str
     finish_reason: FinishReason | None = "stop"
@@ -308,7 +310,7 @@ class CompletionChoice(BaseModel):
     metadata: dict[str, Any] | None = None  # as ChatChoice.metadata
 
 
-class Completion(BaseModel):
+class Completion(ApiModel):
     id: str = Field(default_factory=lambda: _completion_id("cmpl"))
     object: Literal["text_completion"] = "text_completion"
     created: int = Field(default_factory=_now)
@@ -318,13 +320,13 @@ class Completion(BaseModel):
     system_fingerprint: str | None = None
 
 
-class EmbeddingData(BaseModel):
+class EmbeddingData(ApiModel):
     object: Literal["embedding"] = "embedding"
     index: int
     embedding: list[float] | str
 
 
-class EmbeddingsResponse(BaseModel):
+class EmbeddingsResponse(ApiModel):
     object: Literal["list"] = "list"
     data: list[EmbeddingData]
     model: str
@@ -337,7 +339,7 @@ class StoredChatCompletion(ChatCompletion):
     input_messages: list[Message]
 
 
-class StoredChatCompletionList(BaseModel):
+class StoredChatCompletionList(ApiModel):
     object: Literal["list"] = "list"
     data: list[StoredChatCompletion]
     has_more: bool = False
