@@ -19,6 +19,11 @@ from llama_workbench.core.errors import BadRequestError, ConfigError, NotFoundEr
 from llama_workbench.providers.inline.inference.sentence_transformers import (
     SentenceTransformersImpl,
 )
+from llama_workbench.providers.inline.inference.sentence_transformers.impl import (
+    NATIVE_BF16,
+    resolved_dtype,
+)
+from tests.support.rag import corpus_files
 
 from .conftest import EMBEDDER, new_embedder
 
@@ -114,3 +119,34 @@ async def test_errors_are_clear(embedder: SentenceTransformersImpl) -> None:
         await embedder.embeddings(EmbeddingsRequest(model=EMBEDDER, input=[]))
     with pytest.raises(NotFoundError, match=EMBEDDER):
         await embedder.embeddings(EmbeddingsRequest(model="other", input="hi"))
+
+
+async def test_bfloat16_keeps_the_float32_vectors() -> None:
+    """The quality bar that lets `dtype: auto` pick bf16: cosine >= 0.9999 to float32 on every
+    paragraph of the RAG test corpus (vectors are normalized in float32)."""
+    texts = [
+        p.strip()
+        for path in corpus_files()
+        if path.suffix in (".md", ".txt")
+        for p in path.read_text().split("\n\n")
+        if p.strip()
+    ]
+    exact = await vectors(await new_embedder(dtype="float32"), texts)
+    fast_impl = await new_embedder(dtype="bfloat16")
+    fast = await vectors(fast_impl, texts)
+    assert fast_impl.served(EMBEDDER).dtype == "bfloat16"
+    worst = min(cosine(a, b) for a, b in zip(exact, fast, strict=True))
+    print(f"bf16 vs fp32 over {len(texts)} paragraphs: min cosine {worst:.6f}")
+    assert worst >= 0.9999
+    assert all(abs(np.linalg.norm(v) - 1) < 1e-5 for v in fast)
+
+
+def test_auto_dtype_follows_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    for name in NATIVE_BF16:
+        monkeypatch.setattr(torch.cpu, name, lambda: False, raising=False)
+    assert resolved_dtype("auto") == "float32"
+    monkeypatch.setattr(torch.cpu, NATIVE_BF16[0], lambda: True, raising=False)
+    assert resolved_dtype("auto") == "bfloat16"
+    assert resolved_dtype("float32") == "float32"

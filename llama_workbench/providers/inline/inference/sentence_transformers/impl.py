@@ -65,12 +65,35 @@ def folder_dimension(path: Path) -> int | None:
     return None
 
 
+def resolved_dtype(dtype: str) -> str:
+    """`auto` -> bfloat16 where the CPU computes it natively (AVX512-BF16, AMX), else float32."""
+    if dtype != "auto":
+        return dtype
+    import torch
+
+    native = [getattr(torch.cpu, name, None) for name in NATIVE_BF16]
+    return "bfloat16" if any(check() for check in native if check is not None) else "float32"
+
+
+# torch's own CPU feature checks (private names, looked up defensively).
+NATIVE_BF16 = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+
+
+def torch_unit(matrix: Any) -> Any:
+    import torch
+
+    return torch.nn.functional.normalize(matrix, p=2.0, dim=1)
+
+
 class _ServedModel:
     """One embedding model: its path, and the weights once loaded (a lock makes it load once)."""
 
-    def __init__(self, path: Path | None, dimension: int | None, trust_remote_code: bool) -> None:
+    def __init__(
+        self, path: Path | None, dimension: int | None, trust_remote_code: bool, dtype: str
+    ) -> None:
         self.path = path
         self.dimension = dimension
+        self.dtype = dtype  # "auto" is settled when the weights load
         self._trust_remote_code = trust_remote_code
         self._lock = threading.Lock()
         self._encode_lock = threading.Lock()
@@ -88,15 +111,18 @@ class _ServedModel:
     def model(self) -> Any:
         with self._lock:
             if self._model is None:
+                import torch
                 from sentence_transformers import SentenceTransformer
 
                 path = self.path or default_model_path()
+                self.dtype = resolved_dtype(self.dtype)
                 with quiet_loading():
                     self._model = SentenceTransformer(
                         str(path),
                         device="cpu",
                         trust_remote_code=self._trust_remote_code,
                         local_files_only=True,
+                        model_kwargs={"torch_dtype": getattr(torch, self.dtype)},
                     )
                 self.dimension = int(self._model.get_embedding_dimension())
                 self.loads += 1
@@ -108,14 +134,12 @@ class _ServedModel:
         # One encode at a time: the fast tokenizer's padding/truncation settings are shared
         # state ("Already borrowed" under concurrency), and 2 cores gain nothing from overlap.
         with self._encode_lock:
-            vectors = model.encode(
-                texts,
-                batch_size=batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
+            raw = model.encode(
+                texts, batch_size=batch_size, convert_to_tensor=True, show_progress_bar=False
             )
             counted = model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)
+        # Normalized in float32 whatever the compute dtype: bf16 norms alone cost cosine 1e-3.
+        vectors = torch_unit(raw.float()).numpy()
         return vectors, sum(len(ids) for ids in counted["input_ids"])
 
     def unload(self) -> None:
@@ -137,7 +161,7 @@ class SentenceTransformersImpl:
                 self._rerankers[entry.model_id] = CrossEncoderModel(path, config.trust_remote_code)
                 continue
             self._models[entry.model_id] = _ServedModel(
-                path, entry.embedding_dimension, config.trust_remote_code
+                path, entry.embedding_dimension, config.trust_remote_code, config.dtype
             )
 
     def served(self, model_id: str) -> _ServedModel:
@@ -181,7 +205,10 @@ class SentenceTransformersImpl:
                     f"models: {', '.join(sorted(self._models))}; or give a local model folder."
                 )
             self._models[resource] = _ServedModel(
-                Path(resource).expanduser(), None, self._config.trust_remote_code
+                Path(resource).expanduser(),
+                None,
+                self._config.trust_remote_code,
+                self._config.dtype,
             )
         dimension = self._models[resource].metadata_dimension()
         if dimension and "embedding_dimension" not in model.metadata:
