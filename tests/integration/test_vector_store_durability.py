@@ -93,14 +93,18 @@ def test_killed_mid_ingest_then_resumed(tmp_path: Path, provider: str) -> None:
             limit_s=600,
         )
         assert file.status == "completed", file.last_error
-        resumed = stack.vector_io.retrieve_vector_store_file_contents(ids["store"], ids["file"])
+        resumed = stack.vector_io.retrieve_vector_store_file_contents(
+            ids["store"], ids["file"], include_metadata=True
+        )
         # What was committed before the kill was kept, not indexed again.
         assert before <= _committed(tmp_path / "data", provider, ids["file"])
         # The same chunks as an uninterrupted run of the same file.
         fresh = stack.vector_io.create_vector_store(name="fresh", provider_id=provider)
         again = stack.vector_io.attach_file(fresh.id, ids["file"])
         assert again.status == "completed" and again.usage_bytes == file.usage_bytes
-        whole = stack.vector_io.retrieve_vector_store_file_contents(fresh.id, ids["file"])
+        whole = stack.vector_io.retrieve_vector_store_file_contents(
+            fresh.id, ids["file"], include_metadata=True
+        )
         key = [(c.chunk_metadata.chunk_index, c.text) for c in resumed.data]
         assert key == [(c.chunk_metadata.chunk_index, c.text) for c in whole.data]
         assert [i for i, _ in key] == list(range(len(key))) and len(key) > len(before)

@@ -140,9 +140,14 @@ class VectorIO(Protocol):
         ...
 
     async def retrieve_vector_store_file_contents(
-        self, vector_store_id: str, file_id: str
+        self,
+        vector_store_id: str,
+        file_id: str,
+        include_embeddings: bool = False,
+        include_metadata: bool = False,
     ) -> VectorStoreFileContentResponse:
-        """The file's chunks, in document order."""
+        """The file's chunks, in document order; their embeddings and metadata (chunk_metadata
+        and metadata) only when asked for, as in Llama Stack 0.7.3."""
         ...
 
     async def update_vector_store_file(

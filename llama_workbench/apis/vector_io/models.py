@@ -249,6 +249,7 @@ class SearchVectorStoreRequest(ApiModel):
 class SearchContent(ApiModel):
     type: Literal["text"] = "text"
     text: str
+    embedding: list[float] | None = None
     chunk_metadata: ChunkMetadata | None = None
     metadata: dict[str, Any] | None = None
 

@@ -164,8 +164,18 @@ def _file_routes(router: APIRouter, impl: VectorIO) -> None:
         response_model=VectorStoreFileContentResponse,
         summary="Retrieve vector store file contents.",
     )
-    async def file_content(vector_store_id: str, file_id: str) -> VectorStoreFileContentResponse:
-        return await impl.retrieve_vector_store_file_contents(vector_store_id, file_id)
+    async def file_content(
+        vector_store_id: str,
+        file_id: str,
+        include_embeddings: bool | None = Query(False, description="Include embedding vectors."),
+        include_metadata: bool | None = Query(False, description="Include chunk metadata."),
+    ) -> VectorStoreFileContentResponse:
+        return await impl.retrieve_vector_store_file_contents(
+            vector_store_id,
+            file_id,
+            include_embeddings=bool(include_embeddings),
+            include_metadata=bool(include_metadata),
+        )
 
     @router.post(
         files + "/{file_id}",

@@ -247,16 +247,24 @@ class StoreFiles(ABC):
         return (await self._file_record(vector_store_id, file_id)).file
 
     async def retrieve_vector_store_file_contents(
-        self, vector_store_id: str, file_id: str
+        self,
+        vector_store_id: str,
+        file_id: str,
+        include_embeddings: bool = False,
+        include_metadata: bool = False,
     ) -> VectorStoreFileContentResponse:
-        entry = await self._file_record(vector_store_id, file_id)
+        await self._file_record(vector_store_id, file_id)
         record = self.store(vector_store_id)
         chunks = await self._provider(record).file_chunks(record.identifier, file_id)
         data = [
-            SearchContent(text=c.content, chunk_metadata=c.chunk_metadata, metadata=c.metadata)
+            SearchContent(
+                text=c.content,
+                embedding=c.embedding if include_embeddings else None,
+                chunk_metadata=c.chunk_metadata if include_metadata else None,
+                metadata=c.metadata if include_metadata else None,
+            )
             for c in chunks
         ]
-        del entry
         return VectorStoreFileContentResponse(data=data)
 
     async def update_vector_store_file(

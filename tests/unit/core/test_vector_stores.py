@@ -70,7 +70,7 @@ def test_store_counts_and_file_listing(stack: Stack, corpus: dict[str, Any]) -> 
 def test_chunks_keep_offsets_and_pages_for_citations(stack: Stack, corpus: dict[str, Any]) -> None:
     name = "orrin_ridge_observatory_annual_report_2023.pdf"
     content = stack.vector_io.retrieve_vector_store_file_contents(
-        corpus["store"], corpus["files"][name]
+        corpus["store"], corpus["files"][name], include_metadata=True
     )
     metas = [c.chunk_metadata for c in content.data]
     assert [m.chunk_index for m in metas] == list(range(len(metas)))
