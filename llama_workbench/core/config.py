@@ -19,6 +19,7 @@ from pydantic import (
     field_validator,
 )
 
+from llama_workbench.core.compat import CompatNote, Notes, adapt_run_config, log_notes
 from llama_workbench.core.datatypes import Api
 from llama_workbench.core.errors import ConfigError
 from llama_workbench.storage.config import StorageConfig
@@ -169,6 +170,20 @@ class StackConfig(_Strict):
     # Where the config came from, and the YAML line of each path, for error messages.
     _origin: str = PrivateAttr("<dict>")
     _lines: dict[Loc, int] = PrivateAttr(default_factory=dict)
+    # Llama Stack keys this stack does not serve as written, one note each.
+    _notes: list[CompatNote] = PrivateAttr(default_factory=list)
+
+    @property
+    def compat_notes(self) -> list[CompatNote]:
+        """What of a Llama Stack config is not served, and what happens instead (one per key)."""
+        return list(self._notes)
+
+    def add_note(self, loc: Loc, message: str) -> None:
+        """Report a key once: a logged warning and an entry in `compat_notes`."""
+        note = CompatNote(format_loc(loc), message, self.where(loc))
+        if all(n.key != note.key for n in self._notes):
+            self._notes.append(note)
+            log_notes([note])
 
     @field_validator("telemetry", mode="before")
     @classmethod
@@ -177,8 +192,7 @@ class StackConfig(_Strict):
 
     def where(self, loc: Loc) -> str:
         """`run.yaml:12` for a path in this config (the file alone when the line is unknown)."""
-        line = _nearest_line(loc, self._lines)
-        return f"{self._origin}:{line}" if line else self._origin
+        return _where(self._origin, self._lines, loc)
 
     def resolved_data_dir(self) -> Path:
         """The stack's data dir: config, else $LLAMA_WORKBENCH_DATA_DIR, else home/<distro>."""
@@ -232,26 +246,46 @@ def substitute_env(value: Any, env: Mapping[str, str] | None = None, loc: Loc = 
     return result if result != "" else None
 
 
-def drop_disabled(data: dict[str, Any]) -> dict[str, Any]:
-    """Remove providers and resources whose provider_id substituted to nothing."""
+def drop_disabled(data: dict[str, Any], lines: dict[Loc, int] | None = None) -> dict[str, Any]:
+    """Remove providers and resources whose provider_id substituted to nothing (or is Llama
+    Stack's `__disabled__`); `lines` are renumbered to match the lists that remain."""
     providers = data.get("providers")
     if isinstance(providers, dict):
-        data["providers"] = {
-            api: [p for p in entries if not (isinstance(p, dict) and p.get("provider_id") is None)]
-            if isinstance(entries, list)
-            else entries
-            for api, entries in providers.items()
-        }
+        for api, entries in providers.items():
+            if isinstance(entries, list):
+                providers[api] = _kept(entries, ("providers", api), _disabled_provider, lines)
     resources = data.get("registered_resources")
     if isinstance(resources, dict):
         for kind, items in resources.items():
             if isinstance(items, list):
-                resources[kind] = [
-                    r
-                    for r in items
-                    if not (isinstance(r, dict) and "provider_id" in r and r["provider_id"] is None)
-                ]
+                resources[kind] = _kept(
+                    items, ("registered_resources", kind), _disabled_resource, lines
+                )
     return data
+
+
+def _disabled_provider(entry: Any) -> bool:
+    return isinstance(entry, dict) and entry.get("provider_id") in (None, "__disabled__")
+
+
+def _disabled_resource(item: Any) -> bool:
+    return isinstance(item, dict) and "provider_id" in item and item["provider_id"] is None
+
+
+def _kept(
+    items: list[Any], loc: Loc, disabled: Callable[[Any], bool], lines: dict[Loc, int] | None
+) -> list[Any]:
+    kept = [i for i, item in enumerate(items) if not disabled(item)]
+    if lines is not None and len(kept) < len(items):
+        n = len(loc)
+        moved = {k: v for k, v in lines.items() if k[:n] == loc and len(k) > n}
+        for key in moved:
+            del lines[key]
+        for key, line in moved.items():
+            index = key[n]
+            if isinstance(index, int) and index in kept:
+                lines[(*loc, kept.index(index), *key[n + 1 :])] = line
+    return [items[i] for i in kept]
 
 
 # ----------------------------------------------------------------------------- loading
@@ -277,14 +311,22 @@ def load_config(
         raise ConfigError(
             f"{origin}: a run config is a mapping (apis, providers, ...), got {type(raw).__name__}"
         )
-    data = drop_disabled(substitute_env(raw, env))
+    data = drop_disabled(substitute_env(raw, env), lines)
+    notes = Notes(lambda loc: _where(origin, lines, loc))
+    data = adapt_run_config(data, notes)  # Llama Stack's keys: ours, or a note
     try:
         config = StackConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, origin, data, lines)) from None
-    config._origin, config._lines = origin, lines
+    config._origin, config._lines, config._notes = origin, lines, notes.items
+    log_notes(notes.items)
     _check_consistency(config, origin)
     return config
+
+
+def _where(origin: str, lines: Mapping[Loc, int], loc: Loc) -> str:
+    line = _nearest_line(loc, lines)
+    return f"{origin}:{line}" if line else origin
 
 
 def _parse_yaml(text: str, origin: str) -> tuple[Any, dict[Loc, int]]:

@@ -15,6 +15,12 @@ from llama_workbench.core.config import StackConfig, validation_problems
 from llama_workbench.core.datatypes import Api, ProviderDeps, ProviderSpec
 from llama_workbench.core.errors import ConfigError, ResolverError
 from llama_workbench.core.prompts import build_prompts
+from llama_workbench.core.provider_compat import (
+    drop_dependents,
+    drop_orphan_resources,
+    note_apis_left_empty,
+    skip_unserved_provider,
+)
 from llama_workbench.providers.registry import ProviderRegistry, load_config_class, load_factory
 
 if TYPE_CHECKING:
@@ -68,14 +74,16 @@ class BuildContext:
 async def _build_inference(ctx: BuildContext) -> dict[Api, Any]:
     from llama_workbench.core.completions_store import CompletionsStore
     from llama_workbench.core.routing import InferenceRouter, ModelsRoutingTable
-    from llama_workbench.storage.config import SqlStoreRef
+    from llama_workbench.storage.config import InferenceStoreRef, SqlStoreRef
 
     kv = await ctx.storage.kv("metadata")
     table = ModelsRoutingTable(ctx.providers, kv, ctx.config.registered_resources.models)
     await table.initialize()
     store = None
     ref = ctx.config.storage.stores.get("inference")
-    if isinstance(ref, SqlStoreRef):
+    if isinstance(ref, InferenceStoreRef):
+        store = CompletionsStore(ctx.storage, ref, max_queue=ref.max_write_queue_size)
+    elif isinstance(ref, SqlStoreRef):
         store = CompletionsStore(ctx.storage, ref)
     return {Api.inference: InferenceRouter(table, store), Api.models: table}
 
@@ -287,11 +295,16 @@ def plan_stack(config: StackConfig, registry: ProviderRegistry) -> StackPlan:
     plan = StackPlan(config=config, order=[])
     for api, entries in config.providers.items():
         for index, entry in enumerate(entries):
+            if skip_unserved_provider(config, registry, api, index):
+                continue
             planned = _plan_provider(
                 config, api, index, entry.provider_type, entry.config, registry, problems
             )
             if planned is not None:
                 plan.providers.setdefault(api, []).append(planned)
+    lost = note_apis_left_empty(config, plan.providers)
+    drop_dependents(config, plan.providers, lost, {a: d.requires for a, d in API_DEFINITIONS.items()})
+    drop_orphan_resources(config, plan.providers)
     _check_dependencies(plan, problems)
     _check_resources(config, problems)
     if problems:

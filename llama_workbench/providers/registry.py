@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from llama_workbench.core.datatypes import Api, ProviderDeps, ProviderSpec
 from llama_workbench.core.errors import ConfigError, MissingDependencyError
+from llama_workbench.providers.llama_stack_names import ALIASES
 
 ENTRY_POINT_GROUP = "llama_workbench.providers"
 
@@ -375,7 +376,10 @@ class ProviderRegistry:
         self._specs[(Api(spec.api), spec.provider_type)] = spec
 
     def get(self, api: Api, provider_type: str) -> ProviderSpec:
-        """The spec for `provider_type` in `api`; the error lists the known types of that API."""
+        """The spec for `provider_type` (or Llama Stack's name of it) in `api`; the error lists
+        the known types of that API."""
+        if (api, provider_type) not in self._specs and (api, provider_type) in ALIASES:
+            provider_type = ALIASES[(api, provider_type)]
         spec = self._specs.get((api, provider_type))
         if spec is None:
             self._load_entry_points()

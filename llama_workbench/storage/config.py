@@ -72,11 +72,22 @@ class SqlStoreRef(_Strict):
     table_name: str
 
 
+class InferenceStoreRef(SqlStoreRef):
+    """The stored chat completions table, with Llama Stack's write-queue bound."""
+
+    max_write_queue_size: int = Field(
+        10_000, ge=1, description="Completions waiting to be written; beyond it callers wait."
+    )
+
+
+StoreRef = KVStoreRef | SqlStoreRef | InferenceStoreRef
+
+
 def _default_backends() -> dict[str, BackendConfig]:
     return {"kv_default": SqliteKVConfig(), "sql_default": SqliteSqlConfig()}
 
 
-def _default_stores() -> dict[str, KVStoreRef | SqlStoreRef]:
+def _default_stores() -> dict[str, StoreRef]:
     return {"metadata": KVStoreRef(backend="kv_default", namespace="registry")}
 
 
@@ -84,4 +95,4 @@ class StorageConfig(_Strict):
     """Named backends, and the stores of the stack that live in them."""
 
     backends: dict[str, BackendConfig] = Field(default_factory=_default_backends)
-    stores: dict[str, KVStoreRef | SqlStoreRef] = Field(default_factory=_default_stores)
+    stores: dict[str, StoreRef] = Field(default_factory=_default_stores)

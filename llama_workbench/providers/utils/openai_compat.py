@@ -6,12 +6,14 @@ import asyncio
 import email.utils
 import json
 import logging
+import os
+import ssl
 import time
 from collections.abc import AsyncIterator
 from typing import Any, Literal, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from llama_workbench.apis.inference.models import (
     ChatCompletion,
@@ -79,6 +81,20 @@ class OpenAICompatConfig(BaseModel):
     )
     supports_top_k: bool = Field(True, description="Whether the server accepts `top_k`.")
     extra_headers: dict[str, str] = Field(default_factory=dict)
+    verify: bool | str = Field(
+        True, description="Verify the server's TLS certificate: true, false, or a CA bundle path."
+    )
+    max_tokens: int | None = Field(
+        None, ge=1, description="max_tokens of chat and completion requests that set none."
+    )
+
+    @field_validator("verify", mode="before")
+    @classmethod
+    def _verify_flag(cls, value: Any) -> Any:
+        """`${env.X:=true}` substitutes to text: 'true'/'false' are flags, not CA paths."""
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        return value
 
 
 class OpenAICompatAdapter:
@@ -172,6 +188,7 @@ class OpenAICompatAdapter:
             self._client = httpx.AsyncClient(
                 base_url=self.config.base_url.rstrip("/"),
                 transport=transport_for(),
+                verify=_verify(self.config.verify),
                 headers=headers,
                 timeout=httpx.Timeout(self.config.timeout_s, connect=self.config.connect_timeout_s),
                 limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
@@ -182,6 +199,10 @@ class OpenAICompatAdapter:
         body = request.model_dump(exclude_none=True, by_alias=True)
         if not self.config.supports_top_k:
             body.pop("top_k", None)
+        generates = isinstance(request, ChatCompletionRequest | CompletionRequest)
+        limited = "max_tokens" in body or "max_completion_tokens" in body
+        if self.config.max_tokens and generates and not limited:
+            body["max_tokens"] = self.config.max_tokens
         return body
 
     def _provider_model(self, model_id: str) -> ProviderModel:
@@ -314,6 +335,13 @@ class OpenAICompatAdapter:
         if status in (502, 503, 504):
             return ProviderUnavailableError(pid, f"{status}: {message}", upstream_status=status)
         return ProviderError(pid, f"{status}: {message}", upstream_status=status)
+
+
+def _verify(verify: bool | str) -> bool | ssl.SSLContext:
+    """httpx's `verify`: a CA bundle path becomes an SSL context that trusts it."""
+    if isinstance(verify, bool):
+        return verify
+    return ssl.create_default_context(cafile=os.path.expanduser(verify))
 
 
 def _validate(cls: type[T], data: Any, provider_id: str) -> T:
