@@ -6,7 +6,11 @@ import builtins
 from collections.abc import Mapping
 from typing import Any
 
-from llama_workbench.apis.tool_runtime.api import ToolGroupRegistrar, ToolRuntimeProvider
+from llama_workbench.apis.tool_runtime.api import (
+    KeyedToolRuntime,
+    ToolGroupRegistrar,
+    ToolRuntimeProvider,
+)
 from llama_workbench.apis.tool_runtime.models import ToolDef, ToolGroup, ToolInvocationResult
 from llama_workbench.core.errors import (
     BadRequestError,
@@ -41,10 +45,19 @@ class ToolRuntimeRouter:
         )
 
     async def list_tool_groups(self) -> builtins.list[ToolGroup]:
-        groups = []
+        return [group for _, group in await self._groups()]
+
+    async def _groups(self) -> builtins.list[tuple[ToolRuntimeProvider, ToolGroup]]:
+        """Every tool group with the provider that serves it. A group several providers offer
+        (brave-search and tavily-search both serve builtin::websearch) goes to the first with
+        an API key, else to the first (Llama Stack 0.7.3's rule)."""
+        chosen: dict[str, tuple[ToolRuntimeProvider, ToolGroup]] = {}
         for provider in self._providers.values():
-            groups.extend(await provider.list_tool_groups())
-        return groups
+            for group in await provider.list_tool_groups():
+                current = chosen.get(group.identifier)
+                if current is None or (_keyed(provider) and not _keyed(current[0])):
+                    chosen[group.identifier] = (provider, group)
+        return list(chosen.values())
 
     async def get_tool_group(self, tool_group_id: str) -> ToolGroup:
         groups = await self.list_tool_groups()
@@ -57,8 +70,9 @@ class ToolRuntimeRouter:
         if tool_group_id is not None:
             await self.get_tool_group(tool_group_id)
         tools = []
-        for provider in self._providers.values():
-            tools.extend(await provider.list_tools(tool_group_id))
+        for provider, group in await self._groups():
+            if tool_group_id in (None, group.identifier):
+                tools.extend(await provider.list_tools(group.identifier))
         return tools
 
     async def get_tool(self, tool_name: str) -> ToolDef:
@@ -100,18 +114,17 @@ class ToolRuntimeRouter:
         owners: _Owners = []
         failures: _Failures = []
         names: set[str] = set()
-        for provider in self._providers.values():
-            for group in await provider.list_tool_groups():
-                if toolgroup_id is not None and group.identifier != toolgroup_id:
-                    continue
-                try:
-                    tools = await provider.list_tools(group.identifier)
-                except LlamaWorkbenchError as exc:
-                    failures.append((group.identifier, exc))
-                    continue
-                names.update(t.name for t in tools)
-                if any(t.name == tool_name for t in tools):
-                    owners.append((provider, group.identifier))
+        for provider, group in await self._groups():
+            if toolgroup_id is not None and group.identifier != toolgroup_id:
+                continue
+            try:
+                tools = await provider.list_tools(group.identifier)
+            except LlamaWorkbenchError as exc:
+                failures.append((group.identifier, exc))
+                continue
+            names.update(t.name for t in tools)
+            if any(t.name == tool_name for t in tools):
+                owners.append((provider, group.identifier))
         return owners, failures, names
 
     async def register_tool_group(
@@ -165,3 +178,7 @@ class ToolRuntimeRouter:
             f"Several providers take tool groups ({', '.join(sorted(registrars))}): "
             "pass provider_id."
         )
+
+
+def _keyed(provider: ToolRuntimeProvider) -> bool:
+    return not isinstance(provider, KeyedToolRuntime) or provider.has_api_key()

@@ -69,14 +69,30 @@ def _builtin_specs() -> builtins.list[ProviderSpec]:
     ]
     specs += _rag_specs()
     specs += _safety_specs()
-    for name, config_class, description in _OPENAI_COMPAT:
-        module = name.replace("-", "_")
+    specs += _remote_specs(Api.inference, _OPENAI_COMPAT)
+    specs += _remote_specs(Api.tool_runtime, _SEARCH)
+    return specs
+
+
+_SEARCH = (  # Llama Stack 0.7.3's search tool runtimes, one builtin tool group each
+    ("brave-search", "BraveSearchToolConfig", "web_search (builtin::websearch) by Brave Search."),
+    ("tavily-search", "TavilySearchToolConfig", "web_search (builtin::websearch) by Tavily."),
+    ("bing-search", "BingSearchToolConfig", "web_search (builtin::websearch) by Bing."),
+    ("wolfram-alpha", "WolframAlphaToolConfig", "wolfram_alpha (builtin::wolfram_alpha)."),
+)
+
+
+def _remote_specs(api: Api, table: tuple[tuple[str, str, str], ...]) -> builtins.list[ProviderSpec]:
+    """Remote providers over httpx: (type, config class, description) rows."""
+    specs = []
+    for name, config_class, description in table:
+        module = f"{_P}.remote.{api.value}.{name.replace('-', '_')}"
         specs.append(
             ProviderSpec(
-                api=Api.inference,
+                api=api,
                 provider_type=f"remote::{name}",
-                module=f"{_P}.remote.inference.{module}",
-                config_class=f"{_P}.remote.inference.{module}.config:{config_class}",
+                module=module,
+                config_class=f"{module}.config:{config_class}",
                 description=description,
                 pip_packages=("httpx",),
             )

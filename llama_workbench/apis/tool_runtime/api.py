@@ -99,6 +99,14 @@ class ToolRuntimeProvider(Protocol):
 
 
 @runtime_checkable
+class KeyedToolRuntime(Protocol):
+    """A tool_runtime provider that needs an API key (the search runtimes): with several
+    providers of one group, one with a key serves it."""
+
+    def has_api_key(self) -> bool: ...
+
+
+@runtime_checkable
 class ToolGroupRegistrar(Protocol):
     """A tool_runtime provider that takes tool groups at run time (remote::model-context-protocol)."""
 

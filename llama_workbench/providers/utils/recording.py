@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 import httpx
 
@@ -28,6 +29,9 @@ Mode = Literal["live", "record", "replay"]
 MODE_ENV = "LLAMA_WORKBENCH_RECORDING"
 DIR_ENV = "LLAMA_WORKBENCH_CASSETTES"
 _KEPT_HEADERS = ("content-type", "retry-after")
+# Credentials some services take in the body or the query (Tavily's api_key, Wolfram's appid):
+# never part of a cassette's name or content.
+_SECRET_FIELDS = frozenset({"api_key", "appid"})
 
 
 @dataclass(frozen=True)
@@ -74,15 +78,22 @@ def transport_for(settings: RecordingSettings | None = None) -> httpx.AsyncBaseT
     return CassetteTransport(settings)
 
 
-def request_key(method: str, path: str, body: bytes) -> str:
-    """The cassette name of a request: stable across runs (JSON bodies are canonicalized)."""
+def request_key(method: str, path: str, body: bytes, query: str = "") -> str:
+    """The cassette name of a request: stable across runs (JSON bodies are canonicalized;
+    credentials in the body or the query are left out)."""
     try:
         canonical = (
-            json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")) if body else ""
+            json.dumps(_public(json.loads(body)), sort_keys=True, separators=(",", ":"))
+            if body
+            else ""
         )
     except (json.JSONDecodeError, UnicodeDecodeError):
         canonical = hashlib.sha256(body).hexdigest()
-    digest = hashlib.sha256(f"{method.upper()} {path}\n{canonical}".encode()).hexdigest()[:16]
+    params = sorted(
+        (k, v) for k, v in httpx.QueryParams(query).multi_items() if k not in _SECRET_FIELDS
+    )
+    where = f"{path}?{urlencode(params)}" if params else path
+    digest = hashlib.sha256(f"{method.upper()} {where}\n{canonical}".encode()).hexdigest()[:16]
     slug = path.strip("/").replace("/", "_") or "root"
     return f"{method.lower()}_{slug}_{digest}"
 
@@ -98,7 +109,7 @@ class CassetteTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
-        key = request_key(request.method, request.url.path, body)
+        key = request_key(request.method, request.url.path, body, request.url.query.decode())
         path = self.settings.folder / f"{key}.json"
         if self.settings.mode == "replay":
             return _replay(path, request, body)
@@ -132,7 +143,7 @@ def _write(
 ) -> None:
     text_chunks = [c.decode("utf-8", errors="replace") for c in chunks]
     try:
-        request_body: Any = json.loads(body) if body else None
+        request_body: Any = _public(json.loads(body)) if body else None
     except (json.JSONDecodeError, UnicodeDecodeError):
         request_body = body.decode("utf-8", errors="replace")
     record = {
@@ -147,6 +158,12 @@ def _write(
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(path)
+
+
+def _public(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k not in _SECRET_FIELDS}
+    return value
 
 
 def _replay(path: Path, request: httpx.Request, body: bytes) -> httpx.Response:
