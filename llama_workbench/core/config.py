@@ -120,6 +120,21 @@ class QualifiedModel(_Strict):
     model_id: str = Field(min_length=1)
 
 
+class ContextualRetrievalParams(BaseModel):
+    """Defaults of contextual chunking (Llama Stack 0.7.3's contextual_retrieval_params)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: QualifiedModel | None = Field(
+        None, description="The LLM a contextual chunking strategy without model_id uses."
+    )
+    default_timeout_seconds: int = Field(120, ge=10, description="Per LLM call.")
+    default_max_concurrency: int = Field(3, ge=1, description="LLM calls at once, per file.")
+    max_document_tokens: int = Field(
+        100_000, ge=1000, description="Larger documents (~4 characters a token) are refused."
+    )
+
+
 class VectorStoresConfig(BaseModel):
     """Defaults of the vector stores (Llama Stack's `vector_stores:` section; other keys kept)."""
 
@@ -147,6 +162,9 @@ class VectorStoresConfig(BaseModel):
         256 * 1024,
         ge=0,
         description="Files larger than this answer in_progress at once, without waiting.",
+    )
+    contextual_retrieval_params: ContextualRetrievalParams = Field(
+        default_factory=ContextualRetrievalParams
     )
 
 

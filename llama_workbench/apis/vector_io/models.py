@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from llama_workbench.apis.base import ApiModel
 
@@ -166,8 +166,55 @@ class ChunkingStrategyStatic(ApiModel):
     static: ChunkingStrategyStaticConfig
 
 
+DEFAULT_CONTEXT_PROMPT = (
+    "<document>\n{{WHOLE_DOCUMENT}}\n</document>\n"
+    "Here is the chunk we want to situate within the whole document\n"
+    "<chunk>\n{{CHUNK_CONTENT}}\n</chunk>\n"
+    "Please give a short succinct description to situate this chunk of text within the overall "
+    "document for the purposes of improving search retrieval of the chunk. "
+    "Answer only with the succinct description and nothing else."
+)  # Llama Stack 0.7.3's words
+
+
+class ChunkingStrategyContextualConfig(ApiModel):
+    """Contextual chunking (Llama Stack 0.7.3): an LLM writes a line that situates each chunk in
+    its document, prepended to the chunk before it is embedded."""
+
+    model_id: str | None = Field(
+        None,
+        min_length=1,
+        description="The LLM (default: the config's vector_stores.contextual_retrieval_params.model).",
+    )
+    context_prompt: str = Field(
+        DEFAULT_CONTEXT_PROMPT,
+        description="A template with {{WHOLE_DOCUMENT}} before {{CHUNK_CONTENT}}.",
+    )
+    max_chunk_size_tokens: int = Field(700, ge=100, le=4096)
+    chunk_overlap_tokens: int = Field(400, ge=0)
+    timeout_seconds: int | None = Field(None, ge=1, description="Per LLM call.")
+    max_concurrency: int | None = Field(None, ge=1, description="LLM calls at once.")
+
+    @model_validator(mode="after")
+    def _check(self) -> ChunkingStrategyContextualConfig:
+        if self.chunk_overlap_tokens >= self.max_chunk_size_tokens:
+            raise ValueError("chunk_overlap_tokens must be less than max_chunk_size_tokens")
+        prompt = self.context_prompt
+        for name in ("{{WHOLE_DOCUMENT}}", "{{CHUNK_CONTENT}}"):
+            if name not in prompt:
+                raise ValueError(f"context_prompt must contain {name} placeholder")
+        if prompt.index("{{WHOLE_DOCUMENT}}") >= prompt.index("{{CHUNK_CONTENT}}"):
+            raise ValueError("context_prompt must have {{WHOLE_DOCUMENT}} before {{CHUNK_CONTENT}}")
+        return self
+
+
+class ChunkingStrategyContextual(ApiModel):
+    type: Literal["contextual"] = "contextual"
+    contextual: ChunkingStrategyContextualConfig
+
+
 ChunkingStrategy = Annotated[
-    ChunkingStrategyAuto | ChunkingStrategyStatic, Field(discriminator="type")
+    ChunkingStrategyAuto | ChunkingStrategyStatic | ChunkingStrategyContextual,
+    Field(discriminator="type"),
 ]
 
 

@@ -15,9 +15,7 @@ from llama_workbench.apis.vector_io.api import Order, ProgressCallback
 from llama_workbench.apis.vector_io.models import (
     Attributes,
     ChunkingStrategy,
-    FileCounts,
     FileLastError,
-    FileStatus,
     SearchContent,
     VectorStoreFileBatchObject,
     VectorStoreFileContentResponse,
@@ -31,6 +29,7 @@ from llama_workbench.core.errors import (
     LlamaWorkbenchError,
     NotFoundError,
 )
+from llama_workbench.core.vector_stores.contextual import contextual_model, contextualizer
 from llama_workbench.core.vector_stores.ingest import chunk_sizes, ingest_file, resolved_strategy
 from llama_workbench.core.vector_stores.records import (
     BatchRecord,
@@ -38,13 +37,15 @@ from llama_workbench.core.vector_stores.records import (
     checked_attributes,
     counts,
     file_page,
+    new_entry,
+    settled_status,
 )
 
 if TYPE_CHECKING:
     from llama_workbench.apis.vector_io.api import VectorIOProvider
     from llama_workbench.apis.vector_io.models import VectorStoreRecord
     from llama_workbench.core.config import VectorStoresConfig
-    from llama_workbench.core.routing import ResourceTable
+    from llama_workbench.core.routing import InferenceRouter, ResourceTable
     from llama_workbench.core.vector_stores.ingest import TextLimits
     from llama_workbench.core.vector_stores.records import StoreRecords
 
@@ -64,6 +65,7 @@ class StoreFiles(ABC):
     _files_api: Any
     _config: VectorStoresConfig
     _tasks: set[asyncio.Task[Any]]
+    _inference: InferenceRouter
 
     @abstractmethod
     def store(self, vector_store_id: str) -> VectorStoreRecord: ...
@@ -98,7 +100,7 @@ class StoreFiles(ABC):
         record = self.store(vector_store_id)
         strategy = await self._strategy_for(record, chunking_strategy)
         filename, size, error = await self._file_meta(file_id)
-        entry = _new_entry(record, file_id, filename, checked_attributes(attributes), strategy)
+        entry = new_entry(record, file_id, filename, checked_attributes(attributes), strategy)
         if error is not None:
             # As OpenAI and Llama Stack 0.7.3 do: the store lists the file, failed, with the reason.
             return (await self._finish(entry, "failed", error)).file
@@ -121,10 +123,11 @@ class StoreFiles(ABC):
         return task
 
     async def _strategy_for(self, record: VectorStoreRecord, value: Any) -> ChunkingStrategy:
-        """The request's strategy, `auto` resolved to the `static` sizes this store's model gets."""
-        return resolved_strategy(
-            self.strategy(value), await self.text_limits(record.embedding_model)
-        )
+        """The request's strategy, `auto` resolved to the `static` sizes this store's model gets
+        (a contextual one without a model is a 400)."""
+        strategy = self.strategy(value)
+        contextual_model(strategy, self._config.contextual_retrieval_params)
+        return resolved_strategy(strategy, await self.text_limits(record.embedding_model))
 
     async def _file_meta(self, file_id: str) -> tuple[str, int, FileLastError | None]:
         """The file's name and size, or why it can't be attached (an unknown id)."""
@@ -174,6 +177,11 @@ class StoreFiles(ABC):
                 on_progress=on_progress,
                 cancelled=cancelled,
                 present=present,
+                contextual=contextualizer(
+                    entry.file.chunking_strategy,
+                    self._inference,
+                    self._config.contextual_retrieval_params,
+                ),
             )
         except asyncio.CancelledError:
             # The process is stopping (or the store is being deleted): the record stays
@@ -311,7 +319,7 @@ class StoreFiles(ABC):
         entries = []
         for file_id in dict.fromkeys(file_ids):
             filename, _, error = await self._file_meta(file_id)
-            entry = _new_entry(record, file_id, filename, checked, strategy, batch_id)
+            entry = new_entry(record, file_id, filename, checked, strategy, batch_id)
             if error is not None:  # an unknown id fails alone; the rest of the batch runs
                 entry.file.status, entry.file.last_error = "failed", error
             await self._records.put_file(entry)
@@ -382,7 +390,7 @@ class StoreFiles(ABC):
             return
         files = [f.file for f in await self._records.files(store_id) if f.batch_id == batch_id]
         tally = counts(files)
-        current.batch.status = _settled_status(current.cancelled, tally)
+        current.batch.status = settled_status(current.cancelled, tally)
         current.batch.file_counts = tally
         await self._records.put_batch(current)
 
@@ -399,7 +407,7 @@ class StoreFiles(ABC):
             # Every file has ended but the batch task has not stored its end yet: show the
             # end it is about to store, so status and counts never disagree (a client that
             # polls until nothing is in progress then reads a final status).
-            update["status"] = _settled_status(batch.cancelled, tally)
+            update["status"] = settled_status(batch.cancelled, tally)
         return batch.batch.model_copy(update=update)
 
     async def list_files_in_file_batch(
@@ -465,31 +473,3 @@ class StoreFiles(ABC):
                 self._start(work, f"{store_id}:{batch_id}")
             else:
                 await self._settle_batch(store_id, batch_id)
-
-
-def _new_entry(
-    record: VectorStoreRecord,
-    file_id: str,
-    filename: str,
-    attributes: dict[str, str | float | bool],
-    strategy: ChunkingStrategy,
-    batch_id: str | None = None,
-) -> FileRecord:
-    file = VectorStoreFileObject(
-        id=file_id,
-        attributes=attributes,
-        chunking_strategy=strategy,
-        created_at=int(time.time()),
-        status="in_progress",
-        vector_store_id=record.identifier,
-    )
-    return FileRecord(file=file, filename=filename, batch_id=batch_id)
-
-
-def _settled_status(cancelled: bool, tally: FileCounts) -> FileStatus:
-    """A batch's final status once none of its files is in progress."""
-    if cancelled:
-        return "cancelled"
-    if tally.total and tally.failed == tally.total:
-        return "failed"
-    return "completed"

@@ -6,13 +6,15 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
 
 from llama_workbench.apis.vector_io.api import IngestProgress, ProgressCallback, VectorIOProvider
 from llama_workbench.apis.vector_io.models import (
     DEFAULT_CHUNK_OVERLAP_TOKENS,
     DEFAULT_CHUNK_SIZE_TOKENS,
-    ChunkingStrategyAuto,
+    ChunkingStrategy,
+    ChunkingStrategyContextual,
     ChunkingStrategyStatic,
     ChunkingStrategyStaticConfig,
     ChunkMetadata,
@@ -22,6 +24,15 @@ from llama_workbench.apis.vector_io.models import (
 from llama_workbench.core.errors import CancelledError, UnprocessableError
 
 Embed = Callable[[list[str]], Awaitable[list[list[float]]]]
+
+
+class Contextualize(Protocol):
+    """Rewrites chunk texts before they are embedded (contextual chunking); `check` raises
+    when the file as a whole should fail."""
+
+    async def __call__(self, texts: list[str]) -> list[str]: ...
+
+    def check(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -39,10 +50,10 @@ class IngestResult:
     usage_bytes: int
 
 
-def chunk_sizes(
-    strategy: ChunkingStrategyAuto | ChunkingStrategyStatic, limits: TextLimits
-) -> tuple[int, int]:
+def chunk_sizes(strategy: ChunkingStrategy, limits: TextLimits) -> tuple[int, int]:
     """(max tokens, overlap) for a strategy; `auto` fits chunks to the model's input limit."""
+    if isinstance(strategy, ChunkingStrategyContextual):  # overlap < size, checked by its model
+        return strategy.contextual.max_chunk_size_tokens, strategy.contextual.chunk_overlap_tokens
     if isinstance(strategy, ChunkingStrategyStatic):
         size = strategy.static.max_chunk_size_tokens
         overlap = strategy.static.chunk_overlap_tokens
@@ -59,12 +70,10 @@ def chunk_sizes(
     return DEFAULT_CHUNK_SIZE_TOKENS, DEFAULT_CHUNK_OVERLAP_TOKENS  # Llama Stack 0.7.3's
 
 
-def resolved_strategy(
-    strategy: ChunkingStrategyAuto | ChunkingStrategyStatic, limits: TextLimits
-) -> ChunkingStrategyStatic:
+def resolved_strategy(strategy: ChunkingStrategy, limits: TextLimits) -> ChunkingStrategy:
     """`auto` as what it is for this store's model: `static` with the sizes used (as 0.7.3 reports
     it: 800/400 tokens, less where the embedding model reads fewer)."""
-    if isinstance(strategy, ChunkingStrategyStatic):
+    if isinstance(strategy, ChunkingStrategyStatic | ChunkingStrategyContextual):
         return strategy
     size, overlap = chunk_sizes(strategy, limits)
     # Constructed: a small model's limit may be under the 100 tokens a request may ask for.
@@ -88,21 +97,29 @@ async def ingest_file(
     on_progress: ProgressCallback | None,
     cancelled: Callable[[], bool],
     present: set[str] | frozenset[str] = frozenset(),
+    contextual: Callable[[str], Contextualize] | None = None,
 ) -> IngestResult:
     """Index a file's chunks; raises UnprocessableError for unreadable files, CancelledError.
 
     Chunks whose ids are in `present` (committed by an interrupted run) are not indexed again.
+    `contextual(document text)` rewrites the chunks' texts before they are embedded and stored.
     """
     from llama_workbench.providers.utils.chunking import chunk_document
     from llama_workbench.providers.utils.documents import extract_text
 
     document = await asyncio.to_thread(extract_text, content, filename)
-    pieces = await asyncio.to_thread(chunk_document, document, limits.spans, *sizes)
+    pieces = await asyncio.to_thread(
+        partial(chunk_document, large_overlap=contextual is not None),
+        document,
+        limits.spans,
+        *sizes,
+    )
     if not pieces:
         raise UnprocessableError(f"{filename}: no text could be extracted from this file.")
     total = len(pieces)
     report = _reporter(on_progress, file_id, filename, total)
     report("parsed", 0)
+    rewrite = contextual(document.text) if contextual is not None else None
     now = int(time.time())
     todo = [p for p in pieces if f"{file_id}-{p.index}" not in present]
     done = total - len(todo)
@@ -111,10 +128,13 @@ async def ingest_file(
         if cancelled():
             raise CancelledError(f"Indexing of {filename} was cancelled.")
         batch = todo[start : start + batch_size]
-        vectors = await embed([p.text for p in batch])
+        texts = [p.text for p in batch]
+        if rewrite is not None:
+            texts = await rewrite(texts)
+        vectors = await embed(texts)
         chunks = [
             EmbeddedChunk(
-                content=piece.text,
+                content=text,
                 chunk_id=f"{file_id}-{piece.index}",
                 metadata={"document_id": file_id, "file_id": file_id, "filename": filename},
                 chunk_metadata=ChunkMetadata(
@@ -136,11 +156,13 @@ async def ingest_file(
                 embedding_model=store.embedding_model,
                 embedding_dimension=store.embedding_dimension,
             )
-            for piece, vector in zip(batch, vectors, strict=True)
+            for piece, text, vector in zip(batch, texts, vectors, strict=True)
         ]
         await provider.add_chunks(store.identifier, chunks)
         done += len(chunks)
         report("embedding", done)
+    if rewrite is not None:
+        rewrite.check()
     report("completed", done)
     return IngestResult(chunks=done, usage_bytes=usage)
 

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from llama_workbench.apis.vector_io.api import Order
 from llama_workbench.apis.vector_io.models import (
     Attributes,
+    ChunkingStrategy,
     FileCounts,
+    FileStatus,
     VectorStoreFileBatchObject,
     VectorStoreFileListResponse,
     VectorStoreFileObject,
 )
 from llama_workbench.core.errors import BadRequestError, UnprocessableError
 from llama_workbench.storage.kv import KVStore
+
+if TYPE_CHECKING:
+    from llama_workbench.apis.vector_io.models import VectorStoreRecord
 
 T = TypeVar("T")
 
@@ -167,3 +173,31 @@ def file_page(
         first_id=page[0].id if page else None,
         last_id=page[-1].id if page else None,
     )
+
+
+def new_entry(
+    record: VectorStoreRecord,
+    file_id: str,
+    filename: str,
+    attributes: dict[str, str | float | bool],
+    strategy: ChunkingStrategy,
+    batch_id: str | None = None,
+) -> FileRecord:
+    file = VectorStoreFileObject(
+        id=file_id,
+        attributes=attributes,
+        chunking_strategy=strategy,
+        created_at=int(time.time()),
+        status="in_progress",
+        vector_store_id=record.identifier,
+    )
+    return FileRecord(file=file, filename=filename, batch_id=batch_id)
+
+
+def settled_status(cancelled: bool, tally: FileCounts) -> FileStatus:
+    """A batch's final status once none of its files is in progress."""
+    if cancelled:
+        return "cancelled"
+    if tally.total and tally.failed == tally.total:
+        return "failed"
+    return "completed"

@@ -70,12 +70,26 @@ class TextChunk:
 
 
 def chunk_document(
-    doc: ExtractedDocument, spans: TokenSpans, max_tokens: int, overlap_tokens: int
+    doc: ExtractedDocument,
+    spans: TokenSpans,
+    max_tokens: int,
+    overlap_tokens: int,
+    *,
+    large_overlap: bool = False,
 ) -> list[TextChunk]:
-    """Windows of at most `max_tokens` tokens, overlapping by `overlap_tokens`, cut at boundaries."""
+    """Windows of at most `max_tokens` tokens, overlapping by `overlap_tokens`, cut at boundaries.
+
+    The overlap is at most half the size (OpenAI's rule), or less than the size with
+    `large_overlap` (Llama Stack 0.7.3's contextual chunking: 700/400 by default).
+    """
     if max_tokens < 1:
         raise BadRequestError(f"max_chunk_size_tokens must be at least 1, got {max_tokens}")
-    if not 0 <= overlap_tokens <= max_tokens // 2:
+    if large_overlap and not 0 <= overlap_tokens < max_tokens:
+        raise BadRequestError(
+            f"chunk_overlap_tokens must be less than max_chunk_size_tokens ({max_tokens}), "
+            f"got {overlap_tokens}"
+        )
+    if not large_overlap and not 0 <= overlap_tokens <= max_tokens // 2:
         raise BadRequestError(
             f"chunk_overlap_tokens must be between 0 and half of max_chunk_size_tokens "
             f"({max_tokens // 2}), got {overlap_tokens}"

@@ -5,14 +5,15 @@ truncation. A real server on 127.0.0.1 over the scripted model server."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import openai
 import pytest
 
 from llama_workbench import Stack
 from llama_workbench.server.runner import BackgroundServer, start_server
-from tests.support.fields import scripted_model, scripted_stack_config
-from tests.support.scripted_llm import ScriptedModelServer
+from tests.support.fields import CHAT, ML_OVERVIEW, scripted_model, scripted_stack_config
+from tests.support.scripted_llm import ScriptedModelServer, Turn, say
 from tests.support.stub_server import free_port
 
 TEXT = "Neural networks learn weights by gradient descent."
@@ -59,3 +60,71 @@ def test_file_contents_include_flags(client: openai.OpenAI) -> None:
     bare = plain.model_dump()
     assert bare.get("embedding") is None and bare.get("chunk_metadata") is None
     assert bare.get("metadata") is None
+
+
+def situate(body: dict[str, Any]) -> Turn:
+    chunk = body["messages"][-1]["content"].split("\n</chunk>", 1)[0]
+    return say(f"From the ML overview: {chunk.split()[0]}")
+
+
+def test_contextual_chunking_as_llama_stack_does(
+    client: openai.OpenAI, model: ScriptedModelServer
+) -> None:
+    sizes = {"max_chunk_size_tokens": 200, "chunk_overlap_tokens": 50}
+    static_store = client.vector_stores.create(name="static")
+    ctx_store = client.vector_stores.create(name="contextual")
+    ids = []
+    for store, strategy in (
+        (static_store, {"type": "static", "static": sizes}),
+        (ctx_store, {"type": "contextual", "contextual": {**sizes, "model_id": CHAT}}),
+    ):
+        uploaded = client.files.create(file=("ml.txt", ML_OVERVIEW.encode()), purpose="assistants")
+        model.responder = situate
+        try:
+            attached = client.vector_stores.files.create(
+                vector_store_id=store.id,
+                file_id=uploaded.id,
+                chunking_strategy=strategy,  # type: ignore[arg-type]
+            )
+        finally:
+            model.responder = None
+        assert attached.status == "completed", attached.last_error
+        assert attached.chunking_strategy is not None
+        assert attached.chunking_strategy.type == strategy["type"]
+        ids.append(uploaded.id)
+    static = client.vector_stores.files.content(vector_store_id=static_store.id, file_id=ids[0])
+    ctx = client.vector_stores.files.content(vector_store_id=ctx_store.id, file_id=ids[1])
+    assert len(static.data) == len(ctx.data) > 1
+    for s, c in zip(static.data, ctx.data, strict=True):
+        assert s.text and c.text == f"From the ML overview: {s.text.split()[0]}\n\n{s.text}"
+    found = client.vector_stores.search(
+        vector_store_id=ctx_store.id, query="How are weights updated?", max_num_results=3
+    )
+    assert found.data and all(r.content[0].text for r in found.data)
+
+
+def test_contextual_chunking_without_a_model_is_a_400(client: openai.OpenAI) -> None:
+    store = client.vector_stores.create(name="no-model")
+    uploaded = client.files.create(file=("t.txt", b"Some text."), purpose="assistants")
+    with pytest.raises(openai.BadRequestError, match="model_id"):
+        client.vector_stores.files.create(
+            vector_store_id=store.id,
+            file_id=uploaded.id,
+            chunking_strategy={  # type: ignore[arg-type]
+                "type": "contextual",
+                "contextual": {"max_chunk_size_tokens": 200, "chunk_overlap_tokens": 50},
+            },
+        )
+    with pytest.raises(openai.BadRequestError, match="chunk_overlap_tokens"):
+        client.vector_stores.files.create(
+            vector_store_id=store.id,
+            file_id=uploaded.id,
+            chunking_strategy={  # type: ignore[arg-type]
+                "type": "contextual",
+                "contextual": {
+                    "model_id": CHAT,
+                    "max_chunk_size_tokens": 200,
+                    "chunk_overlap_tokens": 200,
+                },
+            },
+        )
