@@ -76,7 +76,35 @@ def cmd_list_providers(args: argparse.Namespace) -> int:
         )
         for s in registry.list(api)
     ]
+    rows += [
+        (a.value, name, "", f"Llama Stack's name of {ours}") for a, name, ours in _aliases(api)
+    ]
     print(_table(rows, ("api", "provider_type", "installed", "description")))
+    return 0
+
+
+def _aliases(api: Any) -> list[tuple[Any, str, str]]:
+    """(api, Llama Stack's name, our type) of the aliases whose provider is registered."""
+    from llama_workbench.providers.llama_stack_names import ALIASES
+    from llama_workbench.providers.registry import default_registry
+
+    ours = {(s.api, s.provider_type) for s in default_registry().list(api)}
+    return sorted((a, name, t) for (a, name), t in ALIASES.items() if (a, t) in ours)
+
+
+# Import names in ProviderSpec.pip_packages whose distribution is named otherwise.
+_PIP_NAMES = {"llama_cpp": "llama-cpp-python"}
+
+
+def cmd_list_deps(args: argparse.Namespace) -> int:
+    """The pip requirements of the providers a config names (Llama Stack's `list-deps`)."""
+    from llama_workbench.providers.deps import config_requirements
+
+    requirements, notes = config_requirements(_source(args.config))
+    for note in notes:
+        print(f"# {note}", file=sys.stderr)
+    for requirement in requirements:
+        print(_PIP_NAMES.get(requirement, requirement))
     return 0
 
 
@@ -208,6 +236,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     providers.add_argument("api", nargs="?", help="Only this API (e.g. inference).")
     providers.set_defaults(func=cmd_list_providers)
+    deps = sub.add_parser(
+        "list-deps",
+        help="Print the pip requirements of the providers a config uses.",
+        description="Print the pip requirements of the providers a distribution or run config "
+        "uses, one a line (pip install -r - reads them); whatever is disabled by its "
+        "environment too, so that enabling it later needs no new install.",
+    )
+    deps.add_argument("config", help="A distribution name or a run config path.")
+    deps.set_defaults(func=cmd_list_deps)
     show = sub.add_parser(
         "show-config",
         help="Print a distribution's run config.",

@@ -146,6 +146,11 @@ class Stack:
         return self._plan.config.resolved_data_dir()
 
     @property
+    def compat_notes(self) -> list[str]:
+        """What of the run config (Llama Stack's keys) is not served, one line each."""
+        return [str(n) for n in self._plan.config.compat_notes]
+
+    @property
     def apis(self) -> list[Api]:
         """The APIs this stack serves."""
         return sorted(self._impls, key=lambda a: a.value)

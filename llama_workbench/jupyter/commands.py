@@ -131,6 +131,8 @@ def status(magic: LlamaMagics, line: str, cell: str | None) -> None:
     print(
         f"Stack '{stack.config.distro_name}' ({magic.session.describe}), data in {stack.data_dir}"
     )
+    for note in stack.compat_notes:
+        print(f"Not served as written: {note}")
     providers = stack.providers.list()
     magic.show(
         Table(

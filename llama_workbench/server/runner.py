@@ -36,6 +36,8 @@ async def serve(
         )
         if not quiet:
             name = stack.config.distro_name
+            for note in stack.compat_notes:
+                print(f"llama_workbench: not served as written: {note}", flush=True)
             print(
                 f"llama_workbench: serving '{name}' on http://{host}:{port} (Ctrl-C stops)",
                 flush=True,
