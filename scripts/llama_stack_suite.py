@@ -147,13 +147,40 @@ def make_runner(runner: Path = RUNNER) -> Path:
     stamp = runner / ".installed"
     wanted = "\n".join(RUNNER_PACKAGES)
     if python.exists() and stamp.is_file() and stamp.read_text() == wanted:
+        sqlite_with_extensions(runner)
         return python
     if not python.exists():
         subprocess.run([find_python312(), "-m", "venv", str(runner)], check=True)
     print(f"installing the runner venv in {runner} (minutes) ...", flush=True)
     subprocess.run([str(python), "-m", "pip", "install", "-q", *RUNNER_PACKAGES], check=True)
+    sqlite_with_extensions(runner)
     stamp.write_text(wanted)
     return python
+
+
+SQLITE_SHIM = (
+    "import sys; exec('try:\\n import pysqlite3, pysqlite3.dbapi2\\n"
+    " sys.modules[\\'sqlite3\\'] = pysqlite3; sys.modules[\\'sqlite3.dbapi2\\'] = pysqlite3.dbapi2\\n"
+    "except ImportError:\\n pass')\n"
+)
+
+
+def sqlite_with_extensions(runner: Path) -> None:
+    """sqlite-vec needs `enable_load_extension`, which pyenv's builds often lack: then the runner
+    gets pysqlite3-binary, put in place of `sqlite3` at start-up by a .pth file."""
+    python = str(runner / "bin" / "python")
+    probe = "import sqlite3; print(hasattr(sqlite3.Connection, 'enable_load_extension'))"
+    answer = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True)
+    if answer.stdout.strip() == "True":
+        return
+    subprocess.run([python, "-m", "pip", "install", "-q", "pysqlite3-binary"], check=True)
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    (Path(site) / "zz_sqlite3_with_extensions.pth").write_text(SQLITE_SHIM)
 
 
 def install_provider_deps(runner: Path, run_yaml: Path) -> None:
@@ -171,7 +198,7 @@ def install_provider_deps(runner: Path, run_yaml: Path) -> None:
         capture_output=True,
         text=True,
     ).stdout.strip()
-    deps = shlex.split(listed.splitlines()[-1]) if listed else []
+    deps = sorted(set(shlex.split(listed.splitlines()[-1]))) if listed else []
     stamp = runner / ".provider-deps"
     if stamp.is_file() and stamp.read_text() == "\n".join(deps):
         return
