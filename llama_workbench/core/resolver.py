@@ -85,7 +85,8 @@ async def _build_inference(ctx: BuildContext) -> dict[Api, Any]:
         store = CompletionsStore(ctx.storage, ref, max_queue=ref.max_write_queue_size)
     elif isinstance(ref, SqlStoreRef):
         store = CompletionsStore(ctx.storage, ref)
-    return {Api.inference: InferenceRouter(table, store), Api.models: table}
+    router = InferenceRouter(table, store, ctx.apis.get(Api.files))
+    return {Api.inference: router, Api.models: table}
 
 
 async def _build_single(ctx: BuildContext) -> dict[Api, Any]:
@@ -168,6 +169,7 @@ API_DEFINITIONS: dict[Api, ApiDefinition] = {
         protocol="llama_workbench.apis.inference.api:Inference",
         provider_protocol="llama_workbench.apis.inference.api:InferenceProvider",
         build=_build_inference,
+        uses=(Api.files,),  # `file` content parts in chat
         table_api=Api.models,
         table_protocol="llama_workbench.apis.models.api:Models",
     ),
@@ -303,7 +305,9 @@ def plan_stack(config: StackConfig, registry: ProviderRegistry) -> StackPlan:
             if planned is not None:
                 plan.providers.setdefault(api, []).append(planned)
     lost = note_apis_left_empty(config, plan.providers)
-    drop_dependents(config, plan.providers, lost, {a: d.requires for a, d in API_DEFINITIONS.items()})
+    drop_dependents(
+        config, plan.providers, lost, {a: d.requires for a, d in API_DEFINITIONS.items()}
+    )
     drop_orphan_resources(config, plan.providers)
     _check_dependencies(plan, problems)
     _check_resources(config, problems)

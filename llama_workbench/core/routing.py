@@ -34,6 +34,7 @@ from llama_workbench.core.errors import (
     NotFoundError,
     ProviderUnavailableError,
 )
+from llama_workbench.core.file_parts import inline_file_parts
 from llama_workbench.storage.kv import KVStore
 
 logger = logging.getLogger(__name__)
@@ -283,14 +284,22 @@ class ModelsRoutingTable:
 class InferenceRouter:
     """The Inference API: looks the model up, calls the provider that owns it, with fallback."""
 
-    def __init__(self, table: ModelsRoutingTable, store: CompletionsStore | None = None) -> None:
+    def __init__(
+        self,
+        table: ModelsRoutingTable,
+        store: CompletionsStore | None = None,
+        files: Any | None = None,
+    ) -> None:
         self._table = table
         self._store = store
+        self._files = files  # reads `file` content parts
 
     async def chat_completion(
         self, request: ChatCompletionRequest
     ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
-        result = await self._route(request, ModelType.llm, lambda p, r: p.chat_completion(r))
+        # The model gets the files' text; the stored completion keeps the request as sent.
+        routed = await inline_file_parts(request, self._files)
+        result = await self._route(routed, ModelType.llm, lambda p, r: p.chat_completion(r))
         if self._store is None or request.store is False:
             return result
         if isinstance(result, ChatCompletion):

@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from llama_workbench.apis.base import ApiModel
 
@@ -35,7 +35,30 @@ class ImageContentPart(ApiModel):
     image_url: ImageURL
 
 
-ContentPart = Annotated[TextContentPart | ImageContentPart, Field(discriminator="type")]
+class FileRef(ApiModel):
+    """A file given to the model: an uploaded file's id, or its bytes (a data URL or base64)."""
+
+    file_data: str | None = Field(None, description="A data URL, or base64 of the bytes.")
+    file_id: str | None = Field(None, description="An uploaded file (the Files API).")
+    filename: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FileRef:
+        if self.file_data is None and self.file_id is None:
+            raise ValueError("Either file_data or file_id must be provided")
+        return self
+
+
+class FileContentPart(ApiModel):
+    """A file, given to the model as the text our document parsers extract from it."""
+
+    type: Literal["file"]
+    file: FileRef
+
+
+ContentPart = Annotated[
+    TextContentPart | ImageContentPart | FileContentPart, Field(discriminator="type")
+]
 Content = str | list[ContentPart]
 
 

@@ -4,6 +4,7 @@ truncation. A real server on 127.0.0.1 over the scripted model server."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 
@@ -127,4 +128,53 @@ def test_contextual_chunking_without_a_model_is_a_400(client: openai.OpenAI) -> 
                     "chunk_overlap_tokens": 200,
                 },
             },
+        )
+
+
+def test_file_parts_in_chat_completions(client: openai.OpenAI, model: ScriptedModelServer) -> None:
+    uploaded = client.files.create(
+        file=("gate.txt", b"The gate code is 4417."), purpose="assistants"
+    )
+    answer = client.chat.completions.create(
+        model=CHAT,
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What is the gate code?"},
+                    {"type": "file", "file": {"file_id": uploaded.id}},
+                ],
+            }
+        ],
+    )
+    assert "4417" in (answer.choices[0].message.content or "")
+    sent = model.requests[-1]["messages"][-1]["content"]
+    assert sent[1] == {
+        "type": "text",
+        "text": '<file name="gate.txt">\nThe gate code is 4417.\n</file>',
+    }
+    data = base64.b64encode(b"Inline bytes.").decode()
+    client.chat.completions.create(
+        model=CHAT,
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "file", "file": {"file_data": f"data:text/plain;base64,{data}"}}
+                ],
+            }
+        ],
+    )
+    assert "Inline bytes." in model.requests[-1]["messages"][-1]["content"][0]["text"]
+    with pytest.raises(openai.NotFoundError, match="file-missing"):
+        client.chat.completions.create(
+            model=CHAT,
+            messages=[
+                {"role": "user", "content": [{"type": "file", "file": {"file_id": "file-missing"}}]}
+            ],
+        )
+    with pytest.raises(openai.BadRequestError, match="file_data or file_id"):
+        client.chat.completions.create(
+            model=CHAT,
+            messages=[{"role": "user", "content": [{"type": "file", "file": {}}]}],
         )
