@@ -44,6 +44,8 @@ def adapt_provider_config(
 
 def _openai_compat(config: dict[str, Any], loc: Loc, notes: Notes) -> dict[str, Any]:
     """RemoteInferenceProviderConfig's keys: api_token, allowed_models, refresh_models, network."""
+    for key in [k for k, v in config.items() if v is None]:
+        del config[key]  # `${env.X:=}` unset: the setting's default, as in Llama Stack
     token = config.pop("api_token", None)  # remote::vllm's alias of the key
     if token is not None and config.get("api_key") is None:
         config["api_key"] = token
@@ -95,7 +97,14 @@ def skip_unserved_provider(
     from llama_workbench.core.errors import ConfigError
     from llama_workbench.providers.llama_stack_names import is_llama_stack_type
 
-    provider_type = config.providers[api][index].provider_type
+    entry = config.providers[api][index]
+    if any(e.provider_id == entry.provider_id for e in config.providers[api][:index]):
+        config.add_note(
+            ("providers", api.value, index, "provider_id"),
+            f"'{entry.provider_id}' is used twice in {api.value}; the first one is started",
+        )
+        return True
+    provider_type = entry.provider_type
     try:
         registry.get(api, provider_type)
     except ConfigError:
@@ -104,7 +113,7 @@ def skip_unserved_provider(
         config.add_note(
             ("providers", api.value, index, "provider_type"),
             f"Llama Stack's provider '{provider_type}' is not in this version; "
-            f"the stack starts without '{config.providers[api][index].provider_id}'",
+            f"the stack starts without '{entry.provider_id}'",
         )
         return True
     return False
@@ -114,6 +123,13 @@ def note_apis_left_empty(config: StackConfig, planned: Mapping[Api, Sequence[obj
     """APIs whose every provider was skipped are not served: say so once; returns them."""
     lost: set[Api] = set()
     for api, entries in config.providers.items():
+        if not entries and (not config.apis or api in config.apis):
+            config.add_note(
+                ("providers", api.value),
+                f"every provider is switched off by the environment; the {api.value} API is "
+                "not served",
+            )
+            lost.add(api)
         keys = {f"providers.{api.value}[{i}].provider_type" for i in range(len(entries))}
         skipped = keys <= {n.key for n in config.compat_notes}
         if entries and not planned.get(api) and skipped:

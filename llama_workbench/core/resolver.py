@@ -292,7 +292,7 @@ def plan_stack(config: StackConfig, registry: ProviderRegistry) -> StackPlan:
                 f"  apis: '{api}' is not available in this version of llama_workbench "
                 f"(available: {', '.join(sorted(a.value for a in API_DEFINITIONS))})"
             )
-        elif not config.providers.get(api):
+        elif api not in config.providers:  # an empty list: its providers are switched off
             problems.append(f"  providers.{api}: API '{api}' is enabled but has no providers")
     plan = StackPlan(config=config, order=[])
     for api, entries in config.providers.items():

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from llama_workbench.core.config import load_config, substitute_env
+from llama_workbench.core.datatypes import Api
 from llama_workbench.core.errors import ConfigError
 from llama_workbench.core.resolver import plan_stack
 from llama_workbench.providers.registry import default_registry
@@ -89,10 +90,18 @@ def test_file_processors_need_a_provider(tmp_path: Path) -> None:
     assert "not available in this version" not in msg
 
 
-def test_duplicate_provider_id(tmp_path: Path) -> None:
-    dup = GOOD + "  - provider_id: vllm\n    provider_type: remote::ollama\n"
-    msg = check(tmp_path, dup)
-    assert "providers.inference[1].provider_id: 'vllm' is used twice in inference" in msg
+def test_duplicate_provider_id_is_reported_and_the_first_started(tmp_path: Path) -> None:
+    # Llama Stack's own nvidia/run-with-safety.yaml names 'nvidia' twice in inference.
+    path = tmp_path / "run.yaml"
+    path.write_text(GOOD + "  - provider_id: vllm\n    provider_type: remote::ollama\n")
+    config = load_config(path, {})
+    plan = plan_stack(config, default_registry())
+    assert [p.spec.provider_type for p in plan.providers[Api.inference]] == ["remote::vllm"]
+    assert [str(n) for n in config.compat_notes] == [
+        "providers.inference[1].provider_id: 'vllm' is used twice in inference; "
+        "the first one is started"
+    ]
+    assert config.compat_notes[0].where == f"{path}:10"
 
 
 def test_unset_environment_variable(tmp_path: Path) -> None:
