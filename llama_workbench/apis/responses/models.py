@@ -21,6 +21,7 @@ from llama_workbench.apis.responses.tools import ToolChoiceAllowedTools as ToolC
 from llama_workbench.apis.responses.tools import ToolChoiceFileSearch as ToolChoiceFileSearch
 from llama_workbench.apis.responses.tools import ToolChoiceFunction as ToolChoiceFunction
 from llama_workbench.apis.responses.tools import ToolChoiceMcp as ToolChoiceMcp
+from llama_workbench.apis.responses.tools import ToolChoiceWebSearch as ToolChoiceWebSearch
 from llama_workbench.apis.responses.tools import WebSearchTool as WebSearchTool
 
 
@@ -130,6 +131,29 @@ class FileSearchCallItem(_Open):
     results: list[FileSearchResult] | None = None
 
 
+class WebSearchSource(_Open):
+    type: Literal["url"] = "url"
+    url: str
+
+
+class WebSearchAction(_Open):
+    """What the search did (OpenAI's `search` action): its query, and the pages it found
+    when the request's include asks for web_search_call.action.sources."""
+
+    type: Literal["search"] = "search"
+    query: str | None = None
+    sources: list[WebSearchSource] | None = None
+
+
+class WebSearchCallItem(_Open):
+    """A web search the server ran for the model (with the stack's web search tool runtime)."""
+
+    type: Literal["web_search_call"] = "web_search_call"
+    id: str
+    status: str
+    action: WebSearchAction | None = None
+
+
 class McpToolInfo(ApiModel):
     name: str
     description: str | None = None
@@ -200,12 +224,6 @@ class ReasoningItem(_Open):
     status: Literal["in_progress", "completed", "incomplete"] | None = None
 
 
-# Input items of OpenAI's that this stack can't act on: refused with a 400 that says why.
-UNSUPPORTED_ITEMS = {
-    "web_search_call": "this stack has no web search tool",
-}
-
-
 def _item_type(value: Any) -> str | None:
     """An item's type; OpenAI accepts `{"role": ..., "content": ...}` without one as a message."""
     if isinstance(value, dict):
@@ -218,6 +236,7 @@ Item = Annotated[
     | Annotated[FunctionCallItem, Tag("function_call")]
     | Annotated[FunctionCallOutputItem, Tag("function_call_output")]
     | Annotated[FileSearchCallItem, Tag("file_search_call")]
+    | Annotated[WebSearchCallItem, Tag("web_search_call")]
     | Annotated[McpListToolsItem, Tag("mcp_list_tools")]
     | Annotated[McpCallItem, Tag("mcp_call")]
     | Annotated[McpApprovalRequestItem, Tag("mcp_approval_request")]
@@ -292,18 +311,6 @@ class CreateResponseRequest(_Open):
     metadata: dict[str, str] | None = None
     guardrails: list[str | GuardrailSpec] | None = None
     include: list[str] | None = None
-
-    @field_validator("input", mode="before")
-    @classmethod
-    def _supported_items(cls, value: Any) -> Any:
-        for index, item in enumerate(value if isinstance(value, list) else []):
-            kind = _item_type(item)
-            if kind in UNSUPPORTED_ITEMS:
-                raise ValueError(
-                    f"input[{index}] is a '{kind}' item, which this stack does not accept: "
-                    f"{UNSUPPORTED_ITEMS[kind]}."
-                )
-        return value
 
     def shield_ids(self) -> list[str]:
         return [g if isinstance(g, str) else g.type for g in self.guardrails or []]

@@ -78,8 +78,18 @@ class McpTool(OpenModel):
         return name not in (_names(rule.never) or [])
 
 
+WebSearchType = Literal[
+    "web_search", "web_search_preview", "web_search_preview_2025_03_11", "web_search_2025_08_26"
+]
+
+
 class WebSearchTool(OpenModel):
-    type: Literal["web_search", "web_search_preview", "web_search_preview_2025_03_11"]
+    """Web search, run by the server with the stack's web search tool runtime
+    (builtin::websearch: remote::brave-search, remote::tavily-search or remote::bing-search)."""
+
+    type: WebSearchType = "web_search"
+    # Accepted as Llama Stack 0.7.3 accepts it; the search provider's own settings decide.
+    search_context_size: Literal["low", "medium", "high"] | None = "medium"
 
 
 ResponseTool = Annotated[
@@ -102,9 +112,14 @@ class ToolChoiceFileSearch(ApiModel):
     type: Literal["file_search"] = "file_search"
 
 
+class ToolChoiceWebSearch(ApiModel):
+    type: WebSearchType = "web_search"
+
+
 class ToolChoiceAllowedTools(ApiModel):
     """Offer the model only these of the request's tools: {"type": "function", "name": ...},
-    {"type": "file_search"}, {"type": "mcp", "server_label": ...(, "name": ...)}."""
+    {"type": "file_search"}, {"type": "web_search"}, {"type": "mcp", "server_label": ...(,
+    "name": ...)}."""
 
     type: Literal["allowed_tools"] = "allowed_tools"
     mode: Literal["auto", "required"] = "auto"
@@ -114,7 +129,11 @@ class ToolChoiceAllowedTools(ApiModel):
 ToolChoice = (
     Literal["auto", "none", "required"]
     | Annotated[
-        ToolChoiceFunction | ToolChoiceMcp | ToolChoiceFileSearch | ToolChoiceAllowedTools,
+        ToolChoiceFunction
+        | ToolChoiceMcp
+        | ToolChoiceFileSearch
+        | ToolChoiceWebSearch
+        | ToolChoiceAllowedTools,
         Field(discriminator="type"),
     ]
 )

@@ -106,12 +106,15 @@ class SearchToolRuntime:
         request = self._request(self.client, query, self._key())
         payload = await self._send(request)
         try:
-            content = self._content(payload)
+            content, sources = self._content(payload), self._sources(payload)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ProviderError(
                 self.provider_id, f"unexpected answer ({type(exc).__name__}: {exc})"
             ) from None
-        return ToolInvocationResult(content=content)
+        # The pages found (the Responses API's web_search_call.action.sources).
+        return ToolInvocationResult(
+            content=content, metadata={"sources": sources} if sources else None
+        )
 
     async def shutdown(self) -> None:
         if self._client is not None:
@@ -125,6 +128,10 @@ class SearchToolRuntime:
 
     def _content(self, payload: Any) -> str:
         raise NotImplementedError
+
+    def _sources(self, payload: Any) -> builtins.list[str]:
+        """The URLs of the pages found."""
+        return []
 
     # -- HTTP
 

@@ -11,8 +11,13 @@ from llama_workbench.apis.responses.models import (
     ToolChoiceFileSearch,
     ToolChoiceFunction,
     ToolChoiceMcp,
+    ToolChoiceWebSearch,
 )
-from llama_workbench.providers.inline.responses.builtin.tools import FILE_SEARCH, ToolSet
+from llama_workbench.providers.inline.responses.builtin.tools import (
+    FILE_SEARCH,
+    WEB_SEARCH,
+    ToolSet,
+)
 
 
 def chat_request(
@@ -59,6 +64,8 @@ def _tool_choice(choice: Any, iteration: int) -> Any:
         return {"type": "function", "function": {"name": choice.name}}
     if isinstance(choice, ToolChoiceFileSearch):
         return {"type": "function", "function": {"name": FILE_SEARCH}}
+    if isinstance(choice, ToolChoiceWebSearch):
+        return {"type": "function", "function": {"name": WEB_SEARCH}}
     if isinstance(choice, ToolChoiceMcp) and choice.name:
         return {"type": "function", "function": {"name": choice.name}}
     return "required"

@@ -21,6 +21,7 @@ from llama_workbench.apis.responses.models import (
     OutputText,
     ReasoningItem,
     Refusal,
+    WebSearchCallItem,
     new_id,
 )
 from llama_workbench.core.errors import BadRequestError
@@ -30,6 +31,7 @@ _ID_PREFIX = {
     "function_call": "fc",
     "function_call_output": "fco",
     "file_search_call": "fs",
+    "web_search_call": "ws",
     "mcp_call": "mcp",
     "mcp_list_tools": "mcpl",
     "mcp_approval_request": "mcpr",
@@ -76,6 +78,8 @@ def items_to_messages(items: list[Item]) -> list[dict[str, Any]]:
             messages.append(
                 {"role": "tool", "tool_call_id": item.id, "content": format_results(query, results)}
             )
+        elif isinstance(item, WebSearchCallItem):
+            add_web_search(messages, item)
         elif isinstance(item, McpListToolsItem):
             continue  # the tools are offered to the model as tools, not as history
         elif isinstance(item, McpApprovalRequestItem | McpApprovalResponseItem):
@@ -93,6 +97,21 @@ def add_call(messages: list[dict[str, Any]], call_id: str, name: str, arguments:
         last["tool_calls"].append(call)
     else:
         messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+
+
+def add_web_search(messages: list[dict[str, Any]], item: WebSearchCallItem) -> None:
+    """A web search of the history as a call and its result. An item keeps the query and the
+    pages found (when asked for), not the text the model read; a chained response
+    (previous_response_id) has that text from its stored messages."""
+    action = item.action
+    query = action.query if action and action.query else ""
+    add_call(messages, item.id, "web_search", json.dumps({"query": query}))
+    if item.status != "completed":
+        result = f'The web search for "{query}" did not complete.'
+    else:
+        urls = [s.url for s in (action.sources if action and action.sources else [])]
+        result = f'Searched the web for "{query}"' + (f": {', '.join(urls)}" if urls else ".")
+    messages.append({"role": "tool", "tool_call_id": item.id, "content": result})
 
 
 def withdraw_calls(messages: list[dict[str, Any]], ids: set[str]) -> None:

@@ -27,6 +27,7 @@ from llama_workbench.apis.responses.models import (
     ResponseObject,
     ResponseUsage,
     StreamEvent,
+    WebSearchCallItem,
     new_id,
 )
 from llama_workbench.core.errors import error_line
@@ -36,7 +37,11 @@ from llama_workbench.providers.inline.responses.builtin.convert import add_call,
 from llama_workbench.providers.inline.responses.builtin.guardrails import (
     violation as shield_violation,
 )
-from llama_workbench.providers.inline.responses.builtin.tools import FILE_SEARCH, ToolSet
+from llama_workbench.providers.inline.responses.builtin.tools import (
+    FILE_SEARCH,
+    WEB_SEARCH,
+    ToolSet,
+)
 
 _CITATION = re.compile(r"\[(\d+)\]")
 
@@ -348,8 +353,8 @@ class ResponseRun:
             self._tool_result(call, declined(request, answer))
             return
         self._tool_calls += 1
-        if call.name == FILE_SEARCH:
-            events = self._file_search(call)
+        if call.name == FILE_SEARCH or (call.name == WEB_SEARCH and self._tools.has_web_search):
+            events = self._search(call)
         elif self._tools.server_label(call.name) is not None:
             events = self._mcp_call(call, answer.approval_request_id if answer else None)
         else:
@@ -361,20 +366,29 @@ class ResponseRun:
     def _tool_result(self, call: _Call, content: str) -> None:
         self.messages.append({"role": "tool", "tool_call_id": call.call_id, "content": content})
 
-    async def _file_search(self, call: _Call) -> AsyncIterator[StreamEvent]:
-        pending = FileSearchCallItem(id=new_id("fs"), queries=[], status="in_progress")
+    async def _search(self, call: _Call) -> AsyncIterator[StreamEvent]:
+        """A file_search or web_search call: its item and in_progress, searching, completed."""
+        kind = call.name
+        pending: FileSearchCallItem | WebSearchCallItem
+        if kind == FILE_SEARCH:
+            pending = FileSearchCallItem(id=new_id("fs"), queries=[], status="in_progress")
+        else:
+            pending = WebSearchCallItem(id=new_id("ws"), status="in_progress")
         index, added = self._add(pending)
         yield added
         for phase in ("in_progress", "searching"):
             yield self._event(
-                f"response.file_search_call.{phase}", item_id=pending.id, output_index=index
+                f"response.{kind}_call.{phase}", item_id=pending.id, output_index=index
             )
-        item, content = await self._tools.run_file_search(call.arguments)
+        item: FileSearchCallItem | WebSearchCallItem
+        if kind == FILE_SEARCH:
+            item, content = await self._tools.run_file_search(call.arguments)
+            self._last_search = item
+        else:
+            sources = "web_search_call.action.sources" in (self.request.include or [])
+            item, content = await self._tools.run_web_search(call.arguments, sources)
         item.id = pending.id
-        self._last_search = item
-        yield self._event(
-            "response.file_search_call.completed", item_id=item.id, output_index=index
-        )
+        yield self._event(f"response.{kind}_call.completed", item_id=item.id, output_index=index)
         yield self._done(index, item)
         self._tool_result(call, content)
 

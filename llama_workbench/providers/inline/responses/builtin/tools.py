@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from llama_workbench.apis.responses.models import (
     FileSearchCallItem,
@@ -17,14 +17,32 @@ from llama_workbench.apis.responses.models import (
     McpTool,
     McpToolInfo,
     ResponseTool,
+    WebSearchAction,
+    WebSearchCallItem,
+    WebSearchSource,
     WebSearchTool,
     new_id,
 )
+from llama_workbench.apis.responses.tools import WebSearchType
 from llama_workbench.apis.tool_runtime.models import ToolDef
 from llama_workbench.core.errors import BadRequestError, LlamaWorkbenchError
 from llama_workbench.providers.inline.responses.builtin.convert import format_results
 
 FILE_SEARCH = "file_search"
+WEB_SEARCH = "web_search"
+WEBSEARCH_GROUP = "builtin::websearch"  # the tool group of Llama Stack's web search providers
+_WEB_SEARCH_TYPES = set(get_args(WebSearchType))
+_WEB_SEARCH_SCHEMA = {
+    "type": "object",
+    "properties": {"query": {"type": "string", "description": "The query to search for"}},
+    "required": ["query"],
+}
+_NO_WEB_SEARCH = (
+    "tools: '{kind}' needs a web search provider, and this stack has none: add a tool_runtime "
+    "provider of type remote::brave-search, remote::tavily-search or remote::bing-search with "
+    "its api_key (the starter distribution turns one on when BRAVE_SEARCH_API_KEY, "
+    "TAVILY_SEARCH_API_KEY or BING_API_KEY is set)."
+)
 _FILE_SEARCH_SCHEMA = {
     "type": "object",
     "properties": {"query": {"type": "string", "description": "What to search the files for."}},
@@ -55,6 +73,7 @@ class ToolSet:
         self._chat_tools: list[dict[str, Any]] = []
         self._functions: set[str] = set()
         self._file_search: FileSearchTool | None = None
+        self._web_search: WebSearchTool | None = None
         self._mcp_tools: dict[str, _McpBinding] = {}
         self.mcp_servers: list[McpTool] = []
         for tool in tools:
@@ -71,10 +90,10 @@ class ToolSet:
             elif isinstance(tool, McpTool):
                 self.mcp_servers.append(tool)
             elif isinstance(tool, WebSearchTool):
-                raise BadRequestError(
-                    f"tools: '{tool.type}' is not available in this stack (no web access); use "
-                    "file_search over a vector store, an MCP server, or a function tool."
-                )
+                if self._web_search is not None:
+                    raise BadRequestError("tools: give one web_search tool.")
+                self._web_search = tool
+                self._offer(WEB_SEARCH, "Search the web for information", _WEB_SEARCH_SCHEMA)
 
     def _offer(self, name: str, description: str | None, parameters: dict[str, Any] | None) -> None:
         if any(t["function"]["name"] == name for t in self._chat_tools):
@@ -91,11 +110,11 @@ class ToolSet:
     def allowed_chat_tools(self, allowed: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The offered tools an `allowed_tools` tool_choice names (OpenAI's rule: only those)."""
         for spec in allowed:
-            if spec.get("type") not in ("function", "file_search", "mcp"):
+            if spec.get("type") not in {"function", "file_search", "mcp", *_WEB_SEARCH_TYPES}:
                 raise BadRequestError(
                     f"tool_choice.tools: {spec!r} is not a tool of this request; name tools as "
-                    '{"type": "function", "name": ...}, {"type": "file_search"} or '
-                    '{"type": "mcp", "server_label": ...}.'
+                    '{"type": "function", "name": ...}, {"type": "file_search"}, '
+                    '{"type": "web_search"} or {"type": "mcp", "server_label": ...}.'
                 )
         chosen = [t for t in self._chat_tools if self._named(t["function"]["name"], allowed)]
         if not chosen:
@@ -112,6 +131,8 @@ class ToolSet:
                 return True
             if kind == "file_search" and name == FILE_SEARCH and self._file_search is not None:
                 return True
+            if kind in _WEB_SEARCH_TYPES and name == WEB_SEARCH and self.has_web_search:
+                return True
             label = self.server_label(name)
             same_server = kind == "mcp" and label and spec.get("server_label") == label
             if same_server and spec.get("name") in (None, name):
@@ -120,6 +141,10 @@ class ToolSet:
 
     def is_function(self, name: str) -> bool:
         return name in self._functions
+
+    @property
+    def has_web_search(self) -> bool:
+        return self._web_search is not None
 
     def needs_approval(self, name: str) -> bool:
         """Whether a call of this MCP tool waits for the user (its server's require_approval)."""
@@ -136,6 +161,11 @@ class ToolSet:
             vector_io = self._require("vector_io", "file_search")
             for store_id in self._file_search.vector_store_ids:
                 await vector_io.retrieve_vector_store(store_id)
+        if self._web_search is not None:
+            runtime = self._deps.tool_runtime
+            groups = await runtime.list_tool_groups() if runtime is not None else []
+            if not any(g.identifier == WEBSEARCH_GROUP for g in groups):
+                raise BadRequestError(_NO_WEB_SEARCH.format(kind=self._web_search.type))
 
     def _require(self, api: str, tool: str) -> Any:
         impl = getattr(self._deps, api)
@@ -220,6 +250,35 @@ class ToolSet:
             id=new_id("fs"), queries=[query], status="completed", results=results
         )
         return item, format_results(query, [r.model_dump() for r in results])
+
+    async def run_web_search(
+        self, arguments: str, with_sources: bool = False
+    ) -> tuple[WebSearchCallItem, str]:
+        """Search with the stack's web search provider (builtin::websearch); the model reads
+        the provider's results as Llama Stack 0.7.3 gives them, or the error."""
+        try:
+            query = _arguments(arguments).get("query")
+        except ValueError:
+            query = None
+        item = WebSearchCallItem(id=new_id("ws"), status="failed")
+        if not isinstance(query, str) or not query.strip():
+            return item, "Error: web_search needs a non-empty 'query' string."
+        item.action = WebSearchAction(query=query)
+        try:
+            result = await self._bounded(
+                self._deps.tool_runtime.invoke_tool(
+                    WEB_SEARCH, {"query": query}, toolgroup_id=WEBSEARCH_GROUP
+                )
+            )
+        except LlamaWorkbenchError as exc:
+            return item, f"Error: {exc}"
+        if result.error_message:
+            return item, f"Error: {result.error_message}"
+        item.status = "completed"
+        if with_sources:
+            urls = (result.metadata or {}).get("sources") or []
+            item.action.sources = [WebSearchSource(url=str(u)) for u in urls]
+        return item, result.content or ""
 
     async def run_mcp(self, call_id: str, name: str, arguments: str) -> tuple[McpCallItem, str]:
         binding = self._mcp_tools[name]

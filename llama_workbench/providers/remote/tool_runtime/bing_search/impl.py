@@ -53,3 +53,7 @@ class BingSearchToolRuntime(SearchToolRuntime):
             found.append([{k: v for k, v in n.items() if k in _NEWS_KEYS} for n in news])
         query = payload["queryContext"]["originalQuery"]
         return json.dumps({"query": query, "top_k": found})
+
+    def _sources(self, payload: Any) -> list[str]:
+        pages = (payload.get("webPages") or {}).get("value", [])
+        return [str(p["url"]) for p in pages if p.get("url")]

@@ -81,6 +81,10 @@ class BraveSearchToolRuntime(SearchToolRuntime):
             lines.append(str(picked))
         return "\n".join(lines)
 
+    def _sources(self, payload: Any) -> list[str]:
+        web = (payload.get("web") or {}).get("results", [])
+        return [str(r["url"]) for r in web[: self._max_results] if r.get("url")]
+
 
 def _pick(result: dict[str, Any], keys: frozenset[str]) -> dict[str, Any]:
     return {k: v for k, v in result.items() if k in keys}

@@ -39,3 +39,7 @@ class TavilySearchToolRuntime(SearchToolRuntime):
         """{"query": ..., "top_k": [results as Tavily gives them]}, as Llama Stack 0.7.3."""
         results = list(payload["results"])[: self._max_results]
         return json.dumps({"query": payload["query"], "top_k": results})
+
+    def _sources(self, payload: Any) -> list[str]:
+        results = list(payload["results"])[: self._max_results]
+        return [str(r["url"]) for r in results if r.get("url")]

@@ -234,3 +234,16 @@ def test_key_is_secret_and_config_keys_are_llama_stacks() -> None:
     assert TavilySearchToolConfig.model_validate({"api_key": None}).api_key is None
     with pytest.raises(ValueError, match="max_result"):
         BraveSearchToolConfig.model_validate({"max_result": 3})  # a typo is an error
+
+
+@pytest.mark.parametrize(
+    ("kind", "count"), [("brave", 2), ("tavily", 2), ("bing", 2), ("wolfram", 0)]
+)
+async def test_sources_are_the_pages_found(stub: StubSearchServer, kind: str, count: int) -> None:
+    config: dict[str, Any] = {"top_k": 2} if kind == "bing" else {"max_results": 2}
+    config = {} if kind == "wolfram" else config
+    rt = runtime(kind, stub.base_url, **config)
+    result = await rt.invoke_tool(rt.spec.name, {"query": "llama"})
+    await rt.shutdown()
+    sources = (result.metadata or {}).get("sources", [])
+    assert sources == [f"https://example.org/{n}" for n in range(1, count + 1)]
