@@ -122,12 +122,6 @@ def adapt_run_config(data: dict[str, Any], notes: Notes) -> dict[str, Any]:
         _adapt_vector_stores(data["vector_stores"], notes)
     elif "vector_stores" in data and data["vector_stores"] is None:
         del data["vector_stores"]
-    safety = data.get("safety")
-    if isinstance(safety, dict) and safety.get("default_shield_id") is not None:
-        notes.add(
-            ("safety", "default_shield_id"),
-            "not used; /v1/moderations takes the shield to run from the request's model",
-        )
     return data
 
 

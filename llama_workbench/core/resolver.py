@@ -120,7 +120,8 @@ async def _build_safety(ctx: BuildContext) -> dict[Api, Any]:
     kv = await ctx.storage.kv("metadata")
     table = ShieldsRoutingTable(ctx.providers, kv, ctx.config.registered_resources.shields)
     await table.initialize()
-    return {Api.safety: SafetyRouter(table), Api.shields: table}
+    default = (ctx.config.safety or {}).get("default_shield_id")
+    return {Api.safety: SafetyRouter(table, default), Api.shields: table}
 
 
 async def _build_tool_runtime(ctx: BuildContext) -> dict[Api, Any]:

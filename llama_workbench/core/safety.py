@@ -119,8 +119,9 @@ class ShieldsRoutingTable:
 class SafetyRouter:
     """The Safety API: finds the shield, runs it on its provider."""
 
-    def __init__(self, table: ShieldsRoutingTable) -> None:
+    def __init__(self, table: ShieldsRoutingTable, default_shield_id: str | None = None) -> None:
         self._table = table
+        self._default = default_shield_id  # the run config's safety.default_shield_id
 
     async def run_shield(self, request: RunShieldRequest) -> RunShieldResponse:
         shield = await self._table.retrieve(request.shield_id)
@@ -151,11 +152,9 @@ class SafetyRouter:
         texts = [request.input] if isinstance(request.input, str) else list(request.input)
         if not texts:
             raise BadRequestError("input must be a string or a non-empty list of strings.")
-        shields = (
-            [await self._shield_for_model(request.model)]
-            if request.model
-            else await self._table.list()
-        )
+        # No model: the configured default shield (Llama Stack's safety.default_shield_id), else all.
+        model = request.model or self._default
+        shields = [await self._shield_for_model(model)] if model else await self._table.list()
         if not shields:
             raise BadRequestError("This stack has no shields to moderate with; register one.")
         per_shield = await asyncio.gather(

@@ -37,7 +37,6 @@ EXPECTED_KEYS = {
     "vector_stores.file_ingestion_params",
     "vector_stores.chunk_retrieval_params",
     "vector_stores.file_batch_params",
-    "safety.default_shield_id",
 }
 
 
@@ -301,3 +300,25 @@ def test_every_llama_stack_distribution_loads(path: Path, tmp_path: Path) -> Non
     if f"{path.parent.name}/{path.name}" not in PLANNED_ONLY:
         with Stack.from_config(path, env=env) as stack:
             assert stack.compat_notes == [str(n) for n in stack.config.compat_notes]
+
+
+def test_safety_default_shield_id_is_the_moderation_model(tmp_path: Path) -> None:
+    """Llama Stack 0.7.3: /v1/moderations without a model runs safety.default_shield_id."""
+    regex = {
+        "provider_id": "re",
+        "provider_type": "inline::regex",
+        "config": {"blocked_words": ["darn"]},
+    }
+    config = {
+        "data_dir": str(tmp_path),
+        "apis": ["safety"],
+        "providers": {"safety": [regex]},
+        "registered_resources": {
+            "shields": [{"shield_id": "first", "provider_id": "re"}, {"shield_id": "second"}]
+        },
+        "safety": {"default_shield_id": "second"},
+    }
+    with Stack.from_config(config) as stack:
+        assert stack.compat_notes == []
+        result = stack.safety.run_moderation(input="darn")
+        assert result.model == "second" and result.results[0].flagged
