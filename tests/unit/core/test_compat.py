@@ -322,3 +322,29 @@ def test_safety_default_shield_id_is_the_moderation_model(tmp_path: Path) -> Non
         assert stack.compat_notes == []
         result = stack.safety.run_moderation(input="darn")
         assert result.model == "second" and result.results[0].flagged
+
+
+def test_llama_status_shows_the_notes(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from llama_workbench.jupyter import commands
+
+    with StubOpenAIServer(models=["m"]) as server:
+        data = small_config(tmp_path, server={"cors": True})
+        data["providers"]["inference"][0]["config"]["base_url"] = server.base_url
+        data["providers"]["inference"][0]["module"] = "ramalama_stack"
+        with Stack.from_config(write(tmp_path, data)) as stack:
+            shown: list[Any] = []
+            session = SimpleNamespace(stack=stack, describe="run.yaml")
+            magic = SimpleNamespace(session=session, show=shown.append)
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                commands.status(magic, "", None)  # type: ignore[arg-type]
+    lines = out.getvalue().splitlines()
+    assert lines[1:] == [
+        "Not served as written: providers.inference[0].module: external provider modules are "
+        "not imported; the provider_type is looked up in this version's registry (third-party "
+        "providers register through the 'llama_workbench.providers' entry-point group)",
+        "Not served as written: server.cors: not enforced by this version; no CORS headers are "
+        "sent (other origins are refused)",
+    ]
