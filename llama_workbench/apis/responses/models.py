@@ -287,6 +287,31 @@ class GuardrailSpec(ApiModel):
     type: str = Field(description="A shield id.")
 
 
+# OpenAI's (and Llama Stack 0.7.3's) values of `include`.
+ResponseInclude = Literal[
+    "web_search_call.action.sources",
+    "code_interpreter_call.outputs",
+    "computer_call_output.output.image_url",
+    "file_search_call.results",
+    "message.input_image.image_url",
+    "message.output_text.logprobs",
+    "reasoning.encrypted_content",
+]
+
+
+class ResponseReasoning(ApiModel):
+    """How much a reasoning model reasons (sent to it as reasoning_effort)."""
+
+    effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = None
+    summary: Literal["auto", "concise", "detailed"] | None = None
+
+
+class ResponseStreamOptions(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+
+    include_obfuscation: bool = True
+
+
 class CreateResponseRequest(_Open):
     """POST /v1/responses."""
 
@@ -310,7 +335,16 @@ class CreateResponseRequest(_Open):
     text: TextConfig | None = None
     metadata: dict[str, str] | None = None
     guardrails: list[str | GuardrailSpec] | None = None
-    include: list[str] | None = None
+    include: list[ResponseInclude] | None = None
+    top_logprobs: int | None = Field(None, ge=0, le=20)
+    frequency_penalty: float | None = Field(None, ge=-2.0, le=2.0)
+    presence_penalty: float | None = Field(None, ge=-2.0, le=2.0)
+    reasoning: ResponseReasoning | None = None
+    truncation: Literal["auto", "disabled"] | None = None
+    service_tier: Literal["auto", "default", "flex", "priority"] | None = None
+    safety_identifier: str | None = Field(None, max_length=64)
+    prompt_cache_key: str | None = Field(None, max_length=64)
+    stream_options: ResponseStreamOptions | None = None
 
     def shield_ids(self) -> list[str]:
         return [g if isinstance(g, str) else g.type for g in self.guardrails or []]
@@ -372,6 +406,13 @@ class ResponseObject(ApiModel):
     max_tool_calls: int | None = None
     text: TextConfig = Field(default_factory=TextConfig)
     truncation: str | None = None
+    top_logprobs: int | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    reasoning: ResponseReasoning | None = None
+    service_tier: str | None = None
+    safety_identifier: str | None = None
+    prompt_cache_key: str | None = None
     usage: ResponseUsage | None = None
     metadata: dict[str, str] | None = None
     background: bool = False

@@ -178,3 +178,35 @@ def test_file_parts_in_chat_completions(client: openai.OpenAI, model: ScriptedMo
             model=CHAT,
             messages=[{"role": "user", "content": [{"type": "file", "file": {}}]}],
         )
+
+
+def test_responses_logprobs_and_refused_options(
+    client: openai.OpenAI, model: ScriptedModelServer
+) -> None:
+    model.script(say("Humans live on Earth."))
+    plain = client.responses.create(model=CHAT, input="Which planet?")
+    first: Any = plain.output[0]
+    assert first.content[0].logprobs == []
+    model.script(say("Humans live on Earth."))
+    response = client.responses.create(
+        model=CHAT, input="Which planet?", include=["message.output_text.logprobs"], top_logprobs=1
+    )
+    item: Any = response.output[0]
+    part = item.content[0]
+    assert part.logprobs and "".join(p.token for p in part.logprobs) == "Humans live on Earth."
+    assert response.top_logprobs == 1 and response.truncation == "disabled"
+    model.script(say("Earth."))
+    stream = client.responses.create(
+        model=CHAT, input="Which planet?", stream=True, include=["message.output_text.logprobs"]
+    )
+    events = list(stream)
+    assert all(e.logprobs for e in events if e.type == "response.output_text.delta")
+    (done,) = [e for e in events if e.type == "response.completed"]
+    final: Any = done.response.output[0]
+    assert final.content[0].logprobs
+    with pytest.raises(openai.BadRequestError, match="truncation"):
+        client.responses.create(model=CHAT, input="hi", truncation="auto")
+    with pytest.raises(openai.BadRequestError, match=r"reasoning\.summary"):
+        client.responses.create(model=CHAT, input="hi", reasoning={"summary": "auto"})
+    with pytest.raises(openai.BadRequestError, match="include"):
+        client.responses.create(model=CHAT, input="hi", include=["not.a.value"])  # type: ignore[list-item]

@@ -13,6 +13,7 @@ from llama_workbench.apis.responses.models import (
     ToolChoiceMcp,
     ToolChoiceWebSearch,
 )
+from llama_workbench.providers.inline.responses.builtin.options import chat_options
 from llama_workbench.providers.inline.responses.builtin.tools import (
     FILE_SEARCH,
     WEB_SEARCH,
@@ -33,6 +34,7 @@ def chat_request(
     if isinstance(r.tool_choice, ToolChoiceAllowedTools):
         tools = toolset.allowed_chat_tools(r.tool_choice.tools)
     body: dict[str, Any] = {
+        **chat_options(r),
         "model": r.model,
         "messages": messages,
         "stream": True,

@@ -30,6 +30,7 @@ from llama_workbench.providers.inline.responses.builtin.convert import (
     items_to_messages,
     user_texts,
 )
+from llama_workbench.providers.inline.responses.builtin.options import check_options, echoed
 from llama_workbench.providers.inline.responses.builtin.orchestrator import (
     ResponseRun,
     RunSettings,
@@ -96,6 +97,7 @@ class BuiltinResponses:
 
     async def _prepare(self, request: CreateResponseRequest) -> _Prepared:
         self._check_options(request)
+        check_options(request)
         await self._check_resources(request)
         tools = ToolSet(list(request.tools or []), self._tool_deps)
         await tools.check()
@@ -121,6 +123,7 @@ class BuiltinResponses:
             metadata=request.metadata,
             background=bool(request.background),
             store=request.store is not False,
+            **echoed(request),
         )
         shields = request.shield_ids()
         settings = RunSettings(

@@ -37,6 +37,7 @@ from llama_workbench.providers.inline.responses.builtin.convert import add_call,
 from llama_workbench.providers.inline.responses.builtin.guardrails import (
     violation as shield_violation,
 )
+from llama_workbench.providers.inline.responses.builtin.options import chunk_logprobs
 from llama_workbench.providers.inline.responses.builtin.tools import (
     FILE_SEARCH,
     WEB_SEARCH,
@@ -89,6 +90,7 @@ class ResponseRun:
         self._seq = 0
         self._tool_calls = 0
         self._last_search: FileSearchCallItem | None = None
+        self._logprobs: list[dict[str, Any]] = []  # of this turn's text, when asked for
 
     # -- events
 
@@ -171,12 +173,15 @@ class ResponseRun:
         message: tuple[int, str] | None = None  # (output index, item id) once announced
         by_index: dict[int, _Call] = {}
         buffer = bool(self._settings.output_shields)  # hold text until it passes the shields
+        self._logprobs = []
         try:
             async for chunk in stream:
                 self._count(chunk.usage)
                 for choice in chunk.choices[:1]:
                     delta = choice.delta
                     if delta.content:
+                        probs = chunk_logprobs(choice)
+                        self._logprobs += probs
                         if message is None and not buffer:
                             index, item_id, opened = self._open_message()
                             message = (index, item_id)
@@ -184,7 +189,7 @@ class ResponseRun:
                                 yield event
                         text.append(delta.content)
                         if message is not None:
-                            yield self._text_delta(message, delta.content)
+                            yield self._text_delta(message, delta.content, probs)
                     for tc in delta.tool_calls or []:
                         async for event in self._call_delta(by_index, tc):
                             yield event
@@ -218,14 +223,16 @@ class ResponseRun:
         assert item.id is not None
         return index, item.id, [added, part]
 
-    def _text_delta(self, message: tuple[int, str], delta: str) -> StreamEvent:
+    def _text_delta(
+        self, message: tuple[int, str], delta: str, logprobs: list[dict[str, Any]]
+    ) -> StreamEvent:
         return self._event(
             "response.output_text.delta",
             item_id=message[1],
             output_index=message[0],
             content_index=0,
             delta=delta,
-            logprobs=[],
+            logprobs=logprobs,
         )
 
     async def _call_delta(self, by_index: dict[int, _Call], tc: Any) -> AsyncIterator[StreamEvent]:
@@ -275,7 +282,7 @@ class ResponseRun:
                 message = (index, item_id)
                 for event in opened:
                     yield event
-                yield self._text_delta(message, text)
+                yield self._text_delta(message, text, self._logprobs)
             async for event in self._finish_text(message[0], message[1], text):
                 yield event
         for call in calls:
@@ -309,21 +316,21 @@ class ResponseRun:
         self.messages.append(assistant)
 
     async def _finish_text(self, index: int, item_id: str, text: str) -> AsyncIterator[StreamEvent]:
-        part = OutputText(text=text, annotations=self._citations(text))
+        part = OutputText(text=text, annotations=self._citations(text), logprobs=self._logprobs)
         yield self._event(
             "response.output_text.done",
             item_id=item_id,
             output_index=index,
             content_index=0,
             text=text,
-            logprobs=[],
+            logprobs=self._logprobs,
         )
-        yield self._event(
+        yield self._event(  # its part without logprobs, as Llama Stack 0.7.3 sends it
             "response.content_part.done",
             item_id=item_id,
             output_index=index,
             content_index=0,
-            part=part.model_dump(mode="json", exclude_none=True),
+            part={**part.model_dump(mode="json", exclude_none=True), "logprobs": []},
         )
         item = MessageItem(id=item_id, role="assistant", content=[part], status="completed")
         yield self._done(index, item)
