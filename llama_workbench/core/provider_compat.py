@@ -20,6 +20,10 @@ _OPENAI_COMPAT = frozenset(
         "fireworks", "groq", "nvidia", "llama-stack",
     )
 )  # fmt: skip
+_VECTOR_IO = frozenset(
+    {"inline::faiss", "inline::sqlite-vec", "inline::sqlite_vec", "remote::chromadb"}
+    | {"remote::pgvector", "remote::qdrant", "inline::qdrant"}
+)
 _TLS_UNSERVED = ("min_version", "ciphers", "client_cert", "client_key")
 # Settings of Llama Stack's providers that ours do without: (type, key) -> what happens instead.
 _UNSERVED: dict[str, dict[str, str]] = {
@@ -39,7 +43,64 @@ def adapt_provider_config(
             notes.add((*loc, key), message)
     if provider_type in _OPENAI_COMPAT:
         return _openai_compat(config, loc, notes)
+    if provider_type in _VECTOR_IO:
+        return _vector_io(provider_type, config, loc, notes)
     return config
+
+
+def _vector_io(
+    provider_type: str, config: dict[str, Any], loc: Loc, notes: Notes
+) -> dict[str, Any]:
+    """Llama Stack's vector_io settings: persistence, and the server's address forms."""
+    for key in [k for k, v in config.items() if v is None]:
+        del config[key]  # `${env.X:=}` unset: the setting's default
+    if config.pop("persistence", None) is not None:
+        notes.add(
+            (*loc, "persistence"),
+            "not used; this stack keeps its vector stores' records in storage.stores.metadata",
+        )
+    if provider_type.endswith("::pgvector"):
+        _pgvector(config, loc, notes)
+    elif provider_type.endswith("::qdrant"):
+        _qdrant(config, loc, notes)
+    return config
+
+
+def _pgvector(config: dict[str, Any], loc: Loc, notes: Notes) -> None:
+    metric = config.pop("distance_metric", "COSINE")
+    if str(metric).upper() != "COSINE":
+        notes.add((*loc, "distance_metric"), "not used; stores are searched by cosine distance")
+    index = config.pop("vector_index", None)
+    if isinstance(index, dict):
+        kind = str(index.get("type", "HNSW")).upper()
+        config.setdefault("hnsw", kind == "HNSW")
+        if kind != "HNSW" or any(index.get(k) is not None for k in ("m", "ef_construction")):
+            notes.add(
+                (*loc, "vector_index"),
+                "only its type is used: an HNSW index with pgvector's own parameters"
+                if kind == "HNSW"
+                else f"{kind} is not built; stores are scanned exactly (hnsw: false)",
+            )
+
+
+def _qdrant(config: dict[str, Any], loc: Loc, notes: Notes) -> None:
+    """qdrant-client's location/host/port/https/prefix become our one `url`."""
+    location, host = config.pop("location", None), config.pop("host", None)
+    port, https, prefix = (
+        config.pop("port", None),
+        config.pop("https", None),
+        config.pop("prefix", None),
+    )
+    if config.get("url") is None and config.get("path") is None:
+        if location == ":memory:":
+            notes.add((*loc, "location"), "':memory:' is not served; a local folder is (path:)")
+        elif location:
+            config["url"] = location
+        else:  # qdrant-client's own default: a server on localhost
+            scheme = "https" if https else "http"
+            config["url"] = f"{scheme}://{host or 'localhost'}:{port or 6333}"
+    if prefix and config.get("url"):
+        config["url"] = f"{str(config['url']).rstrip('/')}/{str(prefix).strip('/')}"
 
 
 def _openai_compat(config: dict[str, Any], loc: Loc, notes: Notes) -> dict[str, Any]:

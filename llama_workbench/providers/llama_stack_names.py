@@ -9,6 +9,7 @@ ALIASES: dict[tuple[Api, str], str] = {
     (Api.inference, "remote::llama-cpp-server"): "remote::llama-cpp",
     (Api.tool_runtime, "inline::file-search"): "inline::rag-runtime",
     (Api.vector_io, "inline::sqlite_vec"): "inline::sqlite-vec",
+    (Api.vector_io, "inline::qdrant"): "remote::qdrant",  # its `path:` is our local mode
 }
 
 # Every provider type of Llama Stack 0.7.3's registry, by API (names only). A run config that

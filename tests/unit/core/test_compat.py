@@ -37,6 +37,8 @@ EXPECTED_KEYS = {
     "vector_stores.file_ingestion_params",
     "vector_stores.chunk_retrieval_params",
     "vector_stores.file_batch_params",
+    "providers.vector_io[0].config.persistence",  # faiss
+    "providers.vector_io[1].config.persistence",  # sqlite-vec
 }
 
 
@@ -118,6 +120,20 @@ def test_vllm_settings_are_honoured(tmp_path: Path) -> None:
         bodies = [r["body"] for r in server.requests if r["path"].endswith("/chat/completions")]
         assert [b["max_tokens"] for b in bodies] == [77, 5]
         assert all(not k.startswith("vllm.") for k in stack.compat_notes)
+
+
+def test_vector_io_servers_as_llama_stack_configures_them(tmp_path: Path) -> None:
+    """Starter's qdrant has no url (qdrant-client's default: localhost), pgvector an index."""
+    env = offline_env(tmp_path, QDRANT_URL="set", PGVECTOR_DB="db", PGVECTOR_USER="u")
+    config = load_config(reference_config(), env=env)
+    plan = plan_stack(config, default_registry())
+    planned = {p.provider_id: p.config for p in plan.providers[Api.vector_io]}
+    assert str(getattr(planned["qdrant"], "url", None)) == "http://localhost:6333"
+    assert getattr(planned["pgvector"], "hnsw", None) is True
+    notes = {n.key: n.message for n in config.compat_notes}
+    assert notes["providers.vector_io[2].config.vector_index"].startswith("only its type is used")
+    assert "providers.vector_io[3].config.persistence" in notes  # qdrant
+    assert "providers.vector_io[2].config.distance_metric" not in notes  # COSINE is ours
 
 
 def write(tmp_path: Path, data: dict[str, Any]) -> Path:
@@ -219,6 +235,7 @@ def test_llama_stack_names_resolve_to_ours() -> None:
         (Api.inference, "remote::llama-cpp-server", "remote::llama-cpp"),
         (Api.tool_runtime, "inline::file-search", "inline::rag-runtime"),
         (Api.vector_io, "inline::sqlite_vec", "inline::sqlite-vec"),
+        (Api.vector_io, "inline::qdrant", "remote::qdrant"),
         (Api.file_processors, "inline::pypdf", "inline::pypdf"),
         (Api.batches, "inline::reference", "inline::reference"),
     ]
