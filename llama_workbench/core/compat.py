@@ -32,17 +32,8 @@ _SERVER = {
     "cors": "not enforced by this version; no CORS headers are sent (other origins are refused)",
     "workers": "not used; one server process serves every request",
 }
-# vector_stores keys of Llama Stack that this version reads; the others are reported.
-_VECTOR_STORES_READ = {
-    "default_provider_id",
-    "default_embedding_model",
-    "default_search_mode",
-    "default_reranker_model",
-    "embedding_batch_size",
-    "attach_wait_s",
-    "attach_wait_max_bytes",
-    "contextual_retrieval_params",
-}
+# vector_stores keys read besides VectorStoresConfig's fields (its extras: core/vector_stores).
+_VECTOR_STORES_EXTRA_READ = {"default_reranker_model"}
 _VECTOR_STORES_UNREAD = {
     "rewrite_query_params": "not used; queries are searched as given",
     "file_search_params": "not used; file_search results use this version's own wording",
@@ -263,11 +254,21 @@ def _adapt_resources(resources: dict[str, Any], notes: Notes) -> None:
 
 
 def _adapt_vector_stores(section: dict[str, Any], notes: Notes) -> None:
-    for key in [k for k in section if k not in _VECTOR_STORES_READ]:
+    """Llama Stack's keys we don't read are reported; any other unknown key is a typo."""
+    from llama_workbench.core.config import VectorStoresConfig
+
+    read = set(VectorStoresConfig.model_fields) | _VECTOR_STORES_EXTRA_READ
+    for key in [k for k in section if k not in read]:
         if key in _VECTOR_STORES_UNREAD:
             if section[key] is not None:
                 notes.add(("vector_stores", key), _VECTOR_STORES_UNREAD[key])
             del section[key]
+        else:
+            raise ConfigError(
+                f"{notes.where(('vector_stores', key))}: vector_stores.{key} is not a known "
+                f"setting (a typo?); known: {', '.join(sorted(read | set(_VECTOR_STORES_UNREAD)))}",
+                details={"path": f"vector_stores.{key}"},
+            )
 
 
 # The APIs of Llama Stack 0.7.3's `Api` enum (names only).

@@ -168,6 +168,14 @@ class VectorStoresConfig(BaseModel):
     )
 
 
+class SafetyConfig(_Strict):
+    """Llama Stack's `safety:` section."""
+
+    default_shield_id: str | None = Field(
+        None, description="The shield /v1/moderations runs when a request names no model."
+    )
+
+
 class StackConfig(_Strict):
     """A run config (Llama Stack's `version: 2` format, plus `data_dir`)."""
 
@@ -182,8 +190,8 @@ class StackConfig(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)
     vector_stores: VectorStoresConfig = Field(default_factory=VectorStoresConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
-    # Sections of Llama Stack run configs that APIs of later versions read; kept, not interpreted.
-    safety: dict[str, Any] | None = None
+    safety: SafetyConfig | None = None
+    # Llama Stack's connectors (ConnectorInput), checked when the stack is built.
     connectors: list[Any] | None = None
     # Where the config came from, and the YAML line of each path, for error messages.
     _origin: str = PrivateAttr("<dict>")

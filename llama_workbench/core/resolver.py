@@ -120,7 +120,7 @@ async def _build_safety(ctx: BuildContext) -> dict[Api, Any]:
     kv = await ctx.storage.kv("metadata")
     table = ShieldsRoutingTable(ctx.providers, kv, ctx.config.registered_resources.shields)
     await table.initialize()
-    default = (ctx.config.safety or {}).get("default_shield_id")
+    default = ctx.config.safety.default_shield_id if ctx.config.safety else None
     return {Api.safety: SafetyRouter(table, default), Api.shields: table}
 
 

@@ -206,7 +206,8 @@ def test_llama_stack_auth_switched_off_by_its_environment_loads(tmp_path: Path) 
         ("server", {"port": 8321, "prot": 1}, r"run\.yaml:\d+: server\.prot is not a known"),
         ("storage", {"stores": {"inference": {"backend": "sql_default", "table_name": "t",
                                               "num_writer": 4}}}, r"num_writer is not a known"),
-        ("vector_stores", {"default_provider": "faiss"}, None),  # its section keeps other keys
+        ("safety", {"default_shiled_id": "x"}, r"run\.yaml:\d+: safety\.default_shiled_id is not"),
+        ("vector_stores", {"default_provider": "x"}, r"run\.yaml:\d+: vector_stores\.default_provider is"),
     ],
 )  # fmt: skip
 def test_a_typo_in_our_own_keys_is_still_an_error_naming_the_line(
