@@ -15,6 +15,8 @@ from llama_workbench.core.errors import (
     RateLimitError,
     to_http,
 )
+from llama_workbench.core.provider_data import HEADER as PROVIDER_DATA_HEADER
+from llama_workbench.core.provider_data import parse_header, provider_data
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -50,6 +52,7 @@ class GuardMiddleware:
         try:
             principal = self._authenticate(scope)
             self._check_length(scope)
+            data = _provider_data(scope)
         except LlamaWorkbenchError as exc:
             await _reply(send, exc)
             return
@@ -61,7 +64,8 @@ class GuardMiddleware:
         self.active += 1
         token = current_principal.set(principal)
         try:
-            await self.app(scope, self._limited(receive, send), send)
+            with provider_data(data):
+                await self.app(scope, self._limited(receive, send), send)
         except PayloadTooLargeError as exc:
             await _reply(send, exc)
         finally:
@@ -103,6 +107,15 @@ class GuardMiddleware:
             return message
 
         return counted
+
+
+_PROVIDER_DATA = PROVIDER_DATA_HEADER.lower().encode()
+
+
+def _provider_data(scope: Scope) -> dict[str, Any] | None:
+    """The request's provider data (keys for this request only), when it sends the header."""
+    raw = dict(scope["headers"]).get(_PROVIDER_DATA)
+    return parse_header(raw) if raw else None
 
 
 async def _reply(send: Send, exc: LlamaWorkbenchError) -> None:

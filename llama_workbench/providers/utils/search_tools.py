@@ -53,6 +53,7 @@ class SearchToolSpec:
     description: str
     query_description: str
     key_env: str  # where the starter config reads the key from
+    key_field: str  # its name in a request's provider data (Llama Stack 0.7.3's)
 
     def tool_def(self) -> ToolDef:
         schema = {
@@ -151,12 +152,19 @@ class SearchToolRuntime:
         return self._client
 
     def _key(self) -> str:
-        if self._config.api_key is None:
+        """The configured key, else the request's (X-LlamaStack-Provider-Data), as 0.7.3."""
+        if self._config.api_key is not None:
+            return self._config.api_key.get_secret_value()
+        from llama_workbench.core.provider_data import HEADER, provider_value
+
+        key = provider_value(self.spec.key_field)
+        if key is None:
             raise AuthenticationError(
                 f"Provider '{self.provider_id}' has no API key: set api_key in its config "
-                f"(the starter config reads {self.spec.key_env})."
+                f"(the starter config reads {self.spec.key_env}), or pass it per request in "
+                f'the {HEADER} header as {{"{self.spec.key_field}": <your api key>}}.'
             )
-        return self._config.api_key.get_secret_value()
+        return key
 
     async def _send(self, request: httpx.Request) -> Any:
         try:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import openai
 import pytest
 
@@ -215,3 +216,32 @@ def test_without_a_search_provider_it_is_a_400_naming_what_to_configure(
         with pytest.raises(openai.BadRequestError, match="remote::brave-search") as info:
             client.responses.create(model=MODEL, input="x", tools=[{"type": "web_search"}])
         assert "BRAVE_SEARCH_API_KEY" in str(info.value)
+
+
+def test_a_key_in_the_provider_data_header_serves_the_request(
+    tmp_path: Path, model: ScriptedModelServer, search: StubSearchServer
+) -> None:
+    """Llama Stack's clients pass search keys per request in X-LlamaStack-Provider-Data."""
+    config = stack_config(tmp_path, model, search.base_url)
+    config["providers"]["tool_runtime"][0]["config"]["api_key"] = "${env.NO_SUCH_KEY:=}"
+    with Stack.from_config(config) as stack, start_server(stack, port=free_port()) as server:
+        header = {"X-LlamaStack-Provider-Data": json.dumps({"brave_search_api_key": KEY})}
+        keyed = openai.OpenAI(
+            base_url=f"{server.url}/v1", api_key="none", max_retries=0, default_headers=header
+        )
+        model.script(call("web_search", query="llama"), say("Found."))
+        with keyed.responses.create(
+            model=MODEL, input="x", tools=[{"type": "web_search"}], stream=True
+        ) as stream:
+            final: Any = list(stream)[-1]
+        assert final.response.output[0].status == "completed"
+        assert search.requests[-1]["headers"]["x-subscription-token"] == KEY
+        invoke = {"tool_name": "web_search", "kwargs": {"query": "llama"}}
+        answer = httpx.post(f"{server.url}/v1/tool-runtime/invoke", json=invoke, headers=header)
+        assert answer.status_code == 200 and "example.org" in answer.json()["content"]
+        without = httpx.post(f"{server.url}/v1/tool-runtime/invoke", json=invoke)
+        assert without.status_code == 401
+        assert "X-LlamaStack-Provider-Data" in without.json()["error"]["message"]
+        bad = {"X-LlamaStack-Provider-Data": "not json"}
+        refused = httpx.post(f"{server.url}/v1/tool-runtime/invoke", json=invoke, headers=bad)
+        assert refused.status_code == 400 and "must be a JSON object" in refused.text

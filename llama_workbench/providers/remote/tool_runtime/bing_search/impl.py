@@ -26,6 +26,7 @@ class BingSearchToolRuntime(SearchToolRuntime):
         description="Search the web using Bing Search API",
         query_description="The query to search for",
         key_env="BING_API_KEY",
+        key_field="bing_search_api_key",
     )
 
     def __init__(self, provider_id: str, config: BingSearchToolConfig) -> None:

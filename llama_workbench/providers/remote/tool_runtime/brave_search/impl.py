@@ -51,6 +51,7 @@ class BraveSearchToolRuntime(SearchToolRuntime):
         description="Search the web for information",
         query_description="The query to search for",
         key_env="BRAVE_SEARCH_API_KEY",
+        key_field="brave_search_api_key",
     )
 
     def __init__(self, provider_id: str, config: BraveSearchToolConfig) -> None:

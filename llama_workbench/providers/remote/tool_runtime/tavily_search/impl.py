@@ -25,6 +25,7 @@ class TavilySearchToolRuntime(SearchToolRuntime):
         description="Search the web for information",
         query_description="The query to search for",
         key_env="TAVILY_SEARCH_API_KEY",
+        key_field="tavily_search_api_key",
     )
 
     def __init__(self, provider_id: str, config: TavilySearchToolConfig) -> None:

@@ -45,6 +45,7 @@ class WolframAlphaToolRuntime(SearchToolRuntime):
         description="Query WolframAlpha for computational knowledge",
         query_description="The query to compute",
         key_env="WOLFRAM_ALPHA_API_KEY",
+        key_field="wolfram_alpha_api_key",
     )
 
     def __init__(self, provider_id: str, config: WolframAlphaToolConfig) -> None:

@@ -136,3 +136,12 @@ async def test_searches_by_query_are_separate_cassettes(
     assert len(list(tmp_path.glob("get_res_v1_web_search_*.json"))) == 2
     with recording("replay", tmp_path):
         assert "second" in await search(runtime("brave", stub.base_url), "second")
+
+
+def test_provider_data_in_library_mode(tmp_path: Path, stub: StubSearchServer) -> None:
+    from llama_workbench.core.provider_data import provider_data
+
+    config = search_config(tmp_path, ("brave-search", "brave-search", None, stub.base_url))
+    with Stack.from_config(config) as stack, provider_data({"brave_search_api_key": KEY}):
+        result = stack.tool_runtime.invoke_tool("web_search", {"query": "llama"})
+        assert "example.org" in (result.content or "")

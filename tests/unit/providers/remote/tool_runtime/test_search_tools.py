@@ -247,3 +247,23 @@ async def test_sources_are_the_pages_found(stub: StubSearchServer, kind: str, co
     await rt.shutdown()
     sources = (result.metadata or {}).get("sources", [])
     assert sources == [f"https://example.org/{n}" for n in range(1, count + 1)]
+
+
+async def test_a_key_passed_per_request_as_llama_stack_clients_pass_it(
+    stub: StubSearchServer,
+) -> None:
+    from llama_workbench.core.provider_data import provider_data
+
+    rt = runtime("tavily", stub.base_url, key=None)
+    with provider_data({"tavily_search_api_key": KEY, "brave_search_api_key": "other"}):
+        assert json.loads(await search(rt))["query"] == "llama 4"
+    assert stub.requests[-1]["body"]["api_key"] == KEY
+    with (
+        provider_data({"brave_search_api_key": KEY}),
+        pytest.raises(AuthenticationError, match='"tavily_search_api_key": <your api key>'),
+    ):
+        await search(runtime("tavily", stub.base_url, key=None))
+    configured = runtime("bing", stub.base_url)  # a configured key is used first
+    with provider_data({"bing_search_api_key": "ignored"}):
+        await search(configured)
+    assert stub.requests[-1]["headers"]["ocp-apim-subscription-key"] == KEY
