@@ -145,3 +145,22 @@ def test_provider_data_in_library_mode(tmp_path: Path, stub: StubSearchServer) -
     with Stack.from_config(config) as stack, provider_data({"brave_search_api_key": KEY}):
         result = stack.tool_runtime.invoke_tool("web_search", {"query": "llama"})
         assert "example.org" in (result.content or "")
+
+
+@pytest.mark.parametrize(
+    ("keys", "serving"),
+    [({}, "brave-search"), ({"TAVILY_SEARCH_API_KEY": "tvly-x"}, "tavily-search")],
+)
+def test_llama_stack_starter_config_serves_websearch(
+    tmp_path: Path, keys: dict[str, str], serving: str
+) -> None:
+    """0.7.3's starter lists brave-search then tavily-search, keys from the environment: the
+    one with a key serves builtin::websearch, else the first (the group exists either way)."""
+    from tests.unit.core.test_compat import offline_env, reference_config
+
+    with Stack.from_config(reference_config(), env=offline_env(tmp_path, **keys)) as stack:
+        groups = {g.identifier: g.provider_id for g in stack.tool_runtime.list_tool_groups()}
+        assert groups["builtin::websearch"] == serving
+        assert [t.name for t in stack.tool_runtime.list_tools("builtin::websearch")] == [
+            "web_search"
+        ]
