@@ -603,9 +603,25 @@ def _best_tool(tools: list[dict[str, Any]], question: str) -> dict[str, Any]:
     return max(tools, key=lambda t: (score(t), -tools.index(t)))
 
 
+# A Llama Guard: the words that make a conversation unsafe (category S1), else "safe".
+UNSAFE_WORDS = ("kidnap", "cocaine", "lyrics", "erotic", "arma", "poison", "hack", "bomb")
+
+
+def guard_verdict(prompt: str) -> str | None:
+    """Llama Guard's answer when `prompt` is a Llama Guard classification prompt, else None."""
+    if "unsafe content" not in prompt or "BEGIN CONVERSATION" not in prompt:
+        return None
+    conversation = prompt.split("BEGIN CONVERSATION", 1)[1].split("END CONVERSATION", 1)[0]
+    words = set(re.findall(r"\w+", conversation.lower()))
+    return "unsafe\nS1" if any(w in words for w in UNSAFE_WORDS) else "safe"
+
+
 def schema_responder(body: dict[str, Any]) -> Turn:
     messages = body.get("messages") or []
     last = messages[-1] if messages else {"role": "user", "content": ""}
+    verdict = guard_verdict(_text_of(last.get("content")))
+    if verdict is not None:
+        return say(verdict)
     tools = [t for t in body.get("tools") or [] if t.get("type", "function") == "function"]
     choice = body.get("tool_choice")
     if tools and choice != "none" and last.get("role") != "tool":
