@@ -1,4 +1,5 @@
-"""Agent tool entries -> Responses tools: functions, builtin::rag, mcp::<label>, tool dicts."""
+"""Agent tool entries -> Responses tools: functions, builtin::rag, builtin::websearch,
+mcp::<label>, tool dicts."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from llama_workbench.core.errors import BadRequestError
 
 _TOOL = TypeAdapter(ResponseTool)
 _RAG_NAMES = ("builtin::rag", "builtin::rag/knowledge_search")
+_WEB_SEARCH_NAMES = ("builtin::websearch", "builtin::websearch/web_search")
 
 
 def store_ids(tools: list[dict[str, Any]]) -> list[str]:
@@ -41,13 +43,16 @@ def _one_tool(where: str, entry: Any) -> tuple[dict[str, Any], FunctionTool | No
     if isinstance(entry, str):
         if entry.startswith("mcp::") and entry[5:]:
             return _checked(where, {"type": "mcp", "server_label": entry[5:]}), None
+        if entry in _WEB_SEARCH_NAMES:
+            return _checked(where, {"type": "web_search"}), None
         if entry in _RAG_NAMES:
             raise BadRequestError(
                 f"{where}: '{entry}' needs vector stores: give "
                 "{'name': 'builtin::rag', 'args': {'vector_store_ids': [...]}}."
             )
         raise BadRequestError(
-            f"{where}: unknown tool {entry!r}; tool strings are 'mcp::<server label>'."
+            f"{where}: unknown tool {entry!r}; tool strings are 'mcp::<server label>' and "
+            "'builtin::websearch'."
         )
     if isinstance(entry, Mapping):
         if entry.get("name") in _RAG_NAMES and "type" not in entry:
@@ -89,11 +94,6 @@ def _checked(where: str, spec: dict[str, Any]) -> dict[str, Any]:
         raise BadRequestError(
             f"{where}: invalid tool {spec!r}: {validation_summary(exc)}"
         ) from None
-    if checked.type not in ("function", "file_search", "mcp"):
-        raise BadRequestError(
-            f"{where}: '{checked.type}' tools are not available to agents; use function, "
-            "file_search (builtin::rag) or mcp tools."
-        )
     result: dict[str, Any] = checked.model_dump(mode="json", exclude_none=True)
     return result
 

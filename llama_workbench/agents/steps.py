@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -139,6 +140,11 @@ class StepMaker:
             details = {"vector_store_ids": self._store_ids, "queries": [], "results": []}
             self._tools[index], started = self.start("memory_retrieval", details)
             out.append(started)
+        elif kind == "web_search_call":
+            out += self._close_inference()
+            call = {"call_id": item["id"], "tool_name": "web_search", "arguments": ""}
+            self._tools[index], started = self.start("tool_execution", {"tool_calls": [call]})
+            out.append(started)
         elif kind == "mcp_call":
             out += self._close_inference()
             call = {
@@ -163,7 +169,9 @@ class StepMaker:
         step = self._tools.pop(index, None)
         if step is None:
             return []
-        if kind == "file_search_call":
+        if kind == "web_search_call":
+            _web_search_done(step, item)
+        elif kind == "file_search_call":
             step.details["queries"] = item.get("queries", [])
             step.details["status"] = item.get("status")
             step.details["results"] = [
@@ -220,3 +228,18 @@ class StepMaker:
 
 
 # -- helpers
+
+
+def _web_search_done(step: Step, item: dict[str, Any]) -> None:
+    """A web search step: its query, and the pages found (the text went to the model)."""
+    action = item.get("action") or {}
+    step.details["tool_calls"][0]["arguments"] = json.dumps({"query": action.get("query")})
+    failed = item.get("status") != "completed"
+    step.details["tool_responses"] = [
+        {
+            "call_id": item["id"],
+            "tool_name": "web_search",
+            "content": [s["url"] for s in action.get("sources") or []] or None,
+            "error": "the web search failed" if failed else None,
+        }
+    ]

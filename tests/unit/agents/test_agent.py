@@ -273,7 +273,7 @@ def test_sessions_survive_a_restart(server: ScriptedModelServer, tmp_path: Path)
         ("nope", r"tools\[0\]: unknown tool 'nope'"),
         ("builtin::rag", r"tools\[0\]: 'builtin::rag' needs vector stores"),
         ({"name": "builtin::rag", "args": {}}, r"tools\[0\]: builtin::rag needs"),
-        ({"type": "web_search"}, r"tools\[0\]: 'web_search' tools are not available"),
+        ({"type": "computer_use_preview"}, r"tools\[0\]: invalid tool .*computer_use_preview"),
         ({"foo": 1}, r"tools\[0\]: .* has no 'type'"),
         ({"type": "file_search", "vector_store_ids": []}, r"tools\[0\]: invalid tool"),
     ],
