@@ -110,6 +110,9 @@ def _openai_compat(config: dict[str, Any], loc: Loc, notes: Notes) -> dict[str, 
     token = config.pop("api_token", None)  # remote::vllm's alias of the key
     if token is not None and config.get("api_key") is None:
         config["api_key"] = token
+    max_tokens = config.pop("max_tokens", None)  # remote::vllm's default for requests
+    if max_tokens is not None:
+        config["default_max_tokens"] = max_tokens
     legacy_verify = config.pop("tls_verify", None)  # remote::vllm's older spelling
     if legacy_verify is not None:
         config["verify"] = legacy_verify

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from llama_workbench.core.compat import Notes, adapt_run_config
 from llama_workbench.core.config import (
     Loc,
     StackConfig,
@@ -23,7 +24,9 @@ from llama_workbench.core.config import (
 )
 from llama_workbench.core.datatypes import Api, ProviderSpec
 from llama_workbench.core.errors import ConfigError, LlamaWorkbenchError
+from llama_workbench.core.provider_compat import adapt_provider_config
 from llama_workbench.lab.store import is_secret_key, mask_secrets
+from llama_workbench.providers.llama_stack_names import is_llama_stack_type
 from llama_workbench.providers.registry import default_registry, load_config_class
 
 # registered_resources kinds the panel shows, and the key that names each resource.
@@ -179,6 +182,12 @@ def check_config(raw: Mapping[str, Any]) -> Checked:
     """The whole run config: the project's own loader, then each provider's config class."""
     checked = Checked()
     data = drop_disabled(expand(dict(raw), checked))
+    run_notes, notes = Notes(lambda loc: ""), Notes(lambda loc: "")
+    try:  # Llama Stack's keys: ours, or a note (its auth settings are refused)
+        data = adapt_run_config(data, run_notes)
+    except ConfigError as exc:
+        checked.problems.append(Problem(["server", "auth"], exc.message))
+        return checked
     try:
         StackConfig.model_validate(data)
     except ValidationError as exc:
@@ -194,17 +203,23 @@ def check_config(raw: Mapping[str, Any]) -> Checked:
     for api, index, entry in _entries(raw):
         if not isinstance(entry.get("provider_id"), str) or _disabled(entry):
             continue
+        provider_type, loc = str(entry.get("provider_type")), ("providers", api, index)
         try:
-            spec = provider_spec(api, str(entry.get("provider_type")))
+            spec = provider_spec(api, provider_type)
         except ConfigError as exc:
-            checked.problems.append(
-                Problem(["providers", api, index, "provider_type"], exc.message)
-            )
+            if api in {a.value for a in Api} and is_llama_stack_type(Api(api), provider_type):
+                notes.add((*loc, "provider_type"), f"Llama Stack's provider '{provider_type}' "
+                          "is not in this version; the stack starts without it")  # fmt: skip
+                continue
+            checked.problems.append(Problem([*loc, "provider_type"], exc.message))
             continue
-        sub = check_provider_config(
-            spec, entry.get("config") or {}, ("providers", api, index, "config")
-        )
+        expanded = expand(dict(entry.get("config") or {}), Checked()) or {}
+        config = adapt_provider_config(provider_type, expanded, (*loc, "config"), notes)
+        sub = check_provider_config(spec, config, (*loc, "config"))
         checked.problems += sub.problems
+    # Provider notes by the raw config's indices (the panel's), the rest as the loader words them.
+    checked.warnings += [str(n) for n in run_notes.items if not n.key.startswith("providers.")]
+    checked.warnings += [str(n) for n in notes.items]
     return checked
 
 

@@ -22,7 +22,9 @@ DEFAULT_FILENAME = "run.yaml"
 # What a secret looks like in every response; sending it back means "keep the stored value".
 MASK = "********"
 _SECRET_KEY = re.compile(
-    r"(api[_-]?key|apikey|password|passwd|secret|token|credential|authorization|private[_-]?key)",
+    # `token`, but not a count of them (max_tokens, default_max_tokens, max_tokens_in_context)
+    r"(api[_-]?key|apikey|password|passwd|secret|(?<!max_)token|credential|authorization"
+    r"|private[_-]?key)",
     re.IGNORECASE,
 )
 # A value that only names an environment variable (no literal default) reveals nothing secret.

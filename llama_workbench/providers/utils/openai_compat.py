@@ -84,7 +84,7 @@ class OpenAICompatConfig(BaseModel):
     verify: bool | str = Field(
         True, description="Verify the server's TLS certificate: true, false, or a CA bundle path."
     )
-    max_tokens: int | None = Field(
+    default_max_tokens: int | None = Field(
         None, ge=1, description="max_tokens of chat and completion requests that set none."
     )
 
@@ -201,8 +201,8 @@ class OpenAICompatAdapter:
             body.pop("top_k", None)
         generates = isinstance(request, ChatCompletionRequest | CompletionRequest)
         limited = "max_tokens" in body or "max_completion_tokens" in body
-        if self.config.max_tokens and generates and not limited:
-            body["max_tokens"] = self.config.max_tokens
+        if self.config.default_max_tokens and generates and not limited:
+            body["max_tokens"] = self.config.default_max_tokens
         return body
 
     def _provider_model(self, model_id: str) -> ProviderModel:
