@@ -74,7 +74,11 @@ class CompletionsStore:
             "seq": time.time_ns(),
             "model": completion.model,
             "owner": owner_for_new_resource(),
-            "completion": completion.model_dump(mode="json", exclude_none=True),
+            # The request's metadata is kept with it, as OpenAI keeps a stored completion's.
+            "completion": {
+                **completion.model_dump(mode="json", exclude_none=True),
+                **({"metadata": request.metadata} if request.metadata else {}),
+            },
             "input_messages": [
                 m.model_dump(mode="json", exclude_none=True) for m in request.messages
             ],

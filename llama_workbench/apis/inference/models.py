@@ -357,9 +357,10 @@ class EmbeddingsResponse(ApiModel):
 
 
 class StoredChatCompletion(ChatCompletion):
-    """A stored chat completion with the messages that produced it."""
+    """A stored chat completion with the messages that produced it (and its request's metadata)."""
 
     input_messages: list[Message]
+    metadata: dict[str, str] | None = None
 
 
 class StoredChatCompletionList(ApiModel):

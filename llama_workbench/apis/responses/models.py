@@ -253,6 +253,7 @@ OutputItem = Item
 class TextFormat(_Open):
     type: Literal["text", "json_object", "json_schema"] = "text"
     name: str | None = None
+    description: str | None = Field(None, description="json_schema: given to the model.")
     schema_: dict[str, Any] | None = Field(None, alias="schema")
     strict: bool | None = None
 

@@ -220,9 +220,10 @@ ChunkingStrategy = Annotated[
 
 class CreateVectorStoreRequest(ApiModel):
     """POST /v1/vector_stores. `embedding_model`, `embedding_dimension` and `provider_id` are
-    Llama Stack's extra_body fields; without them the stack's defaults apply."""
+    Llama Stack's extra_body fields; without them the stack's defaults apply. Other extra fields
+    (e.g. 0.7.3's provider_vector_store_id) are a 400 that names them, never dropped."""
 
-    model_config = ConfigDict(extra="allow", protected_namespaces=())
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
     name: str | None = None
     file_ids: list[str] = Field(default_factory=list)
@@ -271,7 +272,11 @@ class RankingOptions(ApiModel):
     )
     impact_factor: float | None = Field(None, gt=0.0, description="RRF's k (default 60).")
     weights: dict[str, float] | None = Field(
-        None, description="Accepted as in 0.7.3 (vector/keyword/neural weights); not used."
+        None,
+        description=(
+            "Hybrid search: the shares of the vector and keyword rankings (summing to 1); "
+            "for 'weighted' they set alpha, for 'rrf' they scale each ranking's terms."
+        ),
     )
     model: str | None = Field(
         None,
@@ -280,6 +285,22 @@ class RankingOptions(ApiModel):
             "uses the config's vector_stores.default_reranker_model)."
         ),
     )
+
+    @field_validator("weights")
+    @classmethod
+    def _check_weights(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is None:
+            return value
+        if not set(value) <= {"vector", "keyword", "neural"}:
+            raise ValueError("weights keys must be from {'vector', 'keyword', 'neural'}")
+        if abs(sum(value.values()) - 1.0) > 0.001:
+            raise ValueError("weights must sum to 1.0")
+        if value.get("neural"):  # 0.7.3 takes it and uses it nowhere; we say so
+            raise ValueError(
+                "weights.neural is not supported: a reranked search orders by the reranker's "
+                "scores; give vector and keyword weights"
+            )
+        return value
 
 
 class SearchVectorStoreRequest(ApiModel):

@@ -114,13 +114,18 @@ def fuse(
     if ranker == "neural":
         ranker = "rrf"
     by_id = {h.chunk.chunk_id: h.chunk for h in [*vector, *keyword]}
+    weights = (options.weights if options else None) or {}
     if ranker == "rrf":
         k = (options.impact_factor if options else None) or RRF_K
-        scores = _rrf(vector, k)
+        wv, wk = (weights.get("vector", 0.0), weights.get("keyword", 0.0)) if weights else (1, 1)
+        scores = {cid: wv * s for cid, s in _rrf(vector, k).items()}
         for chunk_id, score in _rrf(keyword, k).items():
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + score
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + wk * score
     elif ranker == "weighted":
         alpha = DEFAULT_ALPHA if options is None or options.alpha is None else options.alpha
+        if weights and (options is None or options.alpha is None):  # alpha wins, as in 0.7.3
+            total = weights.get("vector", 0.0) + weights.get("keyword", 0.0)
+            alpha = weights.get("vector", 0.0) / total if total else DEFAULT_ALPHA
         v, kw = _normalized(vector), _normalized(keyword)
         scores = {cid: alpha * v.get(cid, 0.0) + (1 - alpha) * kw.get(cid, 0.0) for cid in by_id}
     else:

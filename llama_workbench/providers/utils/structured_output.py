@@ -33,7 +33,8 @@ def json_instruction(fmt: ResponseFormat | None) -> str | None:
     """A system instruction asking for JSON (with the schema), or None for plain text."""
     if isinstance(fmt, ResponseFormatJsonSchema):
         schema = json.dumps(fmt.json_schema.schema_ or {})
-        return f"Answer with only a JSON value that conforms to this JSON schema:\n{schema}"
+        about = f" ({fmt.json_schema.description})" if fmt.json_schema.description else ""
+        return f"Answer with only a JSON value{about} that conforms to this JSON schema:\n{schema}"
     if isinstance(fmt, ResponseFormatJsonObject):
         return "Answer with only a JSON object."
     return None

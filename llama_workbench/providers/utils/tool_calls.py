@@ -45,12 +45,20 @@ def may_be_tool_call(text: str) -> bool:
     return any(head.startswith(o) or o.startswith(head) for o in _CALL_OPENERS)
 
 
-def parse_tool_calls(text: str, tools: list[Tool]) -> ParsedOutput:
+def parse_tool_calls(text: str, tools: list[Tool], parallel: bool = True) -> ParsedOutput:
     """Find the calls in `text`; anything that is not a well-formed call of a given tool is content.
 
     A call is only returned when it names one of `tools` and its arguments are a JSON object:
     an output that merely looks like a call is returned as content, never turned into one.
+    Without `parallel` (parallel_tool_calls: false) only the first call is kept.
     """
+    parsed = _parse_tool_calls(text, tools)
+    if not parallel and len(parsed.tool_calls) > 1:
+        return ParsedOutput(parsed.content, parsed.tool_calls[:1])
+    return parsed
+
+
+def _parse_tool_calls(text: str, tools: list[Tool]) -> ParsedOutput:
     names = {t.function.name for t in tools}
     tagged = _TAGGED.findall(text)
     if tagged:

@@ -210,3 +210,19 @@ def test_responses_logprobs_and_refused_options(
         client.responses.create(model=CHAT, input="hi", reasoning={"summary": "auto"})
     with pytest.raises(openai.BadRequestError, match="include"):
         client.responses.create(model=CHAT, input="hi", include=["not.a.value"])  # type: ignore[list-item]
+
+
+def test_fields_we_cannot_honour_are_400s_that_name_them(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError, match="provider_vector_store_id"):
+        client.vector_stores.create(name="x", extra_body={"provider_vector_store_id": "abc"})
+    store = client.vector_stores.create(name="weights")
+    with pytest.raises(openai.BadRequestError, match="neural"):
+        client.vector_stores.search(
+            vector_store_id=store.id,
+            query="q",
+            extra_body={"ranking_options": {"weights": {"vector": 0.5, "neural": 0.5}}},
+        )
+    answer = client.chat.completions.create(
+        model=CHAT, messages=[{"role": "user", "content": "hi"}], metadata={"k": "v"}
+    )
+    assert client.chat.completions.retrieve(answer.id).model_dump()["metadata"] == {"k": "v"}

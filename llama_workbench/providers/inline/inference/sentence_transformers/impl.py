@@ -255,6 +255,11 @@ class SentenceTransformersImpl:
         return model.tokenizer, int(limit) if limit else None
 
     async def embeddings(self, request: EmbeddingsRequest) -> EmbeddingsResponse:
+        if request.model_extra:  # extra body fields this provider can't honour: never dropped
+            raise BadRequestError(
+                "inline::sentence-transformers does not support: "
+                + ", ".join(sorted(request.model_extra))
+            )
         served = self.served(request.model)
         texts = _texts(request.input)
         vectors, tokens = await asyncio.to_thread(served.encode, texts, self._config.batch_size)

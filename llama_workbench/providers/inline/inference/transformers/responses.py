@@ -129,7 +129,8 @@ def chat_completion_from(
 ) -> ChatCompletion:
     choices = []
     for index, result in enumerate(results):
-        calls = parse_tool_calls(result.text, tools) if tools else None
+        parallel = request.parallel_tool_calls is not False
+        calls = parse_tool_calls(result.text, tools, parallel) if tools else None
         _check_required_call(request, bool(calls and calls.tool_calls), result.text)
         if calls and calls.tool_calls:
             message = ChatCompletionMessage(content=calls.content, tool_calls=calls.tool_calls)
@@ -169,8 +170,9 @@ def completion_from(results: list[ChoiceResult], plan: Plan, model: str) -> Comp
 class _ChoiceText:
     """One streamed choice: with tools, text that may be a call is held back until decided."""
 
-    def __init__(self, tools: list[Tool]) -> None:
+    def __init__(self, tools: list[Tool], parallel: bool = True) -> None:
         self.tools = tools
+        self.parallel = parallel  # false: the first call only (parallel_tool_calls)
         self.text = ""
         self._held = ""
         self._streaming = not tools
@@ -190,7 +192,7 @@ class _ChoiceText:
         held, self._held = self._held, ""
         if not held or self._streaming:
             return held, []
-        parsed = parse_tool_calls(held, self.tools)
+        parsed = parse_tool_calls(held, self.tools, self.parallel)
         return (parsed.content or "", parsed.tool_calls) if parsed.tool_calls else (held, [])
 
 
@@ -211,7 +213,8 @@ async def chat_stream(
         )
         return ChatCompletionChunk(id=chunk_id, created=created, model=model, choices=[choice])
 
-    states = [_ChoiceText(tools) for _ in range(len(plan.prompts) * plan.n)]
+    parallel = request.parallel_tool_calls is not False
+    states = [_ChoiceText(tools, parallel) for _ in range(len(plan.prompts) * plan.n)]
     for index in range(len(states)):
         yield chunk(index, ChoiceDelta(role="assistant", content=""))
     used = 0

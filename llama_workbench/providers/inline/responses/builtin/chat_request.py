@@ -79,5 +79,10 @@ def _response_format(request: CreateResponseRequest) -> dict[str, Any] | None:
         return None
     if fmt.type == "json_object":
         return {"type": "json_object"}
-    spec = {"name": fmt.name or "response", "schema": fmt.schema_, "strict": fmt.strict}
+    spec = {
+        "name": fmt.name or "response",
+        "description": fmt.description,
+        "schema": fmt.schema_,
+        "strict": fmt.strict,
+    }
     return {"type": "json_schema", "json_schema": spec}
