@@ -158,3 +158,16 @@ async def test_malformed_json(stub: StubOpenAIServer) -> None:
 
 def test_openai_drops_top_k_and_together_defaults() -> None:
     assert TogetherConfig().base_url.startswith("https://") and TogetherConfig().supports_top_k
+
+
+def test_tls_verify_is_a_flag_or_a_ca_bundle() -> None:
+    import ssl
+
+    import certifi
+
+    assert VLLMConfig(verify="false").verify is False  # `${env.X:=false}` substitutes to text
+    assert VLLMConfig(verify="TRUE").verify is True
+    from llama_workbench.providers.utils.openai_compat import _verify
+
+    context = _verify(VLLMConfig(verify=certifi.where()).verify)  # what the client is given
+    assert isinstance(context, ssl.SSLContext) and context.cert_store_stats()["x509_ca"] > 0
