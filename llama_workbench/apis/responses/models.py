@@ -253,11 +253,11 @@ OutputItem = Item
 class TextFormat(_Open):
     type: Literal["text", "json_object", "json_schema"] = "text"
     name: str | None = None
-    description: str | None = Field(None, description="json_schema: given to the model.")
     schema_: dict[str, Any] | None = Field(None, alias="schema")
     strict: bool | None = None
 
     # Echoed back (and stored) as `schema`, OpenAI's key, not the attribute's name `schema_`.
+    # Other keys (json_schema's `description`) are kept as given and echoed only when given.
     model_config = ConfigDict(populate_by_name=True, extra="allow", serialize_by_alias=True)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from llama_workbench.apis.responses.api import Responses
@@ -15,6 +15,7 @@ from llama_workbench.apis.responses.models import (
     ResponseList,
     ResponseObject,
 )
+from llama_workbench.core.errors import BadRequestError
 from llama_workbench.server.sse import sse_typed_events
 
 _STREAM: dict[int | str, dict[str, Any]] = {
@@ -77,7 +78,17 @@ def create_router(impl: Responses) -> APIRouter:
         include: Annotated[list[str] | None, Query()] = None,
         limit: int = Query(20, ge=1, le=100),
         order: Literal["asc", "desc"] = "desc",
+        *,
+        http: Request,
     ) -> InputItemList:
+        # The openai SDK sends arrays as include[]=...; as Llama Stack 0.7.3, stored input items
+        # come back whole, never trimmed or extended.
+        include = [*(include or []), *http.query_params.getlist("include[]")]
+        if include:
+            raise BadRequestError(
+                f"include ({', '.join(include)}) is not supported on input items: they are "
+                "returned as they were stored, with every field they have."
+            )
         return await impl.list_input_items(response_id, after, before, limit, order)
 
     @router.post(

@@ -226,3 +226,13 @@ def test_fields_we_cannot_honour_are_400s_that_name_them(client: openai.OpenAI) 
         model=CHAT, messages=[{"role": "user", "content": "hi"}], metadata={"k": "v"}
     )
     assert client.chat.completions.retrieve(answer.id).model_dump()["metadata"] == {"k": "v"}
+
+
+def test_input_items_include_is_refused_as_in_llama_stack(
+    client: openai.OpenAI, model: ScriptedModelServer
+) -> None:
+    model.script(say("ok"))
+    response = client.responses.create(model=CHAT, input="hi")
+    assert [i.type for i in client.responses.input_items.list(response.id).data] == ["message"]
+    with pytest.raises(openai.BadRequestError, match="include"):
+        client.responses.input_items.list(response.id, include=["file_search_call.results"])

@@ -81,7 +81,7 @@ def _response_format(request: CreateResponseRequest) -> dict[str, Any] | None:
         return {"type": "json_object"}
     spec = {
         "name": fmt.name or "response",
-        "description": fmt.description,
+        "description": (fmt.model_extra or {}).get("description"),
         "schema": fmt.schema_,
         "strict": fmt.strict,
     }
