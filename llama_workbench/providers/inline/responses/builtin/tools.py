@@ -79,6 +79,8 @@ class ToolSet:
         for tool in tools:
             if isinstance(tool, FunctionTool):
                 self._offer(tool.name, tool.description, tool.parameters)
+                if tool.strict is not None:  # the model's provider honours it or refuses it
+                    self._chat_tools[-1]["function"]["strict"] = tool.strict
                 self._functions.add(tool.name)
             elif isinstance(tool, FileSearchTool):
                 if self._file_search is not None:
