@@ -39,7 +39,8 @@ class ConnectorsService:
                 where = ".".join(str(p) for p in problem["loc"])
                 raise ConfigError(f"connectors[{index}].{where}: {problem['msg']}") from None
             self._declared[item.connector_id] = item
-        self._servers = [p for p in providers if isinstance(p, McpServers)]
+        # A live view: the stack hands this service to providers before all of them are built.
+        self._providers = providers
 
     async def list_connectors(self) -> ListConnectorsResponse:
         return ListConnectorsResponse(data=[c for c, _ in self._all().values()])
@@ -84,13 +85,17 @@ class ConnectorsService:
                 Connector.model_validate(item.model_dump()),
                 McpEndpoint(url=item.url),
             )
-        for server in self._servers:
+        for server in [p for p in self._providers if isinstance(p, McpServers)]:
             for group_id, endpoint in server.mcp_endpoints().items():
                 if endpoint.url is None or group_id in found:
                     continue  # a stdio server has no URL to show
                 connector = Connector(connector_id=group_id, url=endpoint.label)
                 found[group_id] = (connector, endpoint)
         return found
+
+    def endpoint(self, connector_id: str) -> McpEndpoint:
+        """How to reach a connector's MCP server (Responses' MCP tools by connector_id)."""
+        return self._find(connector_id)[1]
 
     def _find(self, connector_id: str) -> tuple[Connector, McpEndpoint]:
         found = self._all()

@@ -444,8 +444,13 @@ async def build_stack(
 
     `wrap` (tracing) replaces each API's implementation where it is stored: later APIs, their
     providers and the stack's callers all go through it."""
-    impls: dict[Api, Any] = {Api.prompts: build_prompts(storage, wrap)}  # providers may use it
+    from llama_workbench.core.connectors import ConnectorsService
+
     instances: dict[str, Any] = {}
+    impls: dict[Api, Any] = {  # built in, before the providers: they may use them
+        Api.prompts: build_prompts(storage, wrap),
+        Api.connectors: ConnectorsService(plan.config.connectors, instances.values()),
+    }
     data_dir = plan.config.resolved_data_dir()
     for api in plan.order:
         definition = API_DEFINITIONS[api]

@@ -25,7 +25,6 @@ from llama_workbench.core.bridge import (
     shared_loop,
 )
 from llama_workbench.core.config import StackConfig, load_config, validation_problems
-from llama_workbench.core.connectors import ConnectorsService
 from llama_workbench.core.datatypes import Api
 from llama_workbench.core.errors import NotFoundError, UnprocessableError
 from llama_workbench.core.resolver import (
@@ -116,9 +115,8 @@ class Stack:
         data_dir = plan.config.resolved_data_dir()
         storage = StorageManager(plan.config.storage, data_dir)
         try:
+            # Checks the config's `connectors:` first; a ConfigError closes storage.
             impls, instances = await build_stack(plan, storage, tracer.wrap if tracer else None)
-            # Checks the config's `connectors:`; a ConfigError closes storage as build errors do.
-            impls[Api.connectors] = ConnectorsService(plan.config.connectors, instances.values())
         except BaseException:
             await storage.close()
             if tracer is not None:

@@ -366,6 +366,7 @@ def _rag_specs() -> builtins.list[ProviderSpec]:
                 Api.vector_io,
                 Api.tool_runtime,
                 Api.prompts,
+                Api.connectors,
             ),
         ),
     ]

@@ -59,6 +59,9 @@ class McpTool(OpenModel):
     type: Literal["mcp"] = "mcp"
     server_label: str = Field(min_length=1)
     server_url: str | None = None
+    connector_id: str | None = Field(
+        None, description="A connector (GET /v1beta/connectors) whose server to use."
+    )
     headers: dict[str, str] | None = None
     authorization: str | None = None
     require_approval: Literal["never", "always"] | ApprovalFilter = "never"

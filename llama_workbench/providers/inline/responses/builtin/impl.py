@@ -67,6 +67,7 @@ class BuiltinResponses:
         self._tool_deps = ToolDeps(
             vector_io=deps.apis.get(Api.vector_io),
             tool_runtime=deps.apis.get(Api.tool_runtime),
+            connectors=deps.apis.get(Api.connectors),
             timeout_s=config.tool_timeout_s,
         )
         self._store = ResponsesStore(deps.storage, config.persistence.responses)

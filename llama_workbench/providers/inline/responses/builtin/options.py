@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llama_workbench.apis.responses.models import CreateResponseRequest, McpTool
+from llama_workbench.apis.responses.models import CreateResponseRequest
 from llama_workbench.core.errors import BadRequestError
 
 LOGPROBS = "message.output_text.logprobs"
@@ -28,7 +28,6 @@ def check_options(request: CreateResponseRequest) -> None:
             "reasoning.summary is not supported: this stack returns no reasoning summaries "
             "(reasoning.effort is passed to the model as reasoning_effort)."
         )
-    check_tools(request)
     options = request.stream_options
     asked = options is not None and "include_obfuscation" in options.model_fields_set
     if asked and options is not None and options.include_obfuscation:
@@ -36,16 +35,6 @@ def check_options(request: CreateResponseRequest) -> None:
             "stream_options.include_obfuscation: streamed events are not obfuscated by this "
             "stack; send false or leave it out."
         )
-
-
-def check_tools(request: CreateResponseRequest) -> None:
-    """Tool fields of Llama Stack 0.7.3's schema this stack can't honour: a 400 naming each."""
-    for index, tool in enumerate(request.tools or []):
-        if isinstance(tool, McpTool) and (tool.model_extra or {}).get("connector_id"):
-            raise BadRequestError(
-                f"tools[{index}].connector_id is not supported here: give the MCP server's "
-                "server_url, or the server_label of an MCP server the stack configures (mcp::)."
-            )
 
 
 def wants_logprobs(request: CreateResponseRequest) -> bool:

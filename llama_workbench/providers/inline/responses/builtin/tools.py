@@ -56,6 +56,7 @@ class ToolDeps:
 
     vector_io: Any = None
     tool_runtime: Any = None
+    connectors: Any = None  # MCP tools by connector_id
     timeout_s: float = 60.0
 
 
@@ -193,18 +194,29 @@ class ToolSet:
         return McpListToolsItem(id=new_id("mcpl"), server_label=tool.server_label, tools=infos)
 
     async def _mcp_defs(self, tool: McpTool) -> tuple[list[ToolDef], Any]:
-        if tool.server_url:
-            from llama_workbench.providers.utils.mcp import McpEndpoint, list_mcp_tools
+        if tool.server_url or tool.connector_id:
+            from llama_workbench.providers.utils.mcp import list_mcp_tools
 
-            headers = dict(tool.headers or {})
-            if tool.authorization:
-                headers["Authorization"] = f"Bearer {tool.authorization}"
-            endpoint = McpEndpoint(url=tool.server_url, headers=headers)
+            endpoint = self._mcp_endpoint(tool)
             return await self._bounded(list_mcp_tools(endpoint)), endpoint
         runtime = self._require("tool_runtime", f"mcp server '{tool.server_label}'")
         group = f"mcp::{tool.server_label}"
         await runtime.get_tool_group(group)  # NotFoundError names the configured groups
         return await self._bounded(runtime.list_tools(group)), None
+
+    def _mcp_endpoint(self, tool: McpTool) -> Any:
+        """The server of a tool's server_url, else of its connector (as Llama Stack 0.7.3
+        resolves connector_id); the tool's headers and authorization go along."""
+        from llama_workbench.providers.utils.mcp import McpEndpoint
+
+        headers = dict(tool.headers or {})
+        if tool.authorization:
+            headers["Authorization"] = f"Bearer {tool.authorization}"
+        if tool.server_url:
+            return McpEndpoint(url=tool.server_url, headers=headers)
+        connectors = self._require("connectors", f"connector '{tool.connector_id}'")
+        endpoint = connectors.endpoint(tool.connector_id)  # NotFoundError names the connectors
+        return endpoint.model_copy(update={"headers": {**endpoint.headers, **headers}})
 
     async def _bounded(self, work: Any) -> Any:
         try:
