@@ -1,4 +1,5 @@
-"""JSON response formats for local models: an instruction for the prompt and a validator."""
+"""JSON response formats for local models: an instruction for the prompt and validators (of
+JSON answers, and of strict functions' calls)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from llama_workbench.apis.inference.models import (
     ResponseFormat,
     ResponseFormatJsonObject,
     ResponseFormatJsonSchema,
+    Tool,
+    ToolCall,
 )
 from llama_workbench.core.errors import UnprocessableError
 
@@ -58,6 +61,23 @@ def check_json_output(text: str, fmt: ResponseFormat | None) -> str:
         if problem:
             raise _invalid(f"the output does not match the schema: {problem}", text)
     return body
+
+
+def check_strict_calls(calls: list[ToolCall], tools: list[Tool]) -> None:
+    """A call of a `strict` function must match its parameters schema (OpenAI guarantees it;
+    a model here can't, so a call that misses it is an error, never passed on)."""
+    strict = {t.function.name: t.function.parameters for t in tools if t.function.strict}
+    for call in calls:
+        schema = strict.get(call.function.name)
+        if schema is None:
+            continue
+        problem = _schema_problem(json.loads(call.function.arguments), schema)
+        if problem:
+            raise UnprocessableError(
+                f"The model's call of strict function '{call.function.name}' does not match its "
+                f"parameters: {problem}. Arguments: {call.function.arguments!r}",
+                details={"arguments": call.function.arguments},
+            )
 
 
 def _invalid(reason: str, text: str) -> UnprocessableError:

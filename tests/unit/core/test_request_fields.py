@@ -1,6 +1,7 @@
 """Request fields of Llama Stack 0.7.3's schemas that were accepted and ignored, now honoured or
-refused with a 400 naming them: parallel_tool_calls (inline), a chat's metadata (stored),
-ranking_options.weights, json_schema descriptions, embeddings' extra body (inline)."""
+refused with a 400 naming them: parallel_tool_calls and strict functions (inline), a chat's
+metadata (stored), ranking_options.weights, json_schema descriptions, embeddings' extra body
+(inline)."""
 
 from __future__ import annotations
 
@@ -25,9 +26,9 @@ from llama_workbench.apis.vector_io.models import (
     RankingOptions,
     ScoredChunk,
 )
-from llama_workbench.core.errors import BadRequestError
+from llama_workbench.core.errors import BadRequestError, UnprocessableError
 from llama_workbench.core.vector_stores.search import fuse
-from llama_workbench.providers.utils.structured_output import json_instruction
+from llama_workbench.providers.utils.structured_output import check_strict_calls, json_instruction
 from llama_workbench.providers.utils.tool_calls import parse_tool_calls
 from tests.support.fields import CHAT, scripted_model, scripted_stack_config
 from tests.support.rag import rag_config
@@ -144,3 +145,23 @@ def test_inline_embeddings_refuse_an_extra_body(tmp_path_factory: pytest.TempPat
         )
         with pytest.raises(BadRequestError, match="does not support: input_type"):
             stack.inference.embeddings(request)
+
+
+def test_a_strict_functions_call_must_match_its_schema() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"x": {"type": "integer"}},
+        "required": ["x"],
+        "additionalProperties": False,
+    }
+    strict = [
+        Tool.model_validate({"function": {"name": "f", "parameters": schema, "strict": True}})
+    ]
+    loose = [Tool.model_validate({"function": {"name": "f", "parameters": schema}})]
+    good = parse_tool_calls('{"name": "f", "arguments": {"x": 1}}', strict).tool_calls
+    bad = parse_tool_calls('{"name": "f", "arguments": {"x": "one"}}', strict).tool_calls
+    check_strict_calls(good, strict)
+    check_strict_calls(bad, loose)  # not strict: passed on as the model made it
+    with pytest.raises(UnprocessableError, match="strict function 'f'") as info:
+        check_strict_calls(bad, strict)
+    assert info.value.status_code == 400

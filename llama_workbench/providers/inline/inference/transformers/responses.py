@@ -33,7 +33,7 @@ from llama_workbench.core.errors import (
 )
 from llama_workbench.providers.inline.inference.transformers.engine import GenerationEngine
 from llama_workbench.providers.inline.inference.transformers.jobs import Event, Job, Sampling, Sink
-from llama_workbench.providers.utils.structured_output import check_json_output
+from llama_workbench.providers.utils.structured_output import check_json_output, check_strict_calls
 from llama_workbench.providers.utils.tool_calls import may_be_tool_call, parse_tool_calls
 
 
@@ -132,6 +132,7 @@ def chat_completion_from(
         parallel = request.parallel_tool_calls is not False
         calls = parse_tool_calls(result.text, tools, parallel) if tools else None
         _check_required_call(request, bool(calls and calls.tool_calls), result.text)
+        check_strict_calls(calls.tool_calls if calls else [], tools)
         if calls and calls.tool_calls:
             message = ChatCompletionMessage(content=calls.content, tool_calls=calls.tool_calls)
             finish: str = "tool_calls"
@@ -193,6 +194,7 @@ class _ChoiceText:
         if not held or self._streaming:
             return held, []
         parsed = parse_tool_calls(held, self.tools, self.parallel)
+        check_strict_calls(parsed.tool_calls, self.tools)
         return (parsed.content or "", parsed.tool_calls) if parsed.tool_calls else (held, [])
 
 
