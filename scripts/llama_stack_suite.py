@@ -709,7 +709,7 @@ def main(argv: list[str] | None = None) -> int:
                         c = counts(parse_junit(junit))
                         took = time.monotonic() - started
                         print(f"   {module}: {json.dumps(c)} in {took:.0f}s", flush=True)
-    rows = collect(modules)
+    rows = collect(list(dict.fromkeys(MODULES + modules)))  # every module's latest results
     print(format_table(rows))
     only = OUT / "fail-only-on-ours.txt"
     write_only_ours(rows, only)

@@ -603,8 +603,18 @@ def _best_tool(tools: list[dict[str, Any]], question: str) -> dict[str, Any]:
     return max(tools, key=lambda t: (score(t), -tools.index(t)))
 
 
-# A Llama Guard: the words that make a conversation unsafe (category S1), else "safe".
-UNSAFE_WORDS = ("kidnap", "cocaine", "lyrics", "erotic", "arma", "poison", "hack", "bomb")
+# A Llama Guard: the words that make a conversation unsafe, and their category; else "safe".
+UNSAFE_WORDS = {
+    "kidnap": "S1",
+    "poison": "S1",
+    "bomb": "S1",
+    "cocaine": "S2",
+    "hack": "S2",
+    "arma": "S2",
+    "erotic": "S12",
+    "lyrics": "S8",
+    "forks": "S14",
+}
 
 
 def guard_verdict(prompt: str) -> str | None:
@@ -612,8 +622,9 @@ def guard_verdict(prompt: str) -> str | None:
     if "unsafe content" not in prompt or "BEGIN CONVERSATION" not in prompt:
         return None
     conversation = prompt.split("BEGIN CONVERSATION", 1)[1].split("END CONVERSATION", 1)[0]
-    words = set(re.findall(r"\w+", conversation.lower()))
-    return "unsafe\nS1" if any(w in words for w in UNSAFE_WORDS) else "safe"
+    words = re.findall(r"\w+", conversation.lower())
+    found = next((UNSAFE_WORDS[w] for w in words if w in UNSAFE_WORDS), None)
+    return f"unsafe\n{found}" if found else "safe"
 
 
 def schema_responder(body: dict[str, Any]) -> Turn:
