@@ -243,7 +243,9 @@ class VectorStoresRouter(StoreFiles):
         self, vector_store_id: str, query: str, params: dict[str, Any] | None = None
     ) -> QueryChunksResponse:
         record = self.store(vector_store_id)
-        query_params = QueryParams.parse(params, self._config.default_search_mode)
+        query_params = QueryParams.parse(
+            params, self._config.default_search_mode, record.embedding_dimension
+        )
         hits = await self._search(
             record,
             query,

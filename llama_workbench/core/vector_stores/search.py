@@ -28,9 +28,22 @@ DEFAULT_ALPHA = 0.5
 RERANK_CANDIDATES = 5  # a reranked search reranks this many times the results it returns
 
 
+# The keys of /v1/vector-io/query's `params`: ours (`ranker` nested) and Llama Stack 0.7.3's
+# (reranker_type/reranker_params, neural_model/neural_weights, max_num_results after a rerank,
+# embedding_dimensions).
+QUERY_KEYS = frozenset(
+    {
+        "max_chunks", "mode", "score_threshold", "filters", "ranker", "reranker_type",
+        "reranker_params", "neural_model", "neural_weights", "max_num_results",
+        "embedding_dimensions",
+    }
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class QueryParams:
-    """The `params` of POST /v1/vector-io/query: max_chunks, mode, score_threshold, ranker, filters."""
+    """The `params` of POST /v1/vector-io/query: max_chunks, mode, score_threshold, filters, and
+    the ranker (nested, or 0.7.3's reranker_type/reranker_params); unknown keys are a 400."""
 
     k: int
     mode: str
@@ -38,32 +51,59 @@ class QueryParams:
     filters: dict[str, Any] | None
 
     @classmethod
-    def parse(cls, params: Mapping[str, Any] | None, default_mode: str) -> QueryParams:
+    def parse(
+        cls, params: Mapping[str, Any] | None, default_mode: str, dimension: int | None = None
+    ) -> QueryParams:
         params = dict(params or {})
-        k = params.get("max_chunks")
-        if k is None:
-            k = 10
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise BadRequestError(f"params.max_chunks must be a positive integer, got {k!r}.")
-        ranker = params.get("ranker") or {}
-        if not isinstance(ranker, Mapping):
-            raise BadRequestError("params.ranker must be an object (type, alpha, impact_factor).")
-        try:
-            options = RankingOptions(
-                ranker=ranker.get("type"),
-                alpha=ranker.get("alpha"),
-                impact_factor=ranker.get("impact_factor"),
-                model=ranker.get("model"),
-                score_threshold=params.get("score_threshold") or 0.0,
+        unknown = sorted(set(params) - QUERY_KEYS)
+        if unknown:
+            raise BadRequestError(
+                f"params: unknown keys {', '.join(unknown)} (known: {', '.join(sorted(QUERY_KEYS))})."
             )
-        except ValidationError as exc:
-            problem = exc.errors()[0]
-            where = ".".join(str(p) for p in problem["loc"])
-            raise BadRequestError(f"Invalid params ({where}): {problem['msg']}") from None
+        k = _count(params, "max_chunks", 10)
+        if params.get("max_num_results") is not None:  # what a rerank keeps (0.7.3); a cap here
+            k = min(k, _count(params, "max_num_results", k))
+        dims = params.get("embedding_dimensions")
+        if dims is not None and dimension is not None and dims != dimension:
+            raise BadRequestError(
+                f"params.embedding_dimensions is {dims!r}; this store's embeddings have "
+                f"{dimension} dimensions."
+            )
+        options = _options(params)
         filters = params.get("filters")
         if filters is not None:
             check_filter(filters, "params.filters")
         return cls(k, params.get("mode") or default_mode, options, filters)
+
+
+def _count(params: Mapping[str, Any], key: str, default: int) -> int:
+    value = params.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise BadRequestError(f"params.{key} must be a positive integer, got {value!r}.")
+    return value
+
+
+def _options(params: Mapping[str, Any]) -> RankingOptions:
+    ranker = params.get("ranker") or {}
+    if "reranker_type" in params or "reranker_params" in params:  # Llama Stack 0.7.3's form
+        ranker = {**(params.get("reranker_params") or {}), "type": params.get("reranker_type")}
+    if not isinstance(ranker, Mapping):
+        raise BadRequestError("params.ranker must be an object (type, alpha, impact_factor).")
+    try:
+        return RankingOptions(
+            ranker=ranker.get("type"),
+            alpha=ranker.get("alpha"),
+            impact_factor=ranker.get("impact_factor"),
+            model=ranker.get("model") or params.get("neural_model"),
+            weights=params.get("neural_weights"),
+            score_threshold=params.get("score_threshold") or 0.0,
+        )
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(p) for p in problem["loc"])
+        raise BadRequestError(f"Invalid params ({where}): {problem['msg']}") from None
 
 
 def check_filter(spec: Any, path: str = "filters") -> None:

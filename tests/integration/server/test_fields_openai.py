@@ -8,6 +8,7 @@ import base64
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import openai
 import pytest
 
@@ -236,3 +237,15 @@ def test_input_items_include_is_refused_as_in_llama_stack(
     assert [i.type for i in client.responses.input_items.list(response.id).data] == ["message"]
     with pytest.raises(openai.BadRequestError, match="include"):
         client.responses.input_items.list(response.id, include=["file_search_call.results"])
+
+
+def test_vector_io_query_params_over_http(client: openai.OpenAI, server: BackgroundServer) -> None:
+    store = client.vector_stores.create(name="query-http")
+    uploaded = client.files.create(file=("q.txt", TEXT.encode()), purpose="assistants")
+    client.vector_stores.files.create(vector_store_id=store.id, file_id=uploaded.id)
+    url = f"{server.url}/v1/vector-io/query"
+    params = {"mode": "hybrid", "reranker_type": "rrf", "reranker_params": {"impact_factor": 10}}
+    found = httpx.post(url, json={"vector_store_id": store.id, "query": TEXT, "params": params})
+    assert found.status_code == 200 and found.json()["chunks"], found.text
+    bad = httpx.post(url, json={"vector_store_id": store.id, "query": TEXT, "params": {"k": 1}})
+    assert bad.status_code == 400 and "unknown keys k" in bad.text

@@ -171,3 +171,31 @@ def test_the_configs_default_model_is_used_without_model_id(
     finally:
         model.responder = None
     assert texts and all(t.startswith("Situated: ") for t in texts)
+
+
+def test_query_params_take_llama_stacks_flattened_ranker(stack: Stack) -> None:
+    store = stack.vector_io.create_vector_store(name="query")
+    for name, text in [("a.txt", "alpha beta gamma"), ("b.txt", "delta epsilon zeta")]:
+        uploaded = stack.files.upload_file(text.encode(), "assistants", name)
+        assert stack.vector_io.attach_file(store.id, uploaded.id).status == "completed"
+    query = "alpha beta gamma"
+    vector = stack.vector_io.query_chunks(store.id, query, {"mode": "vector"})
+    weighted = stack.vector_io.query_chunks(
+        store.id,
+        query,
+        {"mode": "hybrid", "reranker_type": "weighted", "reranker_params": {"alpha": 1.0}},
+    )
+    assert [c.chunk_id for c in weighted.chunks] == [c.chunk_id for c in vector.chunks]
+    assert weighted.scores[0] == pytest.approx(1.0)  # alpha 1: the min-max scaled vector score
+    capped = stack.vector_io.query_chunks(store.id, query, {"max_num_results": 1})
+    assert len(capped.chunks) == 1
+    same = stack.vector_io.query_chunks(store.id, query, {"embedding_dimensions": 8})
+    assert same.chunks
+    for params, named in [
+        ({"neural_weights": {"vector": 0.5, "neural": 0.5}}, "neural"),
+        ({"embedding_dimensions": 4}, "embedding_dimensions"),
+        ({"top_k": 3}, "unknown keys top_k"),
+        ({"reranker_type": "weighted", "reranker_params": {"alpha": 3}}, "alpha"),
+    ]:
+        with pytest.raises(BadRequestError, match=named):
+            stack.vector_io.query_chunks(store.id, query, params)
