@@ -114,7 +114,7 @@ def test_concurrent_first_conversions_convert_once(
 ) -> None:
     calls: list[Path] = []
 
-    def fake_convert(folder: Path, tmp: Path, compute_type: str) -> None:
+    def fake_convert(folder: Path, tmp: Path, compute_type: str, tokenizer: Path) -> None:
         calls.append(tmp)
         tmp.mkdir(parents=True)
         threading.Event().wait(0.2)  # long enough for the others to queue on the lock
@@ -136,6 +136,22 @@ def test_concurrent_first_conversions_convert_once(
         "model-ct2-int8",
         "model-ct2-int8.lock",
     ]
+
+
+async def test_a_model_ctranslate2_cannot_convert_is_served_by_transformers(
+    llm_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unsupported(*args: object) -> None:
+        raise ValueError("No conversion is registered for the model configuration")
+
+    monkeypatch.setattr(ct2, "conversion_dir", lambda *args: tmp_path / "never")
+    monkeypatch.setattr(ct2, "convert", unsupported)
+    impl = await new_llm(llm_data_dir)
+    try:
+        assert "Paris" in await answer(impl, chat("What is the capital of France?"))
+        assert (await impl.health())["models"] == {LLM: "transformers float32 on cpu"}
+    finally:
+        await impl.shutdown()
 
 
 async def test_sampling_penalties_and_seed(llm: TransformersInferenceImpl) -> None:

@@ -34,6 +34,8 @@ class TransformersModelConfig(BaseModel):
 
 
 Engine = Literal["ctranslate2", "transformers"]
+# The engine's own default when neither the config nor the request sets one (measured: below).
+DEFAULT_REPETITION_PENALTY = {"ctranslate2": 1.1, "transformers": 1.0}
 # CTranslate2's compute types (https://opennmt.net/CTranslate2/quantization.html).
 ComputeType = Literal[
     "int8",
@@ -68,12 +70,19 @@ class TransformersInferenceConfig(BaseModel):
         "int8",
         description="CTranslate2 weights/compute type (engine ctranslate2 only).",
     )
-    # Chosen by measurement on tests/data/inline_quality.jsonl (bench/bench_inline.py --quality).
-    repetition_penalty: float = Field(
-        1.0,
+    # Defaults chosen by measurement on tests/data/inline_quality.jsonl (36 prompts, greedy,
+    # `python bench/bench_inline.py --quality`), right answers at 32 tokens:
+    #   ctranslate2 int8:  1.0 -> 29, 1.1 -> 31, 1.2 -> 31; no-repeat 4-grams: 31 (1.0), 31 (1.1)
+    #   transformers fp32: 1.0 -> 31, 1.1 -> 27; no-repeat 4-grams: 28
+    # transformers' penalties count the prompt's tokens too (so echoing the question is
+    # penalised); CTranslate2's count the output only. No-repeat n-grams stay off: they would
+    # ban legitimate repeats in JSON and code. Loops are ended by the loop guard instead.
+    repetition_penalty: float | None = Field(
+        None,
         ge=1.0,
         le=2.0,
-        description="Default penalty on already generated tokens (1.0: none); a request's "
+        description="Default penalty on already generated tokens (1.0: none; unset: 1.1 on "
+        "ctranslate2, 1.0 on transformers, whichever serves the batch); a request's "
         "`repetition_penalty` overrides it.",
     )
     no_repeat_ngram_size: int = Field(

@@ -85,9 +85,12 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def convert(target: Path, compute_type: str, source: Callable[[], Path]) -> None:
+def convert(
+    target: Path, compute_type: str, source: Callable[[], Path], tokenizer: Path | None = None
+) -> None:
     """Convert the folder `source()` gives into `target`, once: concurrent callers (threads or
-    processes) wait for the first; it writes a temporary folder and renames it when complete."""
+    processes) wait for the first; it writes a temporary folder and renames it when complete.
+    The tokenizer (the folder's, or `tokenizer`) is saved with it."""
     with _file_lock(target.parent / f"{target.name}.lock"):
         if is_converted(target):
             return
@@ -95,7 +98,7 @@ def convert(target: Path, compute_type: str, source: Callable[[], Path]) -> None
         started = time.perf_counter()
         tmp = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.tmp"
         try:
-            _convert_into(folder, tmp, compute_type)
+            _convert_into(folder, tmp, compute_type, tokenizer or folder)
             if target.exists():  # a leftover without its marker: never complete
                 shutil.rmtree(target)
             os.replace(tmp, target)
@@ -106,13 +109,13 @@ def convert(target: Path, compute_type: str, source: Callable[[], Path]) -> None
     )
 
 
-def _convert_into(folder: Path, tmp: Path, compute_type: str) -> None:
+def _convert_into(folder: Path, tmp: Path, compute_type: str, tokenizer_path: Path) -> None:
     from ctranslate2.converters import TransformersConverter
 
     with quiet_loading():
         converter = TransformersConverter(str(folder), low_cpu_mem_usage=True)
         converter.convert(str(tmp), quantization=compute_type, force=True)
-        tokenizer = load_tokenizer(folder)
+        tokenizer = load_tokenizer(tokenizer_path)
     tokenizer.save_pretrained(str(tmp / "tokenizer"))
     meta = {
         "source": str(folder),
@@ -142,10 +145,29 @@ def _context_length(folder: Path) -> int:
     return int(config.get("max_position_embeddings") or 2048)
 
 
+class LazyGenerator:
+    """The CTranslate2 generator, opened by the thread that first generates with it.
+
+    Measured here: a generator opened by a thread that then exits (our load thread) decodes ~10x
+    slower (5-8 vs 50-70 tokens/s for a batch of 8), its worker's OpenMP threads orphaned; one
+    opened by the long-lived generation thread runs at full speed.
+    """
+
+    def __init__(self, opener: Callable[[], Any]) -> None:
+        self.open = opener  # also a fresh generator for a seeded job, see generate()
+        self._generator: Any = None
+
+    def get(self) -> Any:
+        if self._generator is None:
+            self._generator = self.open()
+        return self._generator
+
+
 def load_converted(
     target: Path, tokenizer_path: Path | None, compute_type: str, num_threads: int, source: str
 ) -> LoadedModel:
-    """A CTranslate2 generator on the conversion in `target` (CUDA when a GPU is visible)."""
+    """A CTranslate2 generator on the conversion in `target` (CUDA when a GPU is visible),
+    opened on first use."""
     import ctranslate2
 
     started = time.perf_counter()
@@ -161,11 +183,10 @@ def load_converted(
             inter_threads=1,
         )
 
-    generator = reopen()
     with quiet_loading():
         tokenizer = load_tokenizer(tokenizer_path or target / "tokenizer")
     return LoadedModel(
-        model=generator,
+        model=LazyGenerator(reopen),
         tokenizer=tokenizer,
         eos_ids=[int(i) for i in meta["eos_ids"]],
         pad_id=int(meta["pad_id"]),
@@ -175,7 +196,6 @@ def load_converted(
         engine="ctranslate2",
         compute_type=compute_type,
         device=device,
-        reopen=reopen,
     )
 
 
@@ -184,7 +204,7 @@ def generate(lm: LoadedModel, rows: list[RowState]) -> None:
     finished row (EOS, stop string, its limit, loop, closed stream) stops there."""
     import ctranslate2
 
-    sampling, generator = rows[0].job.sampling, lm.model
+    sampling, generator = rows[0].job.sampling, lm.model.get()
     options: dict[str, Any] = {"sampling_topk": 1}
     if not sampling.greedy:
         # top_k 0 samples from the whole vocabulary, as transformers' top_k=0 does.
@@ -193,11 +213,11 @@ def generate(lm: LoadedModel, rows: list[RowState]) -> None:
             "sampling_topp": sampling.top_p if sampling.top_p is not None else 1.0,
             "sampling_temperature": sampling.temperature,
         }
-        if sampling.seed is not None and lm.reopen is not None:
-            # A seeded job runs alone, on a generator whose thread is seeded with its seed
-            # (~0.1 s to open for the bundled model).
+        if sampling.seed is not None:
+            # CTranslate2 seeds a worker thread's random generator once, when it first samples:
+            # a seeded job runs alone on a fresh generator (~0.1 s to open the bundled model).
             ctranslate2.set_random_seed(sampling.seed)
-            generator = lm.reopen()
+            generator = lm.model.open()
 
     def on_step(step: Any) -> bool:
         row = rows[step.batch_id]
@@ -211,7 +231,7 @@ def generate(lm: LoadedModel, rows: list[RowState]) -> None:
         # The prompt goes through the decoder at once (fast prefill) and is not in the result.
         include_prompt_in_result=False,
         end_token=lm.eos_ids,
-        repetition_penalty=sampling.repetition_penalty,
+        repetition_penalty=sampling.penalty_for(lm.engine),
         no_repeat_ngram_size=sampling.no_repeat_ngram_size,
         callback=on_step,
         **options,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import tempfile
@@ -21,6 +22,7 @@ from llama_workbench.providers.inline.inference.transformers.loader import (
     default_gguf_path,
     load_model,
 )
+from llama_workbench.providers.utils.quiet import quiet_loading
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +127,14 @@ class GenerationEngine:
                 target=self._convert_adapter, args=(loaded, target), name="ct2-convert", daemon=True
             ).start()
             return loaded
-        ct2.convert(target, s.compute_type, lambda: ct2.hf_folder(path, s.cache_dir))
+        source = functools.partial(ct2.hf_folder, path, s.cache_dir)
+        try:
+            ct2.convert(target, s.compute_type, source, self._tokenizer_path)
+        except (ValueError, NotImplementedError) as exc:
+            # An architecture CTranslate2's converter doesn't know: transformers still serves
+            # it (the provider's health shows which engine each model runs on).
+            logger.warning("CTranslate2 can't convert %s (%s); using transformers", path, exc)
+            return load_model(path, self._tokenizer_path, s.dtype, s.num_threads, s.cache_dir)
         return self._load_converted(target, "gguf" if path.is_file() else "folder")
 
     def _load_converted(self, target: Path, source: str) -> LoadedModel:
@@ -142,8 +151,9 @@ class GenerationEngine:
             with tempfile.TemporaryDirectory(dir=s.cache_dir, prefix=".merged-") as tmp:
 
                 def save() -> Path:
-                    merged.model.save_pretrained(tmp)
-                    merged.tokenizer.save_pretrained(tmp)
+                    with quiet_loading():
+                        merged.model.save_pretrained(tmp)
+                        merged.tokenizer.save_pretrained(tmp)
                     return Path(tmp)
 
                 ct2.convert(target, s.compute_type, save)
@@ -323,7 +333,7 @@ def _run_generate(lm: LoadedModel, rows: list[RowState]) -> None:
         max_new_tokens=max(row.job.max_tokens for row in rows),
         eos_token_id=lm.eos_ids,
         pad_token_id=lm.pad_id,
-        repetition_penalty=sampling.repetition_penalty,
+        repetition_penalty=sampling.penalty_for(lm.engine),
         no_repeat_ngram_size=sampling.no_repeat_ngram_size,
         **options,
     )

@@ -7,6 +7,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from llama_workbench.providers.inline.inference.transformers.config import (
+    DEFAULT_REPETITION_PENALTY,
+)
 from llama_workbench.providers.inline.inference.transformers.loop_guard import LoopGuard
 from llama_workbench.providers.utils.stop_sequences import StopSequenceBuffer
 
@@ -19,12 +22,18 @@ class Sampling:
     top_p: float | None = None
     top_k: int | None = None
     seed: int | None = None
-    repetition_penalty: float = 1.0
+    repetition_penalty: float | None = None  # None: the default of the engine that serves it
     no_repeat_ngram_size: int = 0
 
     @property
     def greedy(self) -> bool:
         return not self.temperature
+
+    def penalty_for(self, engine: str) -> float:
+        """The repetition penalty on `engine`: the one set, else that engine's default."""
+        if self.repetition_penalty is not None:
+            return self.repetition_penalty
+        return DEFAULT_REPETITION_PENALTY[engine]
 
     def batch_key(self) -> tuple[object, ...] | None:
         """Jobs with equal keys can share a batch: one generate() call takes one sampling setup.

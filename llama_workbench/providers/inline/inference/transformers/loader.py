@@ -11,7 +11,6 @@ import shutil
 import time
 import uuid
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,12 +35,9 @@ class LoadedModel:
     context_length: int
     source: str = "folder"  # where the weights came from: gguf, cache, folder or adapter
     load_seconds: float = 0.0
-    engine: str = "transformers"  # or ctranslate2 (then `model` is a ctranslate2.Generator)
+    engine: str = "transformers"  # or ctranslate2 (then `model` is a ct2.LazyGenerator)
     compute_type: str = "float32"
     device: str = "cpu"
-    # ctranslate2: a new generator on the same files. It seeds a worker thread's random
-    # generator once, when the thread first samples, so a seeded job needs a fresh one.
-    reopen: Callable[[], Any] | None = None
 
     def describe(self) -> str:
         """E.g. "ctranslate2 int8 on cpu", as the provider's health shows it."""
