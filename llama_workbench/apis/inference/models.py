@@ -38,6 +38,11 @@ class ImageContentPart(ApiModel):
 class FileRef(ApiModel):
     """A file given to the model: an uploaded file's id, or its bytes (a data URL or base64)."""
 
+    # One of the two is required (the validator below); the schema says so too.
+    model_config = ConfigDict(
+        json_schema_extra={"anyOf": [{"required": ["file_data"]}, {"required": ["file_id"]}]}
+    )
+
     file_data: str | None = Field(None, description="A data URL, or base64 of the bytes.")
     file_id: str | None = Field(None, description="An uploaded file (the Files API).")
     filename: str | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -52,8 +53,10 @@ _SEMANTIC = (
 )
 
 
-def _excluded(path: str) -> list[Any]:
-    return [positive_data_acceptance] if path.startswith(_SEMANTIC) else []
+def _excluded(path: str, body: Any = None) -> list[Any]:
+    # A chat's `file` parts must parse as documents (random bytes don't): refused by design.
+    files = path == "/v1/chat/completions" and '"type": "file"' in json.dumps(body, default=str)
+    return [positive_data_acceptance] if path.startswith(_SEMANTIC) or files else []
 
 
 def test_every_route_against_its_schema(running: BackgroundServer) -> None:
@@ -72,7 +75,7 @@ def test_every_route_against_its_schema(running: BackgroundServer) -> None:
             derandomize=True,
         )
         def check(case: schemathesis.Case) -> None:
-            case.call_and_validate(excluded_checks=_excluded(case.operation.path))
+            case.call_and_validate(excluded_checks=_excluded(case.operation.path, case.body))
 
         try:
             check()
