@@ -154,13 +154,7 @@ class StoreFiles(ABC):
         provider = self._provider(record)
         entry = entry.model_copy(update={"batch_id": batch_id or entry.batch_id})
         await self._records.put_file(entry)
-        present: set[str] = set()
-        if resume:
-            present = {
-                c.chunk_id for c in await provider.file_chunks(record.identifier, entry.file.id)
-            }
-        else:  # a retry (or re-attach) replaces what an earlier attempt left
-            await provider.delete_file_chunks(record.identifier, entry.file.id)
+        present = await _committed(provider, record.identifier, entry.file.id, resume)
         try:
             content = await self._files().retrieve_file_content(entry.file.id)
             limits = await self.text_limits(record.embedding_model)
@@ -177,11 +171,7 @@ class StoreFiles(ABC):
                 on_progress=on_progress,
                 cancelled=cancelled,
                 present=present,
-                contextual=contextualizer(
-                    entry.file.chunking_strategy,
-                    self._inference,
-                    self._config.contextual_retrieval_params,
-                ),
+                contextual=self._contextual(entry.file.chunking_strategy),
             )
         except asyncio.CancelledError:
             # The process is stopping (or the store is being deleted): the record stays
@@ -195,6 +185,9 @@ class StoreFiles(ABC):
         entry.chunks = result.chunks
         entry.file.usage_bytes = result.usage_bytes
         return await self._finish(entry, "completed", None)
+
+    def _contextual(self, strategy: ChunkingStrategy) -> Any:
+        return contextualizer(strategy, self._inference, self._config.contextual_retrieval_params)
 
     async def _failed(
         self,
@@ -473,3 +466,14 @@ class StoreFiles(ABC):
                 self._start(work, f"{store_id}:{batch_id}")
             else:
                 await self._settle_batch(store_id, batch_id)
+
+
+async def _committed(
+    provider: VectorIOProvider, store_id: str, file_id: str, resume: bool
+) -> set[str]:
+    """Resuming: the ids of the chunks an interrupted run committed (kept, not indexed again).
+    Otherwise a retry (or re-attach) replaces what an earlier attempt left: none are kept."""
+    if resume:
+        return {c.chunk_id for c in await provider.file_chunks(store_id, file_id)}
+    await provider.delete_file_chunks(store_id, file_id)
+    return set()

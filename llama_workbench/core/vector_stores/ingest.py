@@ -104,23 +104,12 @@ async def ingest_file(
     Chunks whose ids are in `present` (committed by an interrupted run) are not indexed again.
     `contextual(document text)` rewrites the chunks' texts before they are embedded and stored.
     """
-    from llama_workbench.providers.utils.chunking import chunk_document
-    from llama_workbench.providers.utils.documents import extract_text
-
-    document = await asyncio.to_thread(extract_text, content, filename)
-    pieces = await asyncio.to_thread(
-        partial(chunk_document, large_overlap=contextual is not None),
-        document,
-        limits.spans,
-        *sizes,
-    )
-    if not pieces:
-        raise UnprocessableError(f"{filename}: no text could be extracted from this file.")
+    whole, pieces = await _parsed(content, filename, limits, sizes, contextual is not None)
     total = len(pieces)
     report = _reporter(on_progress, file_id, filename, total)
     report("parsed", 0)
-    rewrite = contextual(document.text) if contextual is not None else None
-    now = int(time.time())
+    rewrite = contextual(whole) if contextual is not None else None
+    source = _Source(store, file_id, filename, limits.tokenizer_name, int(time.time()))
     todo = [p for p in pieces if f"{file_id}-{p.index}" not in present]
     done = total - len(todo)
     usage = sum(len(p.text.encode()) + 4 * store.embedding_dimension for p in pieces)
@@ -133,29 +122,7 @@ async def ingest_file(
             texts = await rewrite(texts)
         vectors = await embed(texts)
         chunks = [
-            EmbeddedChunk(
-                content=text,
-                chunk_id=f"{file_id}-{piece.index}",
-                metadata={"document_id": file_id, "file_id": file_id, "filename": filename},
-                chunk_metadata=ChunkMetadata(
-                    chunk_id=f"{file_id}-{piece.index}",
-                    document_id=file_id,
-                    source=filename,
-                    created_timestamp=now,
-                    chunk_tokenizer=limits.tokenizer_name,
-                    content_token_count=piece.token_count,
-                    file_id=file_id,
-                    filename=filename,
-                    chunk_index=piece.index,
-                    start_offset=piece.start,
-                    end_offset=piece.end,
-                    page=piece.page,
-                    page_end=piece.page_end,
-                ),
-                embedding=vector,
-                embedding_model=store.embedding_model,
-                embedding_dimension=store.embedding_dimension,
-            )
+            source.chunk(piece, text, vector)
             for piece, text, vector in zip(batch, texts, vectors, strict=True)
         ]
         await provider.add_chunks(store.identifier, chunks)
@@ -165,6 +132,61 @@ async def ingest_file(
         rewrite.check()
     report("completed", done)
     return IngestResult(chunks=done, usage_bytes=usage)
+
+
+async def _parsed(
+    content: bytes, filename: str, limits: TextLimits, sizes: tuple[int, int], large_overlap: bool
+) -> tuple[str, list[Any]]:
+    """The document's text and its chunks (chunking.TextChunk); no text is an error."""
+    from llama_workbench.providers.utils.chunking import chunk_document
+    from llama_workbench.providers.utils.documents import extract_text
+
+    document = await asyncio.to_thread(extract_text, content, filename)
+    chunk = partial(chunk_document, large_overlap=large_overlap)
+    pieces = await asyncio.to_thread(chunk, document, limits.spans, *sizes)
+    if not pieces:
+        raise UnprocessableError(f"{filename}: no text could be extracted from this file.")
+    return document.text, pieces
+
+
+@dataclass(frozen=True)
+class _Source:
+    """What every chunk of one file shares: its store, ids, tokenizer and indexing time."""
+
+    store: VectorStoreRecord
+    file_id: str
+    filename: str
+    tokenizer: str
+    now: int
+
+    def chunk(self, piece: Any, text: str, vector: list[float]) -> EmbeddedChunk:
+        """A piece of the file (chunking.TextChunk) with its text (context included) and vector;
+        its id is `<file_id>-<index>`, the same in every run (a resumed run relies on it)."""
+        chunk_id = f"{self.file_id}-{piece.index}"
+        file_id, filename = self.file_id, self.filename
+        return EmbeddedChunk(
+            content=text,
+            chunk_id=chunk_id,
+            metadata={"document_id": file_id, "file_id": file_id, "filename": filename},
+            chunk_metadata=ChunkMetadata(
+                chunk_id=chunk_id,
+                document_id=file_id,
+                source=filename,
+                created_timestamp=self.now,
+                chunk_tokenizer=self.tokenizer,
+                content_token_count=piece.token_count,
+                file_id=file_id,
+                filename=filename,
+                chunk_index=piece.index,
+                start_offset=piece.start,
+                end_offset=piece.end,
+                page=piece.page,
+                page_end=piece.page_end,
+            ),
+            embedding=vector,
+            embedding_model=self.store.embedding_model,
+            embedding_dimension=self.store.embedding_dimension,
+        )
 
 
 def _reporter(
