@@ -240,7 +240,15 @@ class EmbeddingsRequest(_Open):
     """POST /v1/embeddings."""
 
     model: str = Field(min_length=1)
-    input: str | list[str] | list[int] | list[list[int]]
+    # As Llama Stack 0.7.3: an empty list (or an empty token array) is a 400 from validation.
+    input: (
+        str
+        | Annotated[list[str], Field(min_length=1, max_length=2048)]
+        | Annotated[list[int], Field(min_length=1, max_length=2048)]
+        | Annotated[
+            list[Annotated[list[int], Field(min_length=1)]], Field(min_length=1, max_length=2048)
+        ]
+    )
     encoding_format: Literal["float", "base64"] | None = "float"
     dimensions: int | None = Field(None, ge=1)
     user: str | None = None

@@ -32,6 +32,7 @@ errors = {}
 for name, call in {
     "unknown_model": lambda: client.chat.completions.create(model="nope", messages=[{"role": "user", "content": "x"}]),
     "bad_params": lambda: client.chat.completions.create(model="s/m", messages=[], temperature=7),
+    "empty_embeddings": lambda: client.embeddings.create(model="s/e", input=[]),
     "no_token": lambda: LlamaStackClient(base_url=sys.argv[1], api_key="wrong", max_retries=0).models.list(),
 }.items():
     try:
@@ -79,6 +80,7 @@ def test_llama_stack_client_sdk(server: BackgroundServer) -> None:
     assert out["errors"] == {
         "unknown_model": ["NotFoundError", 404],
         "bad_params": ["BadRequestError", 400],
+        "empty_embeddings": ["BadRequestError", 400],
         "no_token": ["AuthenticationError", 401],
     }
     assert out["providers"] == ["remote::vllm"] and out["health"] == "OK"

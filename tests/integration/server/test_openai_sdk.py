@@ -60,6 +60,9 @@ def test_completions_and_embeddings(client: openai.OpenAI) -> None:
     assert client.completions.create(model="m", prompt="x").choices[0].text == " and more"
     vectors = client.embeddings.create(model="e", input=["abcd"])
     assert vectors.data[0].embedding == [4.0, 1.0, 0.0]
+    # An empty input list is a 400 from validation, as in Llama Stack 0.7.3 (never sent upstream).
+    with pytest.raises(openai.BadRequestError, match="input"):
+        client.embeddings.create(model="e", input=[])
 
 
 def test_errors_map_to_sdk_exceptions(client: openai.OpenAI) -> None:
