@@ -107,7 +107,6 @@ def test_reasoning_effort_none_and_extra_body(stack: Stack, model: ScriptedModel
         ({"truncation": "auto"}, "truncation"),
         ({"reasoning": {"effort": "low", "summary": "auto"}}, "reasoning.summary"),
         ({"include": ["reasoning.encrypted_content"]}, "reasoning.encrypted_content"),
-        ({"stream_options": {"include_obfuscation": True}}, "include_obfuscation"),
     ],
 )
 def test_options_this_stack_cannot_honour_are_400s(

@@ -28,13 +28,6 @@ def check_options(request: CreateResponseRequest) -> None:
             "reasoning.summary is not supported: this stack returns no reasoning summaries "
             "(reasoning.effort is passed to the model as reasoning_effort)."
         )
-    options = request.stream_options
-    asked = options is not None and "include_obfuscation" in options.model_fields_set
-    if asked and options is not None and options.include_obfuscation:
-        raise BadRequestError(
-            "stream_options.include_obfuscation: streamed events are not obfuscated by this "
-            "stack; send false or leave it out."
-        )
 
 
 def wants_logprobs(request: CreateResponseRequest) -> bool:

@@ -34,6 +34,10 @@ from llama_workbench.core.errors import error_line
 from llama_workbench.providers.inline.responses.builtin.approvals import Approvals, declined
 from llama_workbench.providers.inline.responses.builtin.chat_request import chat_request
 from llama_workbench.providers.inline.responses.builtin.convert import add_call, withdraw_calls
+from llama_workbench.providers.inline.responses.builtin.event_fields import (
+    extra_fields,
+    obfuscates,
+)
 from llama_workbench.providers.inline.responses.builtin.guardrails import (
     violation as shield_violation,
 )
@@ -95,7 +99,8 @@ class ResponseRun:
     # -- events
 
     def _event(self, type_: str, **fields: Any) -> StreamEvent:
-        event = StreamEvent(type=type_, sequence_number=self._seq, **fields)
+        extra = extra_fields(type_, self.response.id, obfuscates(self.request))
+        event = StreamEvent(type=type_, sequence_number=self._seq, **fields, **extra)
         self._seq += 1
         return event
 
