@@ -75,9 +75,16 @@ class SearchToolRuntime:
 
     spec: ClassVar[SearchToolSpec]
 
-    def __init__(self, provider_id: str, config: SearchToolConfig, base_url: str) -> None:
+    def __init__(
+        self,
+        provider_id: str,
+        config: SearchToolConfig,
+        base_url: str,
+        results: int | None = None,
+    ) -> None:
         self.provider_id = provider_id
         self._config = config
+        self._results = results  # per search (max_results/top_k); None: the service decides
         self._base_url = base_url.rstrip("/")
         self._client: httpx.AsyncClient | None = None
 
@@ -104,10 +111,11 @@ class SearchToolRuntime:
         query = kwargs.get("query")
         if not isinstance(query, str) or not query.strip():
             raise BadRequestError(f"{self.spec.name} needs a non-empty 'query' string.")
-        request = self._request(self.client, query, self._key())
+        limit = self._limit(kwargs.get("search_context_size"))
+        request = self._request(self.client, query, self._key(), limit)
         payload = await self._send(request)
         try:
-            content, sources = self._content(payload), self._sources(payload)
+            content, sources = self._content(payload, limit), self._sources(payload, limit)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ProviderError(
                 self.provider_id, f"unexpected answer ({type(exc).__name__}: {exc})"
@@ -122,15 +130,29 @@ class SearchToolRuntime:
             await self._client.aclose()
             self._client = None
 
-    # -- for subclasses
+    def _limit(self, size: Any) -> int | None:
+        """Results for a search: the configured number, halved for search_context_size 'low'
+        and doubled for 'high' (the Responses API's web_search option; 'medium' as configured)."""
+        if size is None or size == "medium":
+            return self._results
+        if size not in ("low", "high") or self._results is None:
+            raise BadRequestError(
+                f"{self.spec.name}: search_context_size {size!r} is not supported"
+                + ("; use low, medium or high." if self._results else " by this tool.")
+            )
+        return max(1, (self._results + 1) // 2) if size == "low" else self._results * 2
 
-    def _request(self, client: httpx.AsyncClient, query: str, key: str) -> httpx.Request:
+    # -- for subclasses (`limit`: how many results to ask for and keep)
+
+    def _request(
+        self, client: httpx.AsyncClient, query: str, key: str, limit: int | None
+    ) -> httpx.Request:
         raise NotImplementedError
 
-    def _content(self, payload: Any) -> str:
+    def _content(self, payload: Any, limit: int | None) -> str:
         raise NotImplementedError
 
-    def _sources(self, payload: Any) -> builtins.list[str]:
+    def _sources(self, payload: Any, limit: int | None) -> builtins.list[str]:
         """The URLs of the pages found."""
         return []
 

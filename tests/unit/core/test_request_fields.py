@@ -165,3 +165,27 @@ def test_a_strict_functions_call_must_match_its_schema() -> None:
     with pytest.raises(UnprocessableError, match="strict function 'f'") as info:
         check_strict_calls(bad, strict)
     assert info.value.status_code == 400
+
+
+@pytest.mark.parametrize(("size", "count"), [("low", 2), ("medium", 4), ("high", 8)])
+async def test_search_context_size_sets_how_many_results(size: str, count: int) -> None:
+    from llama_workbench.providers.remote.tool_runtime.tavily_search.config import (
+        TavilySearchToolConfig,
+    )
+    from llama_workbench.providers.remote.tool_runtime.tavily_search.impl import (
+        TavilySearchToolRuntime,
+    )
+    from tests.support.search_server import KEY, StubSearchServer
+
+    with StubSearchServer() as stub:
+        config = TavilySearchToolConfig(api_key=KEY, base_url=stub.base_url, max_results=4)
+        rt = TavilySearchToolRuntime("tavily", config)
+        try:
+            kwargs = {"query": "llama", "search_context_size": size}
+            result = await rt.invoke_tool("web_search", kwargs)
+            assert stub.requests[-1]["body"]["max_results"] == count
+            assert len(json.loads(result.content or "")["top_k"]) == count
+            with pytest.raises(BadRequestError, match="search_context_size 'huge'"):
+                await rt.invoke_tool("web_search", {"query": "x", "search_context_size": "huge"})
+        finally:
+            await rt.shutdown()

@@ -278,10 +278,12 @@ class ToolSet:
         if not isinstance(query, str) or not query.strip():
             return item, "Error: web_search needs a non-empty 'query' string."
         item.action = WebSearchAction(query=query)
+        size = self._web_search.search_context_size if self._web_search else None
+        kwargs = {"query": query, "search_context_size": size}  # fewer or more results
         try:
             result = await self._bounded(
                 self._deps.tool_runtime.invoke_tool(
-                    WEB_SEARCH, {"query": query}, toolgroup_id=WEBSEARCH_GROUP
+                    WEB_SEARCH, kwargs, toolgroup_id=WEBSEARCH_GROUP
                 )
             )
         except LlamaWorkbenchError as exc:

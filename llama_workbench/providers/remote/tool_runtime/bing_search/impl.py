@@ -30,12 +30,13 @@ class BingSearchToolRuntime(SearchToolRuntime):
     )
 
     def __init__(self, provider_id: str, config: BingSearchToolConfig) -> None:
-        super().__init__(provider_id, config, config.base_url)
-        self._top_k = config.top_k
+        super().__init__(provider_id, config, config.base_url, config.top_k)
 
-    def _request(self, client: httpx.AsyncClient, query: str, key: str) -> httpx.Request:
+    def _request(
+        self, client: httpx.AsyncClient, query: str, key: str, limit: int | None
+    ) -> httpx.Request:
         params: dict[str, str | int | bool] = {
-            "count": self._top_k,
+            "count": min(limit or 3, 50),  # Bing's most
             "textDecorations": True,
             "textFormat": "HTML",
             "q": query,
@@ -43,7 +44,7 @@ class BingSearchToolRuntime(SearchToolRuntime):
         headers = {"Ocp-Apim-Subscription-Key": key}
         return client.build_request("GET", "/v7.0/search", params=params, headers=headers)
 
-    def _content(self, payload: Any) -> str:
+    def _content(self, payload: Any, limit: int | None) -> str:
         """{"query": ..., "top_k": [pages..., [news...]]}, as Llama Stack 0.7.3 gives it."""
         found: list[Any] = [
             {k: v for k, v in page.items() if k in _PAGE_KEYS}
@@ -55,6 +56,6 @@ class BingSearchToolRuntime(SearchToolRuntime):
         query = payload["queryContext"]["originalQuery"]
         return json.dumps({"query": query, "top_k": found})
 
-    def _sources(self, payload: Any) -> list[str]:
+    def _sources(self, payload: Any, limit: int | None) -> list[str]:
         pages = (payload.get("webPages") or {}).get("value", [])
         return [str(p["url"]) for p in pages if p.get("url")]

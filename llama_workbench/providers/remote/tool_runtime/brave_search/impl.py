@@ -55,20 +55,21 @@ class BraveSearchToolRuntime(SearchToolRuntime):
     )
 
     def __init__(self, provider_id: str, config: BraveSearchToolConfig) -> None:
-        super().__init__(provider_id, config, config.base_url)
-        self._max_results = config.max_results
+        super().__init__(provider_id, config, config.base_url, config.max_results)
 
-    def _request(self, client: httpx.AsyncClient, query: str, key: str) -> httpx.Request:
+    def _request(
+        self, client: httpx.AsyncClient, query: str, key: str, limit: int | None
+    ) -> httpx.Request:
         headers = {"X-Subscription-Token": key, "Accept-Encoding": "gzip"}
         return client.build_request(
             "GET", "/res/v1/web/search", params={"q": query}, headers=headers
         )
 
-    def _content(self, payload: Any) -> str:
+    def _content(self, payload: Any, limit: int | None) -> str:
         """One line per entry of the ranked `mixed.main` list (up to max_results): the kept
         fields of the result it points at, written as Llama Stack 0.7.3 writes them."""
         lines = []
-        for entry in (payload.get("mixed") or {}).get("main", [])[: self._max_results]:
+        for entry in (payload.get("mixed") or {}).get("main", [])[:limit]:
             kind = entry["type"]
             if kind not in _KEPT:
                 lines.append("")
@@ -82,9 +83,9 @@ class BraveSearchToolRuntime(SearchToolRuntime):
             lines.append(str(picked))
         return "\n".join(lines)
 
-    def _sources(self, payload: Any) -> list[str]:
+    def _sources(self, payload: Any, limit: int | None) -> list[str]:
         web = (payload.get("web") or {}).get("results", [])
-        return [str(r["url"]) for r in web[: self._max_results] if r.get("url")]
+        return [str(r["url"]) for r in web[:limit] if r.get("url")]
 
 
 def _pick(result: dict[str, Any], keys: frozenset[str]) -> dict[str, Any]:

@@ -29,18 +29,19 @@ class TavilySearchToolRuntime(SearchToolRuntime):
     )
 
     def __init__(self, provider_id: str, config: TavilySearchToolConfig) -> None:
-        super().__init__(provider_id, config, config.base_url)
-        self._max_results = config.max_results
+        super().__init__(provider_id, config, config.base_url, config.max_results)
 
-    def _request(self, client: httpx.AsyncClient, query: str, key: str) -> httpx.Request:
-        body = {"api_key": key, "query": query, "max_results": self._max_results}
+    def _request(
+        self, client: httpx.AsyncClient, query: str, key: str, limit: int | None
+    ) -> httpx.Request:
+        body = {"api_key": key, "query": query, "max_results": min(limit or 3, 20)}  # its max
         return client.build_request("POST", "/search", json=body)
 
-    def _content(self, payload: Any) -> str:
+    def _content(self, payload: Any, limit: int | None) -> str:
         """{"query": ..., "top_k": [results as Tavily gives them]}, as Llama Stack 0.7.3."""
-        results = list(payload["results"])[: self._max_results]
+        results = list(payload["results"])[:limit]
         return json.dumps({"query": payload["query"], "top_k": results})
 
-    def _sources(self, payload: Any) -> list[str]:
-        results = list(payload["results"])[: self._max_results]
+    def _sources(self, payload: Any, limit: int | None) -> list[str]:
+        results = list(payload["results"])[:limit]
         return [str(r["url"]) for r in results if r.get("url")]

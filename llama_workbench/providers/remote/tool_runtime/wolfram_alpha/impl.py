@@ -51,11 +51,13 @@ class WolframAlphaToolRuntime(SearchToolRuntime):
     def __init__(self, provider_id: str, config: WolframAlphaToolConfig) -> None:
         super().__init__(provider_id, config, config.base_url)
 
-    def _request(self, client: httpx.AsyncClient, query: str, key: str) -> httpx.Request:
+    def _request(
+        self, client: httpx.AsyncClient, query: str, key: str, limit: int | None
+    ) -> httpx.Request:
         params = {"input": query, "appid": key, "format": "plaintext", "output": "json"}
         return client.build_request("GET", "/v2/query", params=params)
 
-    def _content(self, payload: Any) -> str:
+    def _content(self, payload: Any, limit: int | None) -> str:
         """The answer's JSON without what the model has no use for; pods up to the one
         titled "Result"."""
         result = payload["queryresult"]
