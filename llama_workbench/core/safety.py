@@ -187,7 +187,9 @@ def _merge(
     for result, shield in zip(results, shields, strict=True):
         for name, hit in result.categories.items():
             merged.categories[name] = merged.categories.get(name, False) or hit
+        # A safe shield's 1.0s say "safe" (see inline/safety/common.moderation): beside a flag they are 0.0.
         for name, score in result.category_scores.items():
+            score = score if result.flagged or not merged.flagged else 0.0
             merged.category_scores[name] = max(score, merged.category_scores.get(name, 0.0))
         for name, kinds in result.category_applied_input_types.items():
             merged.category_applied_input_types[name] = sorted(

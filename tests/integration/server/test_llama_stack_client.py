@@ -163,6 +163,7 @@ clean = client.safety.run_shield(shield_id="pii", messages=[{"role": "user", "co
 out["clean"] = clean.violation is None
 moderated = client.moderations.create(input=["jo.bloggs@acme-mail.com", "hello"], model="pii")
 out["flagged"] = [r.flagged for r in moderated.results]
+out["scores"] = [sorted(set(r.category_scores.values())) for r in moderated.results]
 try:
     client.shields.retrieve("llama-guard")
 except NotFoundError as exc:
@@ -194,5 +195,6 @@ def test_llama_stack_client_safety(tmp_path_factory: pytest.TempPathFactory) -> 
         "violation": ["error", ["email"]],
         "clean": True,
         "flagged": [True, False],
+        "scores": [[0.0, 1.0], [1.0]],  # safe: every category 1.0, as Llama Stack 0.7.3
         "missing": 404,
     }

@@ -50,6 +50,10 @@ def test_moderations_with_the_openai_sdk(server: BackgroundServer) -> None:
     )
     assert every.results[0].flagged
     assert every.results[0].category_scores.model_extra["prompt_injection"] >= 0.8  # type: ignore[union-attr]
+    # A safe verdict scores every category 1.0 (Llama Stack 0.7.3's semantics, its suite asserts it).
+    safe = client.moderations.create(model="prompt-injection", input="What a lovely day.")
+    assert not safe.results[0].flagged
+    assert safe.results[0].category_scores.model_extra == {"prompt_injection": 1.0}  # type: ignore[union-attr]
     with pytest.raises(openai.NotFoundError) as info:
         client.moderations.create(model="text-moderation-stable", input="x")
     assert "code-scanner, pii, prompt-injection" in info.value.message

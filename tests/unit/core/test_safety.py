@@ -104,6 +104,10 @@ def test_moderations_by_one_shield_and_by_all(stack: Stack) -> None:
         and result.categories["blocklist/blorple"]
     )
     assert set(result.metadata) == {"blocklist", "pii", "toxicity"}
+    # pii found nothing: its categories score 0.0 beside the flags, not its safe verdict's 1.0.
+    assert result.category_scores["pii/email"] == 0.0 and result.category_scores["harassment"] > 0.5
+    clean = stack.safety.run_moderation(input="hello").results[0]
+    assert not clean.flagged and set(clean.category_scores.values()) == {1.0}
     with pytest.raises(NotFoundError, match="moderations name a shield"):
         stack.safety.run_moderation(input="x", model="omni-moderation-latest")
 

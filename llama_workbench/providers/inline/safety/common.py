@@ -92,17 +92,33 @@ def moderation(
     user_message: str | None = None,
     **metadata: Any,
 ) -> ModerationResult:
-    """An OpenAI-shaped moderation result from per-category scores and the categories flagged."""
+    """An OpenAI-shaped moderation result from per-category scores and the categories flagged.
+
+    category_scores follow Llama Stack 0.7.3's moderation semantics (its Llama Guard's
+    run_moderation, which its suite asserts): on a safe verdict every category scores 1.0, a
+    confidence in "safe" rather than a probability of harm, so a provider's own non-zero scores
+    (a classifier's probability, a finding under the severity threshold) move to
+    metadata["scores"]; on a flagged verdict the scores are the provider's own, a flagged category
+    scoring 1.0 for a finding or the classifier's probability (at least the threshold).
+    """
     flagged = set(flagged_categories)
     categories = {name: name in flagged for name in {*scores, *flagged}}
+    if not flagged:
+        own = {name: float(score) for name, score in scores.items() if score}
+        return ModerationResult(
+            flagged=False,
+            categories=categories,
+            category_scores=dict.fromkeys(categories, 1.0),
+            metadata=metadata | ({"scores": own} if own else {}),
+        )
     return ModerationResult(
-        flagged=bool(flagged),
+        flagged=True,
         categories=categories,
         category_scores={
             name: float(scores.get(name, 1.0 if name in flagged else 0.0)) for name in categories
         },
         category_applied_input_types={name: ["text"] for name in flagged},
-        user_message=user_message if flagged else None,
+        user_message=user_message,
         metadata=metadata,
     )
 

@@ -170,7 +170,7 @@ class LlamaGuardSafety:
 
 
 def _moderation_result(flagged: Sequence[str], settings: _Settings) -> ModerationResult:
-    """OpenAI's shape: every category with a 1.0/0.0 score, the raw codes in the metadata."""
+    """OpenAI's shape, scored as Llama Stack 0.7.3: safe, every category 1.0; flagged, 1.0/0.0."""
     scores = {moderation_name(code): 1.0 if code in flagged else 0.0 for code in CATEGORIES}
     metadata: dict[str, Any] = {}
     if flagged:

@@ -116,7 +116,8 @@ def test_moderation_in_openai_names(served: tuple[GuardServer, Stack]) -> None:
     assert result.model == "llama-guard" and len(server.prompts) == before + 3
     safe, violent, hateful = result.results
     assert not safe.flagged and safe.metadata == {} and safe.user_message is None
-    assert set(safe.category_scores.values()) == {0.0} and len(safe.categories) == 14
+    # As Llama Stack 0.7.3 (its suite asserts it): a safe verdict scores every category 1.0.
+    assert set(safe.category_scores.values()) == {1.0} and len(safe.categories) == 14
     assert violent.flagged and violent.user_message == CANNED
     assert [n for n, hit in violent.categories.items() if hit] == ["violence"]
     assert violent.category_scores["violence"] == 1.0 and violent.category_scores["hate"] == 0.0

@@ -235,6 +235,11 @@ async def test_moderation(guard: Any) -> None:
     assert results[0].category_scores["prompt_injection"] > 0.99
     assert results[0].metadata["label"] == "prompt_injection"
     assert results[1].categories == {"prompt_injection": False} and results[1].user_message is None
+    # Safe: 1.0 as Llama Stack 0.7.3 scores a safe verdict (the probability is in the metadata).
+    assert (
+        results[2].category_scores == {"prompt_injection": 1.0}
+        and "scores" not in results[2].metadata
+    )
 
 
 async def test_model_loads_once_under_concurrency(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -181,7 +181,9 @@ async def test_moderation_reports_harassment(shield: Any) -> None:
     assert [r.flagged for r in results] == [True, False, False]
     assert results[0].categories == {"harassment": True}
     assert results[0].category_scores["harassment"] > 0.99
-    assert results[1].category_scores["harassment"] < 0.2 and results[1].user_message is None
+    # Safe: 1.0 as Llama Stack 0.7.3 scores a safe verdict; the probability stays in the metadata.
+    assert results[1].category_scores == {"harassment": 1.0} and results[1].user_message is None
+    assert 0.0 < results[1].metadata["scores"]["harassment"] < 0.2
 
 
 async def test_concurrent_calls_share_a_batch(shield: Any, monkeypatch: pytest.MonkeyPatch) -> None:
