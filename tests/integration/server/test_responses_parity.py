@@ -65,3 +65,19 @@ def test_deltas_are_obfuscated_unless_turned_off(
     deltas = [e for e in plain if e.type == "response.output_text.delta"]
     assert deltas and not any(hasattr(e, "obfuscation") for e in deltas)
     assert "".join(e.delta for e in deltas) == "one two"
+
+
+def test_a_reply_cut_at_max_output_tokens_is_incomplete(
+    client: openai.OpenAI, model: ScriptedModelServer
+) -> None:
+    long = " ".join(f"word{n}" for n in range(40))
+    model.script(say(long), say(long))
+    response = client.responses.create(model=MODEL, input="talk", max_output_tokens=16)
+    assert response.status == "incomplete"
+    assert response.incomplete_details is not None
+    assert response.incomplete_details.reason == "length"
+    events = list(
+        client.responses.create(model=MODEL, input="talk", max_output_tokens=16, stream=True)
+    )
+    assert events[-1].type == "response.incomplete"
+    assert events[-1].response.incomplete_details.reason == "length"

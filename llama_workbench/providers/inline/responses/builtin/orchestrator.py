@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -10,7 +9,6 @@ from typing import Any
 
 from llama_workbench.apis.responses.models import (
     CreateResponseRequest,
-    FileCitation,
     FileSearchCallItem,
     FunctionCallItem,
     IncompleteDetails,
@@ -33,6 +31,7 @@ from llama_workbench.apis.responses.models import (
 from llama_workbench.core.errors import error_line
 from llama_workbench.providers.inline.responses.builtin.approvals import Approvals, declined
 from llama_workbench.providers.inline.responses.builtin.chat_request import chat_request
+from llama_workbench.providers.inline.responses.builtin.citations import citations
 from llama_workbench.providers.inline.responses.builtin.convert import add_call, withdraw_calls
 from llama_workbench.providers.inline.responses.builtin.event_fields import (
     extra_fields,
@@ -47,8 +46,6 @@ from llama_workbench.providers.inline.responses.builtin.tools import (
     WEB_SEARCH,
     ToolSet,
 )
-
-_CITATION = re.compile(r"\[(\d+)\]")
 
 
 @dataclass
@@ -93,6 +90,7 @@ class ResponseRun:
         self._approvals = approvals or Approvals()
         self._seq = 0
         self._tool_calls = 0
+        self._cut = False  # a model turn ended with finish_reason "length"
         self._last_search: FileSearchCallItem | None = None
         self._logprobs: list[dict[str, Any]] = []  # of this turn's text, when asked for
 
@@ -154,6 +152,10 @@ class ResponseRun:
             calls: list[_Call] = []
             async for event in self._infer(iteration, calls):
                 yield event
+            if self._cut:  # the model hit max_output_tokens: 0.7.3's reason is "length"
+                self.response.status = "incomplete"
+                self.response.incomplete_details = IncompleteDetails(reason="length")
+                return
             if not calls:
                 return
             ready, asked = self._approvals.triage(calls, self._tools)
@@ -183,6 +185,7 @@ class ResponseRun:
             async for chunk in stream:
                 self._count(chunk.usage)
                 for choice in chunk.choices[:1]:
+                    self._cut = self._cut or choice.finish_reason == "length"
                     delta = choice.delta
                     if delta.content:
                         probs = chunk_logprobs(choice)
@@ -321,7 +324,9 @@ class ResponseRun:
         self.messages.append(assistant)
 
     async def _finish_text(self, index: int, item_id: str, text: str) -> AsyncIterator[StreamEvent]:
-        part = OutputText(text=text, annotations=self._citations(text), logprobs=self._logprobs)
+        part = OutputText(
+            text=text, annotations=citations(text, self._last_search), logprobs=self._logprobs
+        )
         yield self._event(
             "response.output_text.done",
             item_id=item_id,
@@ -339,21 +344,6 @@ class ResponseRun:
         )
         item = MessageItem(id=item_id, role="assistant", content=[part], status="completed")
         yield self._done(index, item)
-
-    def _citations(self, text: str) -> list[FileCitation]:
-        """[n] markers that point at the last file search's results become file citations."""
-        results = self._last_search.results if self._last_search else None
-        if not results:
-            return []
-        citations = []
-        for match in _CITATION.finditer(text):
-            n = int(match.group(1))
-            if 1 <= n <= len(results):
-                hit = results[n - 1]
-                citations.append(
-                    FileCitation(file_id=hit.file_id, filename=hit.filename, index=match.start())
-                )
-        return citations
 
     # -- server-side tools
 
