@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,36 @@ def text(book: Any) -> str:
             parts.append(output.get("text", ""))
             parts.append(str(output.get("data", {}).get("text/plain", "")))
     return "\n".join(parts)
+
+
+def answers(book: Any) -> list[str]:
+    """The model's answers as the notebook showed them (Markdown, streamed by the magics)."""
+    return [
+        str(output["data"]["text/markdown"])
+        for cell in book.cells
+        for output in cell.get("outputs", [])
+        if "text/markdown" in output.get("data", {})
+    ]
+
+
+def repeated_sentence(answer: str) -> str | None:
+    """A sentence (three words or more) that the answer says twice, if any."""
+    seen: set[str] = set()
+    for sentence in re.split(r"(?<=[.!?])\s+|\n+", answer):
+        words = re.findall(r"\w+", sentence.lower())
+        key = " ".join(words)
+        if len(words) >= 3 and key in seen:
+            return sentence.strip()
+        seen.add(key)
+    return None
+
+
+def test_shown_answers_do_not_repeat_themselves(executed: dict[str, Any]) -> None:
+    shown = {name: answers(book) for name, book in executed.items()}
+    assert shown["02_rag"], "notebook 02 shows an answer"
+    for name, said in shown.items():
+        for answer in said:
+            assert repeated_sentence(answer) is None, f"{name}: {answer!r}"
 
 
 def test_every_notebook_is_in_the_suite() -> None:

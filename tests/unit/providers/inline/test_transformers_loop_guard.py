@@ -39,11 +39,34 @@ def feed(guard: LoopGuard, stream: list[int]) -> int | None:
     return None
 
 
-def test_a_sentence_repeated_three_times_is_a_loop_at_its_third_copy() -> None:
+SHORT = [2, 3, 4, 5, 13]  # "telescope saw first light.": four words, not prose
+
+
+def test_a_prose_sentence_said_again_is_a_loop_at_its_second_copy() -> None:
     stream = SENTENCE * 5
-    assert feed(LoopGuard(3), stream) == 3 * len(SENTENCE)
-    assert feed(LoopGuard(2), stream) == 2 * len(SENTENCE)
+    guard = LoopGuard(3)
+    # A sentence is complete once the space after its full stop comes (the next token).
+    assert feed(guard, stream) == 2 * len(SENTENCE) + 1
+    assert guard.cut == len(decode(SENTENCE))  # the output ends where the second copy began
     assert feed(LoopGuard(0), stream) is None  # off
+
+
+def test_a_short_sentence_repeated_three_times_is_a_loop_at_its_third_copy() -> None:
+    stream = SHORT * 5  # "telescope saw first light." five times
+    guard = LoopGuard(3)
+    assert feed(guard, stream) == 3 * len(SHORT) + 1
+    assert guard.cut is None  # what was shown stays: it was not held back
+    assert feed(LoopGuard(2), stream) == 2 * len(SHORT) + 1
+
+
+def test_the_start_of_a_possible_repeat_is_held_back_until_decided() -> None:
+    guard = LoopGuard(3)
+    said = [*SENTENCE, 1, 2, 3]  # the sentence, then "the telescope saw" again
+    text = decode(said)
+    assert not guard.looping(said, text)
+    assert text[len(text) - guard.held(text) :] == " the telescope saw"
+    diverged = [*said, 16]  # "... the telescope saw it": not a repeat after all
+    assert guard.held(decode(diverged)) == 0
 
 
 def test_a_repeated_block_without_sentence_ends_is_a_loop() -> None:
@@ -59,7 +82,7 @@ def test_text_that_does_not_repeat_itself_is_not_a_loop() -> None:
     assert feed(LoopGuard(3), varied) is None
     short = [2, 3, 13] * 5  # "telescope saw." five times: two words, too short to count
     assert feed(LoopGuard(3), short) is None
-    twice = SENTENCE * 2 + [14, 15, 16, 13]
+    twice = [*SHORT, *SHORT, 14]  # a four-word sentence twice: under the three-copy rule
     assert feed(LoopGuard(3), twice) is None
 
 
@@ -73,14 +96,15 @@ async def test_a_looping_row_ends_with_stop_and_says_so() -> None:
         row.step(token)
         if row.done:
             break
-    assert row.done and row.generated == 3 * len(SENTENCE) == len(counted)
+    assert row.done and row.generated == 2 * len(SENTENCE) + 1 == len(counted)
     await asyncio.sleep(0)  # the events cross over with call_soon_threadsafe
     events: list[Event] = []
     while not sink.queue.empty():
         events.append(sink.queue.get_nowait())
-    assert "".join(e.delta for e in events) == " ".join([decode(SENTENCE)] * 3)
+    # The second copy was held back as it was written and dropped: the sentence shows once.
+    assert "".join(e.delta for e in events) == decode(SENTENCE)
     last = events[-1]
-    assert (last.finish_reason, last.loop_guard, last.completion_tokens) == ("stop", True, 39)
+    assert (last.finish_reason, last.loop_guard, last.completion_tokens) == ("stop", True, 27)
 
 
 class _ScriptedEngine:
@@ -110,7 +134,8 @@ async def test_responses_carry_the_loop_guard_in_the_choice_metadata() -> None:
     reply = chat_completion_from(results, _plan(), request, [])
     choice = reply.choices[0]
     assert choice.finish_reason == "stop" and choice.metadata == {"loop_guard": LOOP_NOTE}
-    assert reply.usage is not None and reply.usage.completion_tokens == 39
+    assert reply.usage is not None and reply.usage.completion_tokens == 27
+    assert reply.choices[0].message.content == decode(SENTENCE)
     dumped = reply.model_dump(exclude_none=True)["choices"][0]
     assert dumped["metadata"] == {"loop_guard": LOOP_NOTE}
     stream = completion_stream(engine, _plan(), "m", include_usage=False)  # type: ignore[arg-type]

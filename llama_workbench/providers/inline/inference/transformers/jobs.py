@@ -115,6 +115,7 @@ class RowState:
         self._stops = StopSequenceBuffer(job.stops)
         self._guard = LoopGuard(loop_repeats)
         self._looped = False
+        self._shown = 0  # characters of the output emitted so far
 
     def step(self, token: int) -> None:
         """Take the row's next token; finishes the row on EOS, a stop sequence or its limit."""
@@ -131,8 +132,11 @@ class RowState:
         self._tokens.append(token)
         text = self._decode(self._tokens)
         if not text.endswith("\ufffd"):  # an incomplete UTF-8 character: wait for its end
-            self._emit(self._stops.feed(text))
+            self._stops.feed(text)
             self._looped = not self._stops.stopped and self._guard.looping(self._tokens, text)
+            if not self._looped:  # a sentence that may be a repeat waits until it is decided
+                safe = self._stops.text
+                self._show(safe[: len(safe) - self._guard.held(safe)])
         if self._stops.stopped or self._looped:
             self.finish("stop")
         elif self._generated >= self.job.max_tokens:
@@ -142,7 +146,9 @@ class RowState:
         if self.done:
             return
         self.done = True
-        self._emit(self._stops.flush(self._decode(self._tokens)))
+        self._stops.flush(self._decode(self._tokens))
+        cut = self._guard.cut if self._looped else None
+        self._show(self._stops.text[:cut])  # a repeated prose sentence is dropped
         self.job.sink.put(
             Event(
                 self.job.index,
@@ -162,6 +168,8 @@ class RowState:
     def generated(self) -> int:
         return self._generated
 
-    def _emit(self, delta: str) -> None:
-        if delta:
-            self.job.sink.put(Event(self.job.index, delta=delta))
+    def _show(self, text: str) -> None:
+        """Emit what of `text` (a prefix of the output) has not been shown yet."""
+        if len(text) > self._shown:
+            self.job.sink.put(Event(self.job.index, delta=text[self._shown :]))
+            self._shown = len(text)
