@@ -237,7 +237,8 @@ def test_mcp_over_stdio_and_allowed_tools(
     for expected in (
         "response.mcp_list_tools.in_progress",
         "response.mcp_list_tools.completed",
-        "response.mcp_call_arguments.done",
+        "response.mcp_call.arguments.delta",
+        "response.mcp_call.arguments.done",
         "response.mcp_call.in_progress",
         "response.mcp_call.completed",
     ):

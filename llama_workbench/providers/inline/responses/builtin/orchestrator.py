@@ -406,12 +406,9 @@ class ResponseRun:
         )
         index, added = self._add(pending)
         yield added
-        yield self._event(
-            "response.mcp_call_arguments.done",
-            item_id=item_id,
-            output_index=index,
-            arguments=call.arguments,
-        )
+        where = {"item_id": item_id, "output_index": index}  # 0.7.3's event names
+        yield self._event("response.mcp_call.arguments.delta", **where, delta=call.arguments)
+        yield self._event("response.mcp_call.arguments.done", **where, arguments=call.arguments)
         yield self._event("response.mcp_call.in_progress", item_id=item_id, output_index=index)
         item, content = await self._tools.run_mcp(item_id, call.name, call.arguments)
         item.approval_request_id = approval
