@@ -81,3 +81,14 @@ def test_a_reply_cut_at_max_output_tokens_is_incomplete(
     )
     assert events[-1].type == "response.incomplete"
     assert events[-1].response.incomplete_details.reason == "length"
+
+
+def test_an_authorization_header_on_an_mcp_tool_is_refused(client: openai.OpenAI) -> None:
+    tool = {
+        "type": "mcp",
+        "server_label": "local",
+        "server_url": "http://127.0.0.1:9/mcp",
+        "headers": {"authorization": "Bearer secret"},
+    }
+    with pytest.raises(openai.BadRequestError, match="'authorization' parameter, not 'headers'"):
+        client.responses.create(model=MODEL, input="hi", tools=[tool])  # type: ignore[list-item]

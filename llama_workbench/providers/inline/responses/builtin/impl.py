@@ -14,6 +14,7 @@ from llama_workbench.apis.responses.models import (
     InputItemList,
     InputText,
     Item,
+    McpTool,
     ResponseDeleted,
     ResponseList,
     ResponseObject,
@@ -152,6 +153,16 @@ class BuiltinResponses:
                 "background responses are not streamed here: create it with background=true and "
                 "poll GET /v1/responses/{response_id}."
             )
+        for tool in request.tools or []:
+            if not isinstance(tool, McpTool):
+                continue
+            for key in tool.headers or {}:
+                if key.lower() == "authorization":  # as Llama Stack 0.7.3 words it
+                    raise BadRequestError(
+                        f"Invalid value for 'tools[server_label={tool.server_label!r}].headers': "
+                        f"{key}. Authorization credentials must be passed via the "
+                        "'authorization' parameter, not 'headers'."
+                    )
 
     async def _check_resources(self, request: CreateResponseRequest) -> None:
         """Unknown models, shields and conversations are errors before any work starts."""
