@@ -207,6 +207,15 @@ def test_responses_logprobs_and_refused_options(
     assert final.content[0].logprobs
     with pytest.raises(openai.BadRequestError, match="truncation"):
         client.responses.create(model=CHAT, input="hi", truncation="auto")
+    # Streamed, as Llama Stack 0.7.3: created, in progress, then failed with a spec error code.
+    failed = list(client.responses.create(model=CHAT, input="hi", stream=True, truncation="auto"))
+    assert [e.type for e in failed] == [
+        "response.created",
+        "response.in_progress",
+        "response.failed",
+    ]
+    error: Any = failed[-1].response.error  # type: ignore[union-attr]
+    assert error.code == "server_error" and "truncation" in error.message
     with pytest.raises(openai.BadRequestError, match=r"reasoning\.summary"):
         client.responses.create(model=CHAT, input="hi", reasoning={"summary": "auto"})
     with pytest.raises(openai.BadRequestError, match="include"):

@@ -18,16 +18,29 @@ def check_options(request: CreateResponseRequest) -> None:
             "include: reasoning.encrypted_content is not supported (as in Llama Stack 0.7.3): "
             "reasoning items are kept with the stored response, not handed out encrypted."
         )
-    if request.truncation == "auto":
-        raise BadRequestError(
-            "truncation: 'auto' is not supported (as in Llama Stack 0.7.3); use 'disabled' (the "
-            "default): an input longer than the model's context window is an error."
-        )
     if request.reasoning is not None and request.reasoning.summary is not None:
         raise BadRequestError(
             "reasoning.summary is not supported: this stack returns no reasoning summaries "
             "(reasoning.effort is passed to the model as reasoning_effort)."
         )
+
+
+def truncation_failure(request: CreateResponseRequest) -> BadRequestError | None:
+    """truncation 'auto' is not supported: as in Llama Stack 0.7.3, the response is created and
+    then fails (a response.failed event, error code server_error), before any model call."""
+    if request.truncation != "auto":
+        return None
+    return BadRequestError(
+        "truncation: 'auto' is not supported; use 'disabled' (the default): an input longer "
+        "than the model's context window is then the model server's error."
+    )
+
+
+def error_code(exc: BaseException) -> str:
+    """The code of a failed response's error, from the Responses API's list of codes."""
+    from llama_workbench.core.errors import RateLimitError
+
+    return "rate_limit_exceeded" if isinstance(exc, RateLimitError) else "server_error"
 
 
 def wants_logprobs(request: CreateResponseRequest) -> bool:

@@ -40,7 +40,11 @@ from llama_workbench.providers.inline.responses.builtin.event_fields import (
 from llama_workbench.providers.inline.responses.builtin.guardrails import (
     violation as shield_violation,
 )
-from llama_workbench.providers.inline.responses.builtin.options import chunk_logprobs
+from llama_workbench.providers.inline.responses.builtin.options import (
+    chunk_logprobs,
+    error_code,
+    truncation_failure,
+)
 from llama_workbench.providers.inline.responses.builtin.tools import (
     FILE_SEARCH,
     WEB_SEARCH,
@@ -125,7 +129,7 @@ class ResponseRun:
         except Exception as exc:
             self.failure = exc
             self.response.status = "failed"
-            self.response.error = ResponseError(code=type(exc).__name__, message=error_line(exc))
+            self.response.error = ResponseError(code=error_code(exc), message=error_line(exc))
             yield self._with_response("response.failed")
             return
         if self.response.status == "in_progress":
@@ -136,6 +140,9 @@ class ResponseRun:
     # -- the loop
 
     async def _run(self) -> AsyncIterator[StreamEvent]:
+        failure = truncation_failure(self.request)
+        if failure is not None:
+            raise failure
         violation = await shield_violation(
             self._settings.safety, self._settings.input_shields, self._guard_texts, "user"
         )
