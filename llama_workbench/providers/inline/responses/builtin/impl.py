@@ -259,16 +259,17 @@ class BuiltinResponses:
             await self._finish(prepared)
         except asyncio.CancelledError:
             run.response.status = "cancelled"
+            run.response.output = []  # nothing of a cancelled run is kept, as in 0.7.3
             await asyncio.shield(
                 self._store.put(run.response, prepared.new_items, prepared.history)
             )
 
     async def cancel_response(self, response_id: str) -> ResponseObject:
         stored = (await self._store.get(response_id)).response
-        if not stored.background:
-            raise BadRequestError(
-                f"Response {response_id} was not created with background=true; only background "
-                "responses can be cancelled."
+        if not stored.background:  # a 409, as in Llama Stack 0.7.3
+            raise ConflictError(
+                f"Cannot cancel response '{response_id}': only background responses can be "
+                "cancelled (it was not created with background=true)."
             )
         task = self._background.get(response_id)
         if task is not None:
