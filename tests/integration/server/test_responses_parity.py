@@ -92,3 +92,13 @@ def test_an_authorization_header_on_an_mcp_tool_is_refused(client: openai.OpenAI
     }
     with pytest.raises(openai.BadRequestError, match="'authorization' parameter, not 'headers'"):
         client.responses.create(model=MODEL, input="hi", tools=[tool])  # type: ignore[list-item]
+
+
+def test_an_unknown_model_is_worded_as_llama_stack_words_it(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.responses.create(model="no-such-model", input="hi")
+    assert (
+        "Model 'no-such-model' not found. Use 'client.models.list()' to list available Models. "
+        "Available: " in str(caught.value)
+    )
+    assert MODEL in str(caught.value)

@@ -167,7 +167,7 @@ class BuiltinResponses:
     async def _check_resources(self, request: CreateResponseRequest) -> None:
         """Unknown models, shields and conversations are errors before any work starts."""
         if self._models is not None:
-            await self._models.retrieve(request.model)
+            await _check_model(self._models, request.model)
         shields = request.shield_ids()
         if shields:
             if self._safety is None or self._shields is None:
@@ -329,3 +329,20 @@ class BuiltinResponses:
         close = getattr(self.conversations, "close", None)
         if close is not None:
             await close()
+
+
+async def _check_model(models: Any, model: str) -> None:
+    """An unknown model is a 404 worded as Llama Stack 0.7.3 words it, then what exists."""
+    try:
+        await models.retrieve(model)
+    except NotFoundError as exc:
+        if exc.kind != "Model":
+            raise
+        shown = ", ".join(exc.available[:20])
+        raise NotFoundError(
+            "Model",
+            model,
+            list_command="models.list()",
+            plural="Models",
+            hint=f"Available: {shown}." if shown else "",
+        ) from exc
