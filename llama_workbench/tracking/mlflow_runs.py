@@ -33,7 +33,8 @@ def flatten_metrics(scores: Mapping[str, Mapping[str, Any]]) -> dict[str, float]
     def walk(prefix: str, value: Any) -> None:
         if isinstance(value, Mapping):
             for key, inner in value.items():
-                walk(f"{prefix}/{key}", inner)
+                # Llama Stack nests {"accuracy": {"accuracy": ...}}: the metric is "fn/accuracy".
+                walk(prefix if prefix.rsplit("/", 1)[-1] == key else f"{prefix}/{key}", inner)
         elif isinstance(value, bool | int | float) and not (
             isinstance(value, float) and math.isnan(value)
         ):

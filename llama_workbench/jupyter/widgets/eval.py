@@ -127,11 +127,14 @@ class EvalDashboard(StackWidget):
 
     def _results(self, benchmark_id: str, job_id: str) -> None:
         from llama_workbench.jupyter.eval_command import results_frame
+        from llama_workbench.providers.utils.scoring import flat_aggregates
 
         frame = results_frame(self._stack, benchmark_id, job_id)
         self.rows = jsonable(frame.to_dict("records"))
         result = self._stack.eval.job_result(benchmark_id, job_id)
-        self.aggregates = jsonable({k: v.aggregated_results for k, v in result.scores.items()})
+        self.aggregates = jsonable(
+            {k: flat_aggregates(v.aggregated_results) for k, v in result.scores.items()}
+        )
 
     def summary(self) -> str:
         lines = [

@@ -75,29 +75,47 @@ def aggregate(
     functions: Iterable[AggregationFunctionType | str],
     input_rows: Rows | None = None,
 ) -> dict[str, Any]:
-    """Llama Stack's aggregates, keyed as it keys them. Rows scored None (a failed Python
-    function, a judge answer no regex matched) are left out of the numeric aggregates;
-    categorical_count shows them as "None"."""
-    results: dict[str, Any] = {}
-    for function in functions:
-        kind = AggregationFunctionType(function)
-        if kind is AggregationFunctionType.categorical_count:
-            counts = Counter(str(row.get("score")) for row in score_rows)
-            results["categorical_count"] = {k: counts[k] for k in sorted(counts)}
-            continue
-        values = _numbers(fn_id, kind, score_rows)
-        scores = [v for _, v in values]
-        if kind is AggregationFunctionType.accuracy:
-            correct = float(sum(scores))
-            accuracy = correct / len(scores) if scores else None
-            results.update(accuracy=accuracy, num_correct=correct, num_total=len(scores))
-        elif kind is AggregationFunctionType.average:
-            results["average"] = statistics.fmean(scores) if scores else None
-        elif kind is AggregationFunctionType.median:
-            results["median"] = statistics.median(scores) if scores else None
-        else:
-            results["weighted_average"] = _weighted(fn_id, values, score_rows, input_rows)
-    return results
+    """Llama Stack 0.7.3's aggregates, shaped as its aggregate_metrics: one key per requested
+    function, each holding that function's own dict ({"accuracy": {"accuracy", "num_correct",
+    "num_total"}, "median": {"median"}, ...}). Rows scored None (a failed Python function, a judge
+    answer no regex matched) are left out of the numeric aggregates; categorical_count shows them
+    as "None"."""
+    return {
+        AggregationFunctionType(f).value: _aggregate(
+            fn_id, AggregationFunctionType(f), score_rows, input_rows
+        )
+        for f in functions
+    }
+
+
+def _aggregate(
+    fn_id: str,
+    kind: AggregationFunctionType,
+    score_rows: Sequence[ScoringResultRow],
+    input_rows: Rows | None,
+) -> dict[str, Any]:
+    if kind is AggregationFunctionType.categorical_count:
+        counts = Counter(str(row.get("score")) for row in score_rows)
+        return {"categorical_count": {k: counts[k] for k in sorted(counts)}}
+    values = _numbers(fn_id, kind, score_rows)
+    scores = [v for _, v in values]
+    if kind is AggregationFunctionType.accuracy:
+        correct = float(sum(scores))
+        accuracy = correct / len(scores) if scores else None
+        return {"accuracy": accuracy, "num_correct": correct, "num_total": len(scores)}
+    if kind is AggregationFunctionType.average:
+        return {"average": statistics.fmean(scores) if scores else None}
+    if kind is AggregationFunctionType.median:
+        return {"median": statistics.median(scores) if scores else None}
+    return {"weighted_average": _weighted(fn_id, values, score_rows, input_rows)}
+
+
+def flat_aggregates(aggregated: dict[str, Any]) -> dict[str, Any]:
+    """One function's aggregates without 0.7.3's nesting: {"accuracy": 0.5, "num_correct": 2, ...}."""
+    flat: dict[str, Any] = {}
+    for name, value in aggregated.items():
+        flat.update(value if isinstance(value, dict) and name in value else {name: value})
+    return flat
 
 
 def _numbers(

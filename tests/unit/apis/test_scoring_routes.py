@@ -175,9 +175,9 @@ async def test_score(http: httpx.AsyncClient) -> None:
     math = _shaped(results["basic::regex_parser_math_response"], "ScoringResult")
     assert math == {
         "score_rows": [{"score": 1.0, "parsed_answer": "4"}, {"score": 0.0, "parsed_answer": "5"}],
-        "aggregated_results": {"accuracy": 0.5, "num_correct": 1.0, "num_total": 2},
+        "aggregated_results": {"accuracy": {"accuracy": 0.5, "num_correct": 1.0, "num_total": 2}},
     }
-    assert results["basic::subset_of"]["aggregated_results"] == {"average": 0.5}
+    assert results["basic::subset_of"]["aggregated_results"] == {"average": {"average": 0.5}}
 
 
 async def test_a_python_function_is_listed_and_callable_over_http(
@@ -193,7 +193,7 @@ async def test_a_python_function_is_listed_and_callable_over_http(
     results = (await http.post("/v1/scoring/score", json=body)).json()["results"]
     assert results["py::words"] == {
         "score_rows": [{"score": 4}],
-        "aggregated_results": {"average": 4.0},
+        "aggregated_results": {"average": {"average": 4.0}},
     }
 
 
@@ -203,7 +203,7 @@ async def test_score_batch(http: httpx.AsyncClient) -> None:
     assert response.status_code == 200
     batch = _shaped(response.json(), "ScoreBatchResponse")
     assert batch["dataset_id"] == "qa"
-    assert batch["results"]["basic::subset_of"]["aggregated_results"]["num_total"] == 3
+    assert batch["results"]["basic::subset_of"]["aggregated_results"]["accuracy"]["num_total"] == 3
 
 
 async def test_errors_in_the_common_shape(http: httpx.AsyncClient) -> None:
@@ -225,3 +225,18 @@ async def test_errors_in_the_common_shape(http: httpx.AsyncClient) -> None:
         "/v1/scoring/score", json={"input_rows": [ROW], "scoring_functions": {"x": None}}
     )
     assert unknown.status_code == 404
+
+
+async def test_aggregates_are_keyed_by_the_requested_functions(http: httpx.AsyncClient) -> None:
+    # Llama Stack 0.7.3's suite: one key per requested aggregation function, each holding
+    # that function's own dict (accuracy's with num_correct and num_total).
+    functions = ["accuracy", "median", "categorical_count", "average"]
+    params = {"type": "basic", "aggregation_functions": functions}
+    body = {"input_rows": [ROW, ROW], "scoring_functions": {"basic::subset_of": params}}
+    results = (await http.post("/v1/scoring/score", json=body)).json()["results"]
+    assert results["basic::subset_of"]["aggregated_results"] == {
+        "accuracy": {"accuracy": 1.0, "num_correct": 2.0, "num_total": 2},
+        "median": {"median": 1.0},
+        "categorical_count": {"categorical_count": {"1.0": 2}},
+        "average": {"average": 1.0},
+    }

@@ -103,9 +103,9 @@ def test_functions_of_two_providers_in_one_call(stack: Stack) -> None:
     )
     assert list(response.results) == ["cfg::judge", "cfg::verdict", "basic::equality"]
     assert [r["score"] for r in response.results["cfg::judge"].score_rows] == [3, 5]
-    assert response.results["cfg::judge"].aggregated_results == {"average": 4.0}
+    assert response.results["cfg::judge"].aggregated_results == {"average": {"average": 4.0}}
     assert [r["score"] for r in response.results["cfg::verdict"].score_rows] == [0.0, 0.0]
-    assert response.results["basic::equality"].aggregated_results == {"average": 0.0}
+    assert response.results["basic::equality"].aggregated_results == {"average": {"average": 0.0}}
 
 
 def test_dataframes_in_and_out(stack: Stack) -> None:
@@ -136,7 +136,7 @@ def test_registering_an_id_again_moves_it(stack: Stack) -> None:
     )  # fmt: skip
     assert moved.provider_id == "judge" and moved.description == "now a judge"
     result = stack.scoring.score(ROWS, {"user::moving": None}).results["user::moving"]
-    assert result.aggregated_results == {"average": 4.0}
+    assert result.aggregated_results == {"average": {"average": 4.0}}
     basic = stack.impl("scoring_functions").providers["basic"]
     with pytest.raises(NotFoundError, match="'user::moving' not found"):
         run_sync(basic.score(ROWS, {"user::moving": None}), stack.loop)
@@ -211,7 +211,7 @@ def test_registrations_persist_across_a_rebuild(tmp_path: Path, model: ScriptedM
         assert "py::one" not in ids  # a Python function lives as long as its process' stack
         assert second.scoring_functions.retrieve("user::judge") == fn
         result = second.scoring.score(ROWS, {"user::judge": None}).results["user::judge"]
-        assert result.aggregated_results == {"median": 4.0}
+        assert result.aggregated_results == {"median": {"median": 4.0}}
 
 
 def test_invalid_declared_functions_fail_at_startup(
@@ -263,7 +263,7 @@ def test_score_batch_reads_every_page(stack: Stack) -> None:
     assert response.dataset_id == "qa"
     result = response.results["cfg::verdict"]
     assert [r["parsed_answer"] for r in result.score_rows] == ["B", "B", "C", "B", "B"]
-    assert result.aggregated_results == {"categorical_count": {"0.0": 5}}
+    assert result.aggregated_results == {"categorical_count": {"categorical_count": {"0.0": 5}}}
     with pytest.raises(BadRequestError, match="save_results_dataset needs the datasets API"):
         run_sync(router.score_batch("qa", {"cfg::verdict": None}, True), stack.loop)
 
@@ -301,9 +301,7 @@ def test_score_batch_over_a_real_dataset_saves_the_results(tmp_path: Path) -> No
             dataset_id="qa", scoring_functions={fn_id: None}, save_results_dataset=True
         )
         assert response.results[fn_id].aggregated_results == {
-            "accuracy": 0.6,
-            "num_correct": 3.0,
-            "num_total": 5,
+            "accuracy": {"accuracy": 0.6, "num_correct": 3.0, "num_total": 5}
         }
         assert response.dataset_id is not None and response.dataset_id.startswith("qa-scores-")
         saved = stack.datasetio.iterrows(dataset_id=response.dataset_id)

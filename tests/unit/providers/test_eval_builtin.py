@@ -108,7 +108,9 @@ def test_job_end_to_end_with_an_mlflow_run(stack: Stack) -> None:
     assert [g["generated_answer"] for g in result.generations] == ["Paris", "4", "blue", "Atlantic"]
     equality = result.scores["basic::equality"]
     assert [r["score"] for r in equality.score_rows] == [1.0, 1.0, 1.0, 0.0]
-    assert equality.aggregated_results == {"accuracy": 0.75, "num_correct": 3, "num_total": 4}
+    assert equality.aggregated_results == {
+        "accuracy": {"accuracy": 0.75, "num_correct": 3, "num_total": 4}
+    }
 
     from mlflow import MlflowClient
 

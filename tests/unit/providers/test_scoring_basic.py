@@ -12,7 +12,9 @@ import pytest
 from llama_workbench import BadRequestError, ConflictError, Stack
 from llama_workbench.apis.scoring_functions.models import RegexParserScoringFnParams
 from llama_workbench.providers.inline.scoring.basic.parsers import math_answer
+from llama_workbench.providers.utils.scoring import flat_aggregates
 from llama_workbench.scoring import aregister_scoring_fn, register_scoring_fn, scoring_function
+from llama_workbench.tracking.mlflow_runs import flatten_metrics
 
 
 def _row(generated: Any, expected: Any, **extra: Any) -> dict[str, Any]:
@@ -54,14 +56,16 @@ def test_equality_is_exact_and_aggregates_to_accuracy(stack: Stack) -> None:
     rows = [_row("Paris", "Paris"), _row("paris", "Paris"), _row(4, 4), _row("4", 4)]
     result = _score(stack, "basic::equality", rows)
     assert [r["score"] for r in result.score_rows] == [1.0, 0.0, 1.0, 0.0]
-    assert result.aggregated_results == {"accuracy": 0.5, "num_correct": 2.0, "num_total": 4}
+    assert result.aggregated_results == {
+        "accuracy": {"accuracy": 0.5, "num_correct": 2.0, "num_total": 4}
+    }
 
 
 def test_subset_of_finds_the_expected_inside_the_generated(stack: Stack) -> None:
     rows = [_row("The capital is Paris.", "Paris"), _row("Lyon", "Paris"), _row("pi is 3.14", 3.14)]
     result = _score(stack, "basic::subset_of", rows)
     assert [r["score"] for r in result.score_rows] == [1.0, 0.0, 1.0]
-    assert result.aggregated_results["accuracy"] == pytest.approx(2 / 3)
+    assert result.aggregated_results["accuracy"]["accuracy"] == pytest.approx(2 / 3)
 
 
 def test_multiple_choice_letters_in_many_languages_and_scripts(stack: Stack) -> None:
@@ -77,7 +81,9 @@ def test_multiple_choice_letters_in_many_languages_and_scripts(stack: Stack) -> 
     result = _score(stack, "basic::regex_parser_multiple_choice_answer", rows)
     assert [r["score"] for r in result.score_rows] == [1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0]
     assert [r["parsed_answer"] for r in result.score_rows] == ["C", "B", "A", "D", "B", "A", None]
-    assert result.aggregated_results == {"accuracy": 5 / 7, "num_correct": 5.0, "num_total": 7}
+    assert result.aggregated_results == {
+        "accuracy": {"accuracy": 5 / 7, "num_correct": 5.0, "num_total": 7}
+    }
 
 
 def test_math_responses_are_parsed_and_numbers_normalised(stack: Stack) -> None:
@@ -127,10 +133,15 @@ def test_params_override_the_registered_ones_field_by_field(stack: Stack) -> Non
     params = {"type": "regex_parser", "parsing_regexes": [r"Final: ([A-D])"]}
     result = _score(stack, "basic::regex_parser_multiple_choice_answer", rows, params)
     # The aggregation functions were not named: the registered ones (accuracy) stay.
-    assert result.aggregated_results == {"accuracy": 0.5, "num_correct": 1.0, "num_total": 2}
+    assert result.aggregated_results == {
+        "accuracy": {"accuracy": 0.5, "num_correct": 1.0, "num_total": 2}
+    }
     basic = {"type": "basic", "aggregation_functions": ["average", "categorical_count"]}
     result = _score(stack, "basic::regex_parser_multiple_choice_answer", rows, basic)
-    assert result.aggregated_results == {"average": 0.0, "categorical_count": {"0.0": 2}}
+    assert result.aggregated_results == {
+        "average": {"average": 0.0},
+        "categorical_count": {"categorical_count": {"0.0": 2}},
+    }
 
 
 def test_an_alias_registered_with_its_own_regexes(stack: Stack) -> None:
@@ -190,7 +201,7 @@ def test_python_functions_score_rows_and_a_failing_row_is_left_out(stack: Stack)
         {"score": None, "error": "ZeroDivisionError: division by zero"},
         {"score": 0.5},
     ]
-    assert result.aggregated_results == {"average": 1.25}
+    assert result.aggregated_results == {"average": {"average": 1.25}}
     stack.scoring_functions.unregister("py::ratio")
     assert "py::ratio" not in [f.identifier for f in stack.scoring_functions.list()]
 
@@ -212,14 +223,18 @@ def test_the_decorator_defaults_and_returned_dicts(stack: Stack) -> None:
     assert list(response.results) == ["python::short", "py::label"]
     flags = response.results["python::short"]
     assert [r["score"] for r in flags.score_rows] == [True, False, True]
-    assert flags.aggregated_results == {"accuracy": 2 / 3, "num_correct": 2.0, "num_total": 3}
+    assert flags.aggregated_results == {
+        "accuracy": {"accuracy": 2 / 3, "num_correct": 2.0, "num_total": 3}
+    }
     labels = response.results["py::label"]
     assert labels.score_rows[1] == {"score": "long", "length": 6}
-    assert labels.aggregated_results == {"categorical_count": {"long": 1, "short": 2}}
+    assert labels.aggregated_results == {
+        "categorical_count": {"categorical_count": {"long": 1, "short": 2}}
+    }
     # Re-running the cell replaces the function.
     register_scoring_fn(stack, "python::short", lambda row: False, return_type="boolean")
     again = _score(stack, "python::short", rows)
-    assert again.aggregated_results["accuracy"] == 0.0
+    assert again.aggregated_results["accuracy"]["accuracy"] == 0.0
 
 
 def test_bad_python_returns_become_row_errors(stack: Stack) -> None:
@@ -231,7 +246,7 @@ def test_bad_python_returns_become_row_errors(stack: Stack) -> None:
         "error": "ValueError: returned a dict without a 'score' key (['no'])",
     }
     assert result.score_rows[1]["error"].startswith("ValueError: returned list;")
-    assert result.aggregated_results == {"average": 0.25}
+    assert result.aggregated_results == {"average": {"average": 0.25}}
 
 
 async def test_async_python_functions_from_async_code(stack: Stack) -> None:
@@ -244,7 +259,7 @@ async def test_async_python_functions_from_async_code(stack: Stack) -> None:
         input_rows=[_row("a", ""), _row("abc", ""), _row("abcd", "")],
         scoring_functions={"py::slow_len": None},
     )
-    assert response.results["py::slow_len"].aggregated_results == {"median": 3}
+    assert response.results["py::slow_len"].aggregated_results == {"median": {"median": 3}}
 
 
 def test_python_ids_may_not_take_builtin_or_registered_ones(stack: Stack) -> None:
@@ -267,3 +282,22 @@ def test_a_stack_without_scoring_says_so(tmp_path: Path) -> None:
     config = {"data_dir": str(tmp_path), "apis": [], "providers": {}}
     with Stack.from_config(config) as bare, pytest.raises(BadRequestError, match="no scoring API"):
         register_scoring_fn(bare, "x", lambda row: 1)
+
+
+def test_flat_aggregates_and_mlflow_names_drop_the_nesting() -> None:
+    nested = {
+        "accuracy": {"accuracy": 0.5, "num_correct": 1.0, "num_total": 2},
+        "categorical_count": {"categorical_count": {"a": 2}},
+    }
+    assert flat_aggregates(nested) == {
+        "accuracy": 0.5,
+        "num_correct": 1.0,
+        "num_total": 2,
+        "categorical_count": {"a": 2},
+    }
+    assert flatten_metrics({"fn": nested}) == {
+        "fn/accuracy": 0.5,
+        "fn/accuracy/num_correct": 1.0,
+        "fn/accuracy/num_total": 2.0,
+        "fn/categorical_count/a": 2.0,
+    }

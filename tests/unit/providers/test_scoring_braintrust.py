@@ -116,7 +116,7 @@ def test_factuality_asks_the_judge_through_the_stack(
     assert result.score_rows == [
         {"score": 1.0, "metadata": {"choice": "C", "rationale": "Same facts."}}
     ]
-    assert result.aggregated_results == {"average": 1.0}
+    assert result.aggregated_results == {"average": {"average": 1.0}}
     sent = model.requests[-1]
     assert sent["model"] == "scripted-model" and sent["temperature"] == 0.0
     assert sent["tool_choice"] == {"type": "function", "function": {"name": "select_choice"}}
@@ -131,7 +131,7 @@ def test_a_judge_that_does_not_call_the_tool_scores_none(
     assert result.score_rows == [
         {"score": None, "error": "ValueError: No tool call found in response"}
     ]
-    assert result.aggregated_results == {"average": None}
+    assert result.aggregated_results == {"average": {"average": None}}
 
 
 def test_answer_correctness_blends_statement_f1_and_similarity(
@@ -232,7 +232,7 @@ def test_the_scorers_that_need_no_model(stack: Stack) -> None:
     numeric = _score(stack, "numeric-diff", [_row("105", "100"), _row("many", "100")])
     assert numeric.score_rows[0]["score"] == pytest.approx(1 - 5 / 205)
     assert numeric.score_rows[1]["score"] is None and "error" in numeric.score_rows[1]
-    assert numeric.aggregated_results == {"average": pytest.approx(1 - 5 / 205)}
+    assert numeric.aggregated_results == {"average": {"average": pytest.approx(1 - 5 / 205)}}
     diff = _score(stack, "json-diff", [_row('{"a": 1, "b": "x"}', '{"a": 1, "b": "x"}')])
     assert diff.score_rows[0]["score"] == 1
 
@@ -256,7 +256,7 @@ def test_an_alias_with_other_aggregations(stack: Stack, model: ScriptedModelServ
         input_rows=[_row("ab", "ab"), _row("ab", "ac"), _row("ab", "xy")],
         scoring_functions={"bt::edit": None},
     )
-    assert result.results["bt::edit"].aggregated_results == {"median": 0.5}
+    assert result.results["bt::edit"].aggregated_results == {"median": {"median": 0.5}}
     stack.scoring_functions.unregister("bt::edit")
 
 

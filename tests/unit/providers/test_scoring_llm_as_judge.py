@@ -82,7 +82,10 @@ def test_each_row_is_judged_and_numeric_scores_aggregate(
     result = _score(stack, "llm-as-judge::base", rows, ECHO)
     assert [r["score"] for r in result.score_rows] == [4, 2, 5]
     assert result.score_rows[0]["judge_feedback"] == "echo: Score: 4"
-    assert result.aggregated_results == {"average": pytest.approx(11 / 3), "median": 4}
+    assert result.aggregated_results == {
+        "average": {"average": pytest.approx(11 / 3)},
+        "median": {"median": 4},
+    }
     sent = model.requests[-1]
     assert sent["model"] == "scripted-model" and sent["temperature"] == 0.0
     assert sent["max_tokens"] == 64
@@ -95,7 +98,7 @@ def test_an_unreadable_judge_answer_scores_none_and_keeps_the_feedback(
     model.script(say("I refuse to grade this."))
     result = _score(stack, "llm-as-judge::base", [_row("a", "4")], ECHO)
     assert result.score_rows == [{"score": None, "judge_feedback": "I refuse to grade this."}]
-    assert result.aggregated_results == {"average": None, "median": None}
+    assert result.aggregated_results == {"average": {"average": None}, "median": {"median": None}}
 
 
 def test_simpleqa_grades_with_letters_counted(stack: Stack, model: ScriptedModelServer) -> None:
@@ -104,7 +107,7 @@ def test_simpleqa_grades_with_letters_counted(stack: Stack, model: ScriptedModel
     model.script(say("B: the answer contradicts the gold target."))
     second = _score(stack, "llm-as-judge::405b-simpleqa", [_row("Lyon", "Paris", "Capital?")])
     assert first.score_rows[0]["score"] == "A" and second.score_rows[0]["score"] == "B"
-    assert first.aggregated_results == {"categorical_count": {"A": 1}}
+    assert first.aggregated_results == {"categorical_count": {"categorical_count": {"A": 1}}}
     prompt = model.requests[-1]["messages"][0]["content"]
     assert "Question: Capital?\nGold target: Paris\nPredicted answer: Lyon" in prompt
 
