@@ -121,6 +121,13 @@ class JobStore:
         page = await (await self.sql()).fetch_all(self._jobs, where, [("created_at", "desc")])
         return [_stored(r) for r in page.data]
 
+    async def next_number(self) -> str:
+        """The next of the numbered ids "0", "1", ...: one past the highest numeric job id of
+        anyone's (other ids, such as older random ones, are not counted)."""
+        page = await (await self.sql()).fetch_all(self._jobs)
+        numbers = [int(r["job_id"]) for r in page.data if str(r["job_id"]).isdecimal()]
+        return str(max(numbers, default=-1) + 1)
+
     async def unfinished(self, statuses: Collection[str]) -> builtins.list[StoredJob]:
         """Everyone's jobs whose status is one of `statuses` (left so by a stopped process)."""
         page = await (await self.sql()).fetch_all(self._jobs)

@@ -8,7 +8,6 @@ import hashlib
 import json
 import logging
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,14 +88,16 @@ class BuiltinEval:
     async def run_eval(self, benchmark: Benchmark, config: BenchmarkConfig) -> Job:
         await self._sweep()
         rows = await self._rows(benchmark, config)
-        job = Job(
-            job_id=f"evaljob-{uuid.uuid4().hex[:12]}",
-            status="scheduled",
-            benchmark_id=benchmark.identifier,
-            created_at=int(time.time()),
-            total_rows=len(rows),
+        job = await self._jobs.create_numbered(
+            lambda job_id: Job(
+                job_id=job_id,
+                status="scheduled",
+                benchmark_id=benchmark.identifier,
+                created_at=int(time.time()),
+                total_rows=len(rows),
+            ),
+            config,
         )
-        await self._jobs.create(job, config)
         self._start(benchmark, job, config, rows, {})
         return job.model_copy()
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from llama_workbench.apis.eval.models import BenchmarkConfig, Job
-from llama_workbench.core.errors import NotFoundError
+from llama_workbench.core.errors import ConflictError, NotFoundError
 from llama_workbench.providers.utils import jobs
 from llama_workbench.storage.config import SqlStoreRef
 
@@ -19,6 +21,23 @@ class JobStore:
 
     def __init__(self, storage: StorageManager, ref: SqlStoreRef) -> None:
         self._store = jobs.JobStore(storage, ref)
+        self._numbering = asyncio.Lock()
+
+    async def create_numbered(self, make: Callable[[str], Job], config: BenchmarkConfig) -> Job:
+        """Store the job `make` builds for the next id. Llama Stack 0.7.3 numbers eval jobs "0",
+        "1", ... per server process (str(len(jobs)), in memory, across benchmarks); here the count
+        continues from the persisted jobs, so ids stay unique across restarts. The lock keeps
+        this process's calls apart; a store shared by several processes may race, and the
+        primary key turns that into a conflict that takes the next number."""
+        async with self._numbering:
+            for _ in range(16):
+                job = make(await self._store.next_number())
+                try:
+                    await self.create(job, config)
+                except ConflictError:
+                    continue
+                return job
+        raise ConflictError("Could not number a new eval job: the store keeps changing; retry.")
 
     async def create(self, job: Job, config: BenchmarkConfig) -> None:
         await self._store.create(
