@@ -48,6 +48,7 @@ from llama_workbench.core.vector_stores.search import (
     matches,
     rerank_hits,
     rerank_model,
+    unit_scores,
 )
 from llama_workbench.storage.kv import KVStore
 
@@ -284,7 +285,7 @@ class VectorStoresRouter(StoreFiles):
         fetch = k * (4 if filters else 1) * (2 if mode == "hybrid" else 1)
         while True:
             vector = (
-                await provider.query_vector(record.identifier, embedding, fetch)
+                unit_scores(await provider.query_vector(record.identifier, embedding, fetch))
                 if embedding
                 else []
             )

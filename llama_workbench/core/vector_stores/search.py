@@ -176,6 +176,12 @@ def fuse(
     return [ScoredChunk(chunk=by_id[cid], score=score) for cid, score in ranked]
 
 
+def unit_scores(hits: list[ScoredChunk]) -> list[ScoredChunk]:
+    """Providers' cosine similarities, -1 to 1, as scores from 0 to 1: (1 + cos) / 2. Search
+    scores are never negative, as OpenAI's and Llama Stack 0.7.3's (1 / L2 distance) are not."""
+    return [ScoredChunk(chunk=h.chunk, score=(1.0 + h.score) / 2) for h in hits]
+
+
 def _rrf(hits: list[ScoredChunk], k: float) -> dict[str, float]:
     return {h.chunk.chunk_id: 1.0 / (k + rank) for rank, h in enumerate(hits, start=1)}
 

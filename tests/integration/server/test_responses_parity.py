@@ -102,3 +102,13 @@ def test_an_unknown_model_is_worded_as_llama_stack_words_it(client: openai.OpenA
         "Available: " in str(caught.value)
     )
     assert MODEL in str(caught.value)
+
+
+def test_search_scores_are_never_negative(client: openai.OpenAI) -> None:
+    store = client.vector_stores.create(name="scores")
+    text = b"The Keldmouth lighthouse was first lit in 1842 and burns whale oil."
+    uploaded = client.files.create(file=("lighthouse.txt", text), purpose="assistants")
+    client.vector_stores.files.create(vector_store_id=store.id, file_id=uploaded.id)
+    for query in ("lighthouse whale oil", "quarterly tax filing for bakeries"):
+        page = client.vector_stores.search(vector_store_id=store.id, query=query)
+        assert page.data and all(0.0 < hit.score <= 1.0 for hit in page.data)
