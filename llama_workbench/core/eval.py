@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +32,9 @@ async def build_eval(ctx: BuildContext) -> dict[Api, Any]:
     )
     await table.initialize()
     return {Api.eval: EvalRouter(table, ctx.providers), Api.benchmarks: table}
+
+
+_WAIT_STEP_S = 0.1  # how often run_eval(wait_s=...) looks at its job
 
 
 class BenchmarksRoutingTable:
@@ -140,10 +145,19 @@ class EvalRouter:
         return benchmark, self._providers[benchmark.provider_id]
 
     async def run_eval(
-        self, benchmark_id: str, benchmark_config: BenchmarkConfig | dict[str, Any]
+        self,
+        benchmark_id: str,
+        benchmark_config: BenchmarkConfig | dict[str, Any],
+        *,
+        wait_s: float = 0.0,
     ) -> Job:
         benchmark, provider = await self._owner(benchmark_id)
-        return await provider.run_eval(benchmark, _config(benchmark_config))
+        job = await provider.run_eval(benchmark, _config(benchmark_config))
+        deadline = time.monotonic() + wait_s
+        while job.status in ("scheduled", "in_progress") and time.monotonic() < deadline:
+            await asyncio.sleep(_WAIT_STEP_S)
+            job = await provider.job_status(benchmark_id, job.job_id)
+        return job
 
     async def evaluate_rows(
         self,

@@ -14,9 +14,18 @@ class Eval(Protocol):
     """Evaluate a model or an agent on a registered benchmark."""
 
     async def run_eval(
-        self, benchmark_id: str, benchmark_config: BenchmarkConfig | dict[str, Any]
+        self,
+        benchmark_id: str,
+        benchmark_config: BenchmarkConfig | dict[str, Any],
+        *,
+        wait_s: float = 0.0,
     ) -> Job:
-        """Start a job in the background; poll job_status, then read job_result."""
+        """Start a job in the background; poll job_status, then read job_result.
+
+        `wait_s`: return once the job has ended or this many seconds have passed, whichever is
+        first (the job goes on either way). The REST route waits, as Llama Stack 0.7.3 answers
+        once its evaluation has run.
+        """
         ...
 
     async def evaluate_rows(

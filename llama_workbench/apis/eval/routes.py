@@ -14,6 +14,7 @@ from llama_workbench.apis.eval.models import (
 )
 
 _JOB = "/v1alpha/eval/benchmarks/{benchmark_id}/jobs/{job_id}"
+RUN_EVAL_WAIT_S = 60.0
 
 
 def create_router(impl: Eval) -> APIRouter:
@@ -23,7 +24,9 @@ def create_router(impl: Eval) -> APIRouter:
         "/v1alpha/eval/benchmarks/{benchmark_id}/jobs", response_model=Job, summary="Run Eval"
     )
     async def run_eval(benchmark_id: str, request: RunEvalRequest) -> Job:
-        return await impl.run_eval(benchmark_id, request.benchmark_config)
+        # Llama Stack 0.7.3 answers once the evaluation has run: a job that ends within
+        # RUN_EVAL_WAIT_S answers completed, a longer one in_progress (it goes on; poll it).
+        return await impl.run_eval(benchmark_id, request.benchmark_config, wait_s=RUN_EVAL_WAIT_S)
 
     @router.get(
         "/v1alpha/eval/benchmarks/{benchmark_id}/jobs",

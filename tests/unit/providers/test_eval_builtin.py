@@ -239,3 +239,29 @@ def test_errors(stack: Stack) -> None:
         stack.benchmarks.register(benchmark_id="b2", dataset_id="qa", scoring_functions=["nope"])
     with pytest.raises(NotFoundError, match="evaljob"):
         stack.eval.job_status("qa-bench", "evaljob-missing")
+
+
+def test_over_http_a_short_job_answers_completed_a_long_one_in_progress(
+    tmp_path: Path, model: ScriptedModelServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """POST .../jobs answers once the job has run, as Llama Stack 0.7.3 does, up to
+    RUN_EVAL_WAIT_S; past that it answers in_progress and the job goes on."""
+    import httpx
+
+    from llama_workbench.apis.eval import routes
+    from llama_workbench.server.runner import start_server
+    from tests.support.stub_server import free_port
+
+    url = "/v1alpha/eval/benchmarks/qa-bench/jobs"
+    body = {"benchmark_config": CANDIDATE}
+    with (
+        Stack.from_config(config(tmp_path, model)) as stack,
+        start_server(stack, port=free_port()) as running,
+    ):
+        quick = httpx.post(running.url + url, json=body, timeout=120).raise_for_status()
+        assert quick.json()["status"] == "completed"
+        model.responder = answer(slow=("capital of France",))
+        monkeypatch.setattr(routes, "RUN_EVAL_WAIT_S", 0.2)
+        slow = httpx.post(running.url + url, json=body, timeout=120).raise_for_status()
+        assert slow.json()["status"] == "in_progress"
+        wait_until(lambda: finished(stack, slow.json()["job_id"]))
