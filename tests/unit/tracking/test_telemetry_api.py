@@ -248,5 +248,6 @@ def test_the_telemetry_section(tmp_path: Path) -> None:
     with Stack.from_config(
         {"data_dir": str(tmp_path), "apis": ["telemetry"], "telemetry": {"enabled": True}}
     ) as bare:
-        assert [a.value for a in bare.apis] == ["inspect", "prompts", "providers", "telemetry"]
+        built_in = ["admin", "connectors", "inspect", "prompts", "providers", "telemetry"]
+        assert [a.value for a in bare.apis] == built_in
         assert bare.telemetry.query_traces().data == []
