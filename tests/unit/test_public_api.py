@@ -40,6 +40,11 @@ HEAVY = (
     "opentelemetry.sdk",
     "fastapi",
     "sqlalchemy",
+    # Lighter, but each a share of start-up that only its provider's first use needs.
+    "numpy",
+    "phonenumbers",
+    "regex",
+    "markdown_it",
 )
 
 

@@ -254,7 +254,7 @@ class PIIShieldImpl:
         """Every finding of `entities` in `text`, overlaps resolved, in text order."""
         detectors: dict[str, Callable[[], Iterator[Finding]]] = {
             "email": lambda: _emails(text),
-            "phone": lambda: _phones(text, region or self._default_region()),
+            "phone": lambda: _phones(text, self._scan_region(region)),
             "credit_card": lambda: _cards(text),
             "iban": lambda: _ibans(text),
             "secret": lambda: _secrets(text, self._threshold),
@@ -267,8 +267,10 @@ class PIIShieldImpl:
             given = PIIShieldParams.model_validate(params or {})
         except ValidationError as exc:
             raise BadRequestError(_invalid_params(exc)) from None
-        region = (given.default_region or self._default_region()).upper()
-        if region not in _libs().phonenumbers.SUPPORTED_REGIONS:
+        # A shield's own region is checked now; the config's on the first scan (registering the
+        # stack's shields at start-up imports nothing).
+        region = (given.default_region or self.config.default_region).upper()
+        if given.default_region and region not in _libs().phonenumbers.SUPPORTED_REGIONS:
             raise BadRequestError(f"default_region '{region}' is not a known region (e.g. US, GB).")
         return Settings(
             entities=tuple(e for e in ENTITIES if e in (given.entities or self.config.entities)),
@@ -277,6 +279,12 @@ class PIIShieldImpl:
             roles=self.config.roles if given.roles is None else given.roles,
             region=region,
         )
+
+    def _scan_region(self, region: str) -> str:
+        """The region to read phone numbers in: the config's is checked here, on first use."""
+        if not region or region == self.config.default_region.upper():
+            return self._default_region()
+        return region
 
     def _default_region(self) -> str:
         """The config's region, checked against phonenumbers' list on first use (it is imported

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
+import importlib.util
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from llama_workbench.providers.inline.safety.common import ROLES
 
-
-def _engine() -> Any:
-    """The `regex` package where installed (searches can time out), else the stdlib `re`."""
-    try:
-        return importlib.import_module("regex")
-    except ImportError:  # same syntax for common patterns, but a runaway search can't be stopped
-        return importlib.import_module("re")
+# Found without importing it: `regex` is imported when a pattern is first compiled.
+HAS_REGEX = importlib.util.find_spec("regex") is not None
 
 
-ENGINE = _engine()
-HAS_REGEX = ENGINE.__name__ == "regex"
+@functools.cache
+def engine() -> Any:
+    """The `regex` package where installed (searches can time out), else the stdlib `re` (same
+    syntax for common patterns, but a runaway search can't be stopped)."""
+    return importlib.import_module("regex" if HAS_REGEX else "re")
 
 
 def check_words(words: list[str] | None) -> list[str] | None:
@@ -36,8 +36,8 @@ def check_patterns(patterns: dict[str, str | None] | None) -> dict[str, str | No
         if pattern is None:
             continue
         try:
-            compiled = ENGINE.compile(pattern)
-        except ENGINE.error as exc:
+            compiled = engine().compile(pattern)
+        except engine().error as exc:
             raise ValueError(f"pattern '{name}' is not a valid regular expression: {exc}") from None
         if compiled.search("") is not None:  # it would flag every message, even an empty one
             raise ValueError(f"pattern '{name}' matches empty text; it must match something")

@@ -19,10 +19,10 @@ from llama_workbench.providers.inline.safety.common import (
     verdict,
 )
 from llama_workbench.providers.inline.safety.regex.config import (
-    ENGINE,
     HAS_REGEX,
     RegexShieldConfig,
     RegexShieldParams,
+    engine,
 )
 
 WORDS_RULE = "blocked_words"
@@ -45,6 +45,9 @@ class Rules:
 @functools.lru_cache(maxsize=64)
 def compile_rules(words: tuple[str, ...], patterns: tuple[tuple[str, str], ...]) -> Rules:
     """Compile once per distinct blocklist: shields and calls repeat the same few."""
+    if not words and not patterns:  # an empty blocklist needs no engine (nor its import)
+        return Rules(None, {}, ())
+    ENGINE = engine()  # the `re` or `regex` module
     words_re = None
     if words:
         # Longest first, so a phrase wins over a word it starts with; `\s+` lets phrases wrap lines.
