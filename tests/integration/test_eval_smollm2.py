@@ -64,5 +64,7 @@ def test_eval_job_with_the_inline_model(starter: Stack) -> None:
 
     run = MlflowClient(status.mlflow_tracking_uri).get_run(status.mlflow_run_id)
     for fn_id, scored in result.scores.items():
-        assert run.data.metrics[f"{fn_id}/accuracy"] == scored.aggregated_results["accuracy"]
+        # Nested per aggregation function, as Llama Stack 0.7.3: {"accuracy": {"accuracy": ...}}.
+        accuracy = scored.aggregated_results["accuracy"]["accuracy"]
+        assert run.data.metrics[f"{fn_id}/accuracy"] == accuracy
     assert run.data.params["model"] == LLM and run.data.params["benchmark_id"] == "tiny"

@@ -112,7 +112,8 @@ def test_safety(executed: dict[str, Any]) -> None:
 
 def test_server(executed: dict[str, Any]) -> None:
     shown = text(executed["04_server"])
-    assert "response.created ... response.completed" in shown and "'status': 'OK'" in shown
+    assert re.search(r"response\.created \.\.\. response\.(completed|incomplete)", shown)
+    assert "'status': 'OK'" in shown
 
 
 def test_providers_switch_by_config_alone(executed: dict[str, Any]) -> None:

@@ -39,8 +39,11 @@ def loops(choice: ChatChoice) -> bool:
     return any(n > 2 for n in grams.values())
 
 
-async def answer_all(impl: Any, rows: list[dict[str, Any]], max_tokens: int) -> list[ChatChoice]:
-    """All prompts at once at temperature 0: the provider's queue batches them."""
+async def answer_all(
+    impl: Any, rows: list[dict[str, Any]], max_tokens: int, one_by_one: bool = False
+) -> list[ChatChoice]:
+    """Every prompt at temperature 0: all at once (the provider's queue batches them), or
+    `one_by_one`, each answered alone (int8 batches depend on which prompts share them)."""
 
     async def one(prompt: str) -> ChatChoice:
         request = ChatCompletionRequest(
@@ -53,6 +56,8 @@ async def answer_all(impl: Any, rows: list[dict[str, Any]], max_tokens: int) -> 
         assert isinstance(result, ChatCompletion)
         return result.choices[0]
 
+    if one_by_one:
+        return [await one(row["prompt"]) for row in rows]
     return list(await asyncio.gather(*(one(row["prompt"]) for row in rows)))
 
 

@@ -347,8 +347,9 @@ def test_rag_explorer_searches_in_every_mode(stack: Stack, docs: dict[str, str])
     _done(rag)
     top = rag.results[0]
     assert top["filename"] == PDF and "FROSTLINE" in top["text"]
-    assert (top["page"], top["page_end"]) == (3, 4)  # the chunk starts on page 3, ends on 4
-    assert f"1. {top['score']:.3f} {PDF} p.3-4: " in _text(rag)
+    # FROSTLINE is on page 3; the chunk holding it runs across pages (its span is shown).
+    assert top["page"] <= 3 <= top["page_end"] and top["page"] < top["page_end"]
+    assert f"1. {top['score']:.3f} {PDF} p.{top['page']}-{top['page_end']}: " in _text(rag)
 
     for mode in ("vector", "hybrid"):
         front.message({"type": "search", "query": "telescope mirror", "mode": mode})

@@ -25,7 +25,9 @@ async def test_ctranslate2_int8_answers_as_well_as_fp32_and_never_loops(
     rows = prompt_set()
     assert len(rows) >= 30
     assert llm.engine_name == "ctranslate2"
-    fast = score(rows, await answer_all(llm, rows, MAX_TOKENS))
+    # One by one: CTranslate2's int8 output for a prompt depends on the batch it shares (whose
+    # make-up depends on timing), so alone is the reproducible measure. fp32 batches exactly.
+    fast = score(rows, await answer_all(llm, rows, MAX_TOKENS, one_by_one=True))
     exact_impl = await new_llm(llm_data_dir, engine="transformers")
     try:
         exact = score(rows, await answer_all(exact_impl, rows, MAX_TOKENS))
