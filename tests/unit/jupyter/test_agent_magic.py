@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 from IPython.core.interactiveshell import InteractiveShell
-from IPython.utils.capture import capture_output
 
+from tests.support.magic_shell import configured_shell, run
 from tests.support.scripted_llm import ScriptedModelServer, call, say
 
 
@@ -41,21 +39,8 @@ def shell(
         },
         "registered_resources": {"shields": [{"shield_id": "blocklist", "provider_id": "regex"}]},
     }
-    path = folder / "run.yaml"
-    path.write_text(yaml.safe_dump(config))
-    ip = InteractiveShell.instance()
-    ip.run_cell("%load_ext llama_workbench")
-    assert ip.run_cell(f"%llama config {path}").success
-    yield ip
-    ip.run_cell("%unload_ext llama_workbench")
-    InteractiveShell.clear_instance()
-
-
-def run(ip: InteractiveShell, code: str) -> tuple[Any, str]:
-    with capture_output() as out:
-        result = ip.run_cell(code)
-    shown = "".join(o.data.get("text/plain", "") for o in out.outputs)
-    return result, out.stdout + out.stderr + shown
+    with configured_shell(config, folder) as ip:
+        yield ip
 
 
 def test_agent_turn_runs_a_notebook_function(

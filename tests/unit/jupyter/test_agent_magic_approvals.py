@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import yaml
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
+from tests.support.magic_shell import configured_shell
 from tests.support.mcp_server import stdio_endpoint
 from tests.support.scripted_llm import ScriptedModelServer, call, say
 
@@ -42,14 +42,8 @@ def shell(
             ],
         },
     }
-    path = folder / "run.yaml"
-    path.write_text(yaml.safe_dump(config))
-    ip = InteractiveShell.instance()
-    ip.run_cell("%load_ext llama_workbench")
-    assert ip.run_cell(f"%llama config {path}").success
-    yield ip
-    ip.run_cell("%unload_ext llama_workbench")
-    InteractiveShell.clear_instance()
+    with configured_shell(config, folder) as ip:
+        yield ip
 
 
 def run(ip: InteractiveShell, code: str) -> tuple[Any, str]:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
-import yaml
 from IPython.core.interactiveshell import InteractiveShell
-from IPython.utils.capture import capture_output
 
 from tests.support.batches import batch_config, chat_lines, jsonl
+from tests.support.magic_shell import configured_shell, run
 from tests.support.stub_server import StubOpenAIServer
 
 
@@ -25,21 +23,8 @@ def shell(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InteractiveShell
             "provider_type": "remote::vllm",
             "config": {"base_url": stub.base_url, "embedding_models": {"e": 3}},
         }
-        path = folder / "run.yaml"
-        path.write_text(yaml.safe_dump(batch_config(folder / "data", [provider])))
-        ip = InteractiveShell.instance()
-        ip.run_cell("%load_ext llama_workbench")
-        assert ip.run_cell(f"%llama config {path}").success
-        yield ip
-        ip.run_cell("%unload_ext llama_workbench")
-        InteractiveShell.clear_instance()
-
-
-def run(ip: InteractiveShell, code: str) -> tuple[Any, str]:
-    with capture_output() as out:
-        result = ip.run_cell(code)
-    shown = "".join(o.data.get("text/plain", "") for o in out.outputs)
-    return result, out.stdout + out.stderr + shown
+        with configured_shell(batch_config(folder / "data", [provider]), folder) as ip:
+            yield ip
 
 
 def test_a_dataframe_in_a_dataframe_out(shell: InteractiveShell) -> None:

@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-import yaml
 from IPython.core.interactiveshell import InteractiveShell
-from IPython.utils.capture import capture_output
+
+from tests.support.magic_shell import configured_shell, run
 
 
 @pytest.fixture(scope="module")
 def shell(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InteractiveShell]:
     folder = tmp_path_factory.mktemp("prompt_magic")
-    path = folder / "run.yaml"
-    path.write_text(yaml.safe_dump({"data_dir": str(folder / "data"), "apis": [], "providers": {}}))
-    ip = InteractiveShell.instance()
-    ip.run_cell("%load_ext llama_workbench")
-    assert ip.run_cell(f"%llama config {path}").success
-    yield ip
-    ip.run_cell("%unload_ext llama_workbench")
-    InteractiveShell.clear_instance()
-
-
-def run(ip: InteractiveShell, code: str) -> tuple[Any, str]:
-    with capture_output() as out:
-        result = ip.run_cell(code)
-    shown = "".join(o.data.get("text/plain", "") for o in out.outputs)
-    return result, out.stdout + out.stderr + shown
+    with configured_shell(
+        {"data_dir": str(folder / "data"), "apis": [], "providers": {}}, folder
+    ) as ip:
+        yield ip
 
 
 def test_create_render_versions_and_delete(shell: InteractiveShell) -> None:
@@ -41,14 +29,17 @@ def test_create_render_versions_and_delete(shell: InteractiveShell) -> None:
     shell.user_ns["person"] = "Ada"
     result, out = run(shell, f"%llama prompt render {pid} role='maths tutor' who={{person}} -o t")
     assert result.success, out
-    assert shell.user_ns["t"] == "You are a maths tutor for Ada." and shell.user_ns["_"] == (
-        shell.user_ns["t"]
+    assert (
+        shell.user_ns["t"] == "You are a maths tutor for Ada."
+        and shell.user_ns["_"] == (shell.user_ns["t"])
     )
 
     result, out = run(shell, f"%%llama prompt create --id {pid}\nHello {{{{ who }}}}!")
     assert result.success and "version 2 (variables: who)" in out
     result, out = run(shell, f"%llama prompt show {pid}")
-    assert result.success and "You are a {{ role }} for {{who}}." in out and "Hello {{ who }}!" in out
+    assert (
+        result.success and "You are a {{ role }} for {{who}}." in out and "Hello {{ who }}!" in out
+    )
     table = shell.user_ns["_"]
     assert [row[:2] for row in table.rows] == [["1", ""], ["2", "yes"]]
     result, out = run(shell, "%llama prompt list")
