@@ -4,27 +4,30 @@ from __future__ import annotations
 
 import logging as _logging
 
-from llama_workbench.core.config import StackConfig, load_config
-from llama_workbench.core.datatypes import Api, ProviderDeps, ProviderSpec
-from llama_workbench.core.errors import (
-    AuthenticationError,
-    BadRequestError,
-    ConfigError,
-    ConflictError,
-    LlamaWorkbenchError,
-    MissingDependencyError,
-    NotFoundError,
-    PermissionDeniedError,
-    ProviderError,
-    ProviderUnavailableError,
-    RateLimitError,
-    ResolverError,
-    StorageError,
-    UnprocessableError,
-)
-from llama_workbench.core.stack import Stack
-from llama_workbench.distributions import list_distributions
-from llama_workbench.version import __version__
+from llama_workbench.core import gc_tuning as _gc_tuning
+
+with _gc_tuning.paused():  # the import below creates ~50k long-lived objects and no garbage
+    from llama_workbench.core.config import StackConfig, load_config
+    from llama_workbench.core.datatypes import Api, ProviderDeps, ProviderSpec
+    from llama_workbench.core.errors import (
+        AuthenticationError,
+        BadRequestError,
+        ConfigError,
+        ConflictError,
+        LlamaWorkbenchError,
+        MissingDependencyError,
+        NotFoundError,
+        PermissionDeniedError,
+        ProviderError,
+        ProviderUnavailableError,
+        RateLimitError,
+        ResolverError,
+        StorageError,
+        UnprocessableError,
+    )
+    from llama_workbench.core.stack import Stack
+    from llama_workbench.distributions import list_distributions
+    from llama_workbench.version import __version__
 
 _LAZY = {
     "Agent": "llama_workbench.agents",
@@ -58,6 +61,8 @@ def unload_ipython_extension(shell: object) -> None:
 
     unload(shell)
 
+
+_gc_tuning.install_exit_freeze()
 
 # A library leaves logging configuration to its host: no output unless the host asks for it.
 _logging.getLogger(__name__).addHandler(_logging.NullHandler())

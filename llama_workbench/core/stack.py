@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
+from llama_workbench.core import gc_tuning
 from llama_workbench.core.admin import AdminImpl
 from llama_workbench.core.bridge import (
     AsyncStream,
@@ -83,9 +84,10 @@ class Stack:
         registry: ProviderRegistry | None = None,
     ) -> Stack:
         """Build from a run config (a YAML path or a dict); `${env.X}` reads `env` or os.environ."""
-        plan = _plan(source, env, registry)
-        loop = shared_loop()
-        return run_sync(cls._assemble(plan, loop), loop)
+        with gc_tuning.paused():  # a build allocates long-lived objects only (see gc_tuning)
+            plan = _plan(source, env, registry)
+            loop = shared_loop()
+            return run_sync(cls._assemble(plan, loop), loop)
 
     @classmethod
     def from_distribution(
