@@ -181,8 +181,10 @@ class OpenAICompatAdapter:
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
             headers = {"Accept": "application/json", **self.config.extra_headers}
-            if self.config.api_key is not None and self.config.api_key.get_secret_value():
-                headers["Authorization"] = f"Bearer {self.config.api_key.get_secret_value()}"
+            auth = self._auth()
+            key = self.config.api_key
+            if auth is None and key is not None and key.get_secret_value():
+                headers["Authorization"] = f"Bearer {key.get_secret_value()}"
             from llama_workbench.providers.utils.recording import transport_for
 
             self._client = httpx.AsyncClient(
@@ -190,10 +192,16 @@ class OpenAICompatAdapter:
                 transport=transport_for(),
                 verify=_verify(self.config.verify),
                 headers=headers,
+                auth=auth,
                 timeout=httpx.Timeout(self.config.timeout_s, connect=self.config.connect_timeout_s),
                 limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
             )
         return self._client
+
+    def _auth(self) -> httpx.Auth | None:
+        """How requests authenticate when not by the bearer `api_key`: a signature or a token
+        flow (the adapters of services that need one override this)."""
+        return None
 
     def _body(self, request: BaseModel) -> dict[str, Any]:
         body = request.model_dump(exclude_none=True, by_alias=True)
@@ -373,6 +381,11 @@ def _rerank_scores(payload: Any, protocol: str, count: int, provider_id: str) ->
 
 
 def _message(payload: Any) -> str:
+    if isinstance(payload, dict) and isinstance(payload.get("errors"), list):  # IBM's shape
+        messages = [
+            str(e.get("message", e) if isinstance(e, dict) else e) for e in payload["errors"]
+        ]
+        return "; ".join(messages) or str(payload)
     if isinstance(payload, dict):
         error = payload.get("error", payload.get("detail", payload))
         if isinstance(error, dict):
