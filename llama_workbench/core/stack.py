@@ -188,6 +188,38 @@ class Stack:
             f"data_dir='{self.data_dir}')"
         )
 
+    # -- the SDKs in-process (core/inprocess_clients.py): this stack's REST routes, no port
+
+    def openai(self, **options: Any) -> Any:
+        """An `openai.OpenAI` that this stack answers in-process (its REST routes, no server).
+
+        `client.chat.completions.create(...)`, `client.responses.create(...)`, files, vector
+        stores..., streaming and the SDK's errors as over HTTP. `options` go to `openai.OpenAI`
+        (timeout, max_retries, default_headers).
+        """
+        from llama_workbench.core.inprocess_clients import openai_client
+
+        return openai_client(self, **options)
+
+    def aopenai(self, **options: Any) -> Any:
+        """An `openai.AsyncOpenAI` that this stack answers in-process (see `openai()`)."""
+        from llama_workbench.core.inprocess_clients import async_openai_client
+
+        return async_openai_client(self, **options)
+
+    def llama_stack_client(self, **options: Any) -> Any:
+        """A `llama_stack_client.LlamaStackClient` answered in-process, as Llama Stack's
+        `LlamaStackAsLibraryClient` is (needs `llama-workbench[clients]`, Python >= 3.12)."""
+        from llama_workbench.core.inprocess_clients import llama_stack_client
+
+        return llama_stack_client(self, **options)
+
+    def allama_stack_client(self, **options: Any) -> Any:
+        """An `AsyncLlamaStackClient` answered in-process (see `llama_stack_client()`)."""
+        from llama_workbench.core.inprocess_clients import async_llama_stack_client
+
+        return async_llama_stack_client(self, **options)
+
     # -- lifecycle
 
     def close(self) -> None:

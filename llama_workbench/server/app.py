@@ -20,8 +20,12 @@ from llama_workbench.version import __version__
 logger = logging.getLogger(__name__)
 
 
-def create_app(stack: Stack) -> FastAPI:
-    """An app serving `stack`; routes call its async face, so it may live on any event loop."""
+def create_app(stack: Stack, *, authenticate: bool = True) -> FastAPI:
+    """An app serving `stack`; routes call its async face, so it may live on any event loop.
+
+    `authenticate=False` leaves bearer-token auth out (the in-process clients: calls run as
+    library mode's local principal); the other limits of `server:` still apply.
+    """
     app = FastAPI(
         title="llama_workbench",
         version=__version__,
@@ -43,7 +47,10 @@ def create_app(stack: Stack) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     if stack.config.telemetry.enabled:
         app.add_middleware(TraceContextMiddleware)
-    app.add_middleware(GuardMiddleware, config=stack.config.server)
+    server = stack.config.server
+    if not authenticate:
+        server = server.model_copy(update={"auth": None})
+    app.add_middleware(GuardMiddleware, config=server)
     return app
 
 

@@ -1,0 +1,495 @@
+"""In-process SDK clients: `openai` and `llama-stack-client` answered by this stack's REST app, no port.
+
+`stack.openai()` returns an `openai.OpenAI` (`stack.aopenai()` an `AsyncOpenAI`, and
+`stack.llama_stack_client()` a `llama_stack_client.LlamaStackClient`) whose httpx transport hands
+each request to the stack's own FastAPI app (`server/app.py`: the same routes, request
+validation and error answers as `llama-workbench stack run`) as an ASGI call on the stack's event
+loop. No socket is opened. The SDK code written for a server runs unchanged, errors included
+(a 404 is `openai.NotFoundError`, a 400 `openai.BadRequestError`).
+
+Calls run as library mode's local principal: the app is built without bearer-token auth (there
+is no one to authenticate in-process); the provider-data header, the body-size and concurrency
+limits still apply. The app is built on first use, once per stack.
+
+httpx's own ASGITransport collects a whole response before returning it, so a streamed answer
+would arrive in one piece; these transports hand each body part to the caller as the app sends
+it, and closing a stream early cancels the request on the stack (generation stops).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import importlib
+import json
+import queue
+import threading
+import weakref
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, MutableMapping
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from llama_workbench.core.bridge import submit
+from llama_workbench.core.errors import LlamaWorkbenchError, MissingDependencyError
+
+if TYPE_CHECKING:
+    from llama_workbench.core.stack import Stack
+
+# Never resolved: the transports answer every request themselves.
+BASE_URL = "http://in-process.llama-workbench"
+_API_KEY = "in-process"  # the SDKs want one; the in-process app does not read it
+_OWN_OPTIONS = ("base_url", "http_client", "api_key", "websocket_base_url")
+_WAKE_S = 0.05  # wait in slices so Ctrl-C in a notebook is acted on
+
+Message = MutableMapping[str, Any]
+
+_apps: weakref.WeakKeyDictionary[Stack, Any] = weakref.WeakKeyDictionary()
+_apps_lock = threading.Lock()
+
+
+def stack_app(stack: Stack) -> Any:
+    """The stack's REST app for in-process calls (built once per stack, without auth)."""
+    with _apps_lock:
+        app = _apps.get(stack)
+        if app is None:
+            from llama_workbench.server.app import create_app
+
+            app = _apps[stack] = create_app(stack, authenticate=False)
+    return app
+
+
+# -- the clients
+
+
+def openai_client(stack: Stack, **options: Any) -> Any:
+    """An `openai.OpenAI` answered by `stack` in-process; `options` go to its constructor."""
+    openai = _import("openai", "the in-process openai client (stack.openai())")
+    _check_options(options, "openai.OpenAI")
+    return openai.OpenAI(
+        api_key=_API_KEY,
+        base_url=f"{BASE_URL}/v1",
+        http_client=_http_client(openai.DefaultHttpxClient, InProcessTransport, stack),
+        **options,
+    )
+
+
+def async_openai_client(stack: Stack, **options: Any) -> Any:
+    """An `openai.AsyncOpenAI` answered by `stack` in-process; `options` go to its constructor."""
+    openai = _import("openai", "the in-process openai client (stack.aopenai())")
+    _check_options(options, "openai.AsyncOpenAI")
+    return openai.AsyncOpenAI(
+        api_key=_API_KEY,
+        base_url=f"{BASE_URL}/v1",
+        http_client=_http_client(openai.DefaultAsyncHttpxClient, AsyncInProcessTransport, stack),
+        **options,
+    )
+
+
+def llama_stack_client(stack: Stack, **options: Any) -> Any:
+    """A `llama_stack_client.LlamaStackClient` answered by `stack` in-process (library-client style)."""
+    sdk = _import("llama_stack_client", "stack.llama_stack_client()")
+    _check_options(options, "LlamaStackClient")
+    return sdk.LlamaStackClient(
+        api_key=_API_KEY,
+        base_url=BASE_URL,
+        http_client=_http_client(sdk.DefaultHttpxClient, InProcessTransport, stack),
+        **options,
+    )
+
+
+def async_llama_stack_client(stack: Stack, **options: Any) -> Any:
+    """A `llama_stack_client.AsyncLlamaStackClient` answered by `stack` in-process."""
+    sdk = _import("llama_stack_client", "stack.allama_stack_client()")
+    _check_options(options, "AsyncLlamaStackClient")
+    return sdk.AsyncLlamaStackClient(
+        api_key=_API_KEY,
+        base_url=BASE_URL,
+        http_client=_http_client(sdk.DefaultAsyncHttpxClient, AsyncInProcessTransport, stack),
+        **options,
+    )
+
+
+def _http_client(client_cls: type, transport_cls: type, stack: Stack) -> Any:
+    """The SDK's own default client class (its timeouts, limits) over an in-process transport
+    built on the HTTP library that SDK uses (httpx, or the httpx2 of newer openai releases)."""
+    return client_cls(transport=transport_cls(stack, http=_http_library(client_cls)))
+
+
+def _http_library(client_cls: type) -> ModuleType:
+    for cls in client_cls.__mro__:
+        root = cls.__module__.split(".")[0]
+        if root.startswith("httpx"):
+            return importlib.import_module(root)
+    return httpx
+
+
+def _import(package: str, needed_by: str) -> Any:
+    import importlib
+    import sys
+
+    try:
+        return importlib.import_module(package)
+    except ImportError:
+        if package == "llama_stack_client" and sys.version_info < (3, 12):
+            raise MissingDependencyError(
+                "llama-stack-client", "clients", needed_by=f"{needed_by}; it needs Python >= 3.12"
+            ) from None
+        raise MissingDependencyError(
+            package.replace("_", "-"), "clients", needed_by=needed_by
+        ) from None
+
+
+def _check_options(options: dict[str, Any], cls: str) -> None:
+    taken = sorted(set(options) & set(_OWN_OPTIONS))
+    if taken:
+        raise TypeError(
+            f"{cls} in-process: {', '.join(taken)} can't be set (requests go to this stack, "
+            "with no server, URL or key); pass options such as timeout, max_retries or "
+            "default_headers."
+        )
+
+
+# -- one request through the app
+
+
+def _scope(request: httpx.Request) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": request.method,
+        "headers": [(k.lower(), v) for k, v in request.headers.raw],
+        "scheme": request.url.scheme,
+        "path": request.url.path,
+        "raw_path": request.url.raw_path.split(b"?")[0],
+        "query_string": request.url.query,
+        "server": (request.url.host, request.url.port or 80),
+        "client": None,  # no peer: the call comes from this process
+        "root_path": "",
+    }
+
+
+class _Sink:
+    """Where the app's answer goes: the response head once, then body parts, then the end."""
+
+    def start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+        raise NotImplementedError
+
+    def part(self, body: bytes) -> None:
+        raise NotImplementedError
+
+    def finish(self, error: BaseException | None) -> None:
+        raise NotImplementedError
+
+
+async def _exchange(app: Any, scope: dict[str, Any], body: bytes, sink: _Sink) -> None:
+    """Run `app` for one request on this loop, handing its answer to `sink` as it is sent."""
+    complete = asyncio.Event()
+    started = received = False
+
+    async def receive() -> Message:
+        nonlocal received
+        if not received:
+            received = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await complete.wait()  # the client is there until the answer has been sent
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        nonlocal started
+        if message["type"] == "http.response.start":
+            started = True
+            sink.start(message["status"], list(message.get("headers", [])))
+        elif message["type"] == "http.response.body":
+            if message.get("body"):
+                sink.part(bytes(message["body"]))
+            if not message.get("more_body", False):
+                complete.set()
+                sink.finish(None)
+
+    error: BaseException | None = None
+    try:
+        await app(scope, receive, send)
+    except Exception as exc:
+        # The app has answered already (its handlers log what they turn into a 500), unless it
+        # failed before starting an answer: then the caller gets the 500 a server would send.
+        if not started:
+            _internal_error(sink)
+        elif not complete.is_set():
+            error = exc
+    except BaseException as exc:  # cancelled: the client went away or the loop is stopping
+        error = exc
+        raise
+    finally:
+        sink.finish(error or (None if started else RuntimeError("the app sent no answer")))
+
+
+def _internal_error(sink: _Sink) -> None:
+    body = {"error": {"message": "Internal server error", "type": "internal_error", "code": 500}}
+    sink.start(500, [(b"content-type", b"application/json")])
+    sink.part(json.dumps(body).encode())
+
+
+_END = object()
+
+
+def _read_timeout(request: httpx.Request) -> float | None:
+    timeout = request.extensions.get("timeout") or {}
+    return timeout.get("read")
+
+
+class _Answer:
+    """What the transports share: the HTTP library their responses are built from."""
+
+    def __init__(self, stack: Stack, *, http: ModuleType = httpx) -> None:
+        self._stack = stack
+        self._http = http
+
+    def _timed_out(self, request: httpx.Request) -> Exception:
+        return self._http.ReadTimeout("The stack did not answer in time.", request=request)  # type: ignore[no-any-return]
+
+    def _broken(self, request: httpx.Request, error: BaseException) -> Exception:
+        return self._http.ReadError(f"The answer broke off: {error!r}", request=request)  # type: ignore[no-any-return]
+
+
+# -- sync: the app runs on the stack's loop, the caller's thread waits
+
+
+class _ThreadSink(_Sink):
+    def __init__(self) -> None:
+        self.head: concurrent.futures.Future[tuple[int, list[tuple[bytes, bytes]]]] = (
+            concurrent.futures.Future()
+        )
+        self.parts: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._finished = False
+
+    def start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+        self.head.set_result((status, headers))
+
+    def part(self, body: bytes) -> None:
+        self.parts.put(body)
+
+    def finish(self, error: BaseException | None) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        if not self.head.done():
+            self.head.set_exception(error or RuntimeError("no answer"))
+        self.parts.put(error if error is not None else _END)
+
+
+def _take(
+    get: Callable[[float], Any], timeout: float | None, timed_out: Callable[[], Exception]
+) -> Any:
+    """Wait for the next item in short slices (interruptible), up to the read timeout."""
+    waited = 0.0
+    while True:
+        try:
+            return get(_WAKE_S)
+        except (queue.Empty, concurrent.futures.TimeoutError):
+            waited += _WAKE_S
+            if timeout is not None and waited >= timeout:
+                raise timed_out() from None
+
+
+class _ThreadBody:
+    """The response body as the app sends it (mixed into the HTTP library's SyncByteStream)."""
+
+    def __init__(
+        self,
+        sink: _ThreadSink,
+        task: concurrent.futures.Future[None],
+        timeout: float | None,
+        timed_out: Callable[[], Exception],
+        broken: Callable[[BaseException], Exception],
+    ) -> None:
+        self._sink, self._task, self._timeout = sink, task, timeout
+        self._timed_out, self._broken = timed_out, broken
+        self._done = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        while not self._done:
+            item = _take(self._sink.parts.get, self._timeout, self._timed_out)
+            if item is _END:
+                self._done = True
+            elif isinstance(item, BaseException):
+                self._done = True
+                raise self._broken(item)
+            else:
+                yield item
+
+    def close(self) -> None:
+        if not self._done:  # closed before the end: stop the work on the stack
+            self._done = True
+            self._task.cancel()
+
+
+class InProcessTransport(_Answer, httpx.BaseTransport):
+    """A sync httpx transport whose requests `stack`'s REST app answers on the stack's loop.
+
+    `http`: the HTTP library of the client it goes into (httpx, or a fork with its API).
+    """
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        loop = self._stack.loop
+        if _running_loop() is loop:
+            raise LlamaWorkbenchError(
+                "A synchronous in-process client was called from the stack's own event loop, "
+                "which would deadlock. Use the async client instead: `stack.aopenai()`."
+            )
+        sink = _ThreadSink()
+        scope = _scope(request)
+        task = submit(_exchange(stack_app(self._stack), scope, request.read(), sink), loop)
+        timeout = _read_timeout(request)
+        timed_out = functools.partial(self._timed_out, request)
+        try:
+            status, headers = _take(sink.head.result, timeout, timed_out)
+        except BaseException:
+            task.cancel()
+            raise
+        body_cls = _body_class(_ThreadBody, self._http.SyncByteStream)
+        stream = body_cls(sink, task, timeout, timed_out, functools.partial(self._broken, request))
+        return self._http.Response(status, headers=headers, stream=stream, request=request)  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _body_class(body: type, base: type) -> type:
+    """`body` as a stream class of the client's HTTP library (its clients check the type)."""
+    return type(body.__name__, (body, base), {})
+
+
+# -- async: the caller's loop awaits, the app runs on the stack's loop (or the same one)
+
+
+class _LoopSink(_Sink):
+    """Hands the answer to `loop` (the caller's), from the stack's loop thread when it differs."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, same_loop: bool) -> None:
+        self.head: asyncio.Future[tuple[int, list[tuple[bytes, bytes]]]] = loop.create_future()
+        self.parts: asyncio.Queue[Any] = asyncio.Queue()
+        self._loop, self._same_loop = loop, same_loop
+        self._finished = False
+
+    def _call(self, fn: Callable[..., None], *args: Any) -> None:
+        if self._same_loop:
+            fn(*args)
+        elif not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(fn, *args)
+
+    def start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+        self._call(_set_result, self.head, (status, headers))
+
+    def part(self, body: bytes) -> None:
+        self._call(self.parts.put_nowait, body)
+
+    def finish(self, error: BaseException | None) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        self._call(_set_exception, self.head, error or RuntimeError("no answer"))
+        self._call(self.parts.put_nowait, error if error is not None else _END)
+
+
+def _set_result(future: asyncio.Future[Any], value: Any) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _set_exception(future: asyncio.Future[Any], error: BaseException) -> None:
+    if not future.done():
+        if isinstance(error, asyncio.CancelledError):
+            error = RuntimeError("the request was cancelled on the stack")
+        future.set_exception(error)
+
+
+async def _within(
+    awaitable: Coroutine[Any, Any, Any] | asyncio.Future[Any],
+    timeout: float | None,
+    timed_out: Callable[[], Exception],
+) -> Any:
+    if timeout is None:
+        return await awaitable
+    try:
+        return await asyncio.wait_for(awaitable, timeout)
+    except TimeoutError:
+        raise timed_out() from None
+
+
+class _LoopBody:
+    """The response body as the app sends it (mixed into the HTTP library's AsyncByteStream)."""
+
+    def __init__(
+        self,
+        sink: _LoopSink,
+        cancel: Callable[[], Any],
+        timeout: float | None,
+        timed_out: Callable[[], Exception],
+        broken: Callable[[BaseException], Exception],
+    ) -> None:
+        self._sink, self._cancel, self._timeout = sink, cancel, timeout
+        self._timed_out, self._broken = timed_out, broken
+        self._done = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while not self._done:
+            item = await _within(self._sink.parts.get(), self._timeout, self._timed_out)
+            if item is _END:
+                self._done = True
+            elif isinstance(item, BaseException):
+                self._done = True
+                raise self._broken(item)
+            else:
+                yield item
+
+    async def aclose(self) -> None:
+        if not self._done:  # closed before the end: stop the work on the stack
+            self._done = True
+            self._cancel()
+
+
+class AsyncInProcessTransport(_Answer, httpx.AsyncBaseTransport):
+    """An async httpx transport whose requests `stack`'s REST app answers on the stack's loop
+    (on the caller's loop when that is the stack's)."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        here, loop = asyncio.get_running_loop(), self._stack.loop
+        sink = _LoopSink(here, same_loop=here is loop)
+        work = _exchange(stack_app(self._stack), _scope(request), await request.aread(), sink)
+        if here is loop:
+            cancel: Callable[[], Any] = asyncio.ensure_future(work).cancel
+        else:
+            cancel = submit(work, loop).cancel
+        timeout = _read_timeout(request)
+        timed_out = functools.partial(self._timed_out, request)
+        try:
+            status, headers = await _within(asyncio.shield(sink.head), timeout, timed_out)
+        except BaseException:
+            cancel()
+            raise
+        body_cls = _body_class(_LoopBody, self._http.AsyncByteStream)
+        stream = body_cls(
+            sink, cancel, timeout, timed_out, functools.partial(self._broken, request)
+        )
+        return self._http.Response(status, headers=headers, stream=stream, request=request)  # type: ignore[no-any-return]
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+__all__ = [
+    "BASE_URL",
+    "AsyncInProcessTransport",
+    "InProcessTransport",
+    "async_llama_stack_client",
+    "async_openai_client",
+    "llama_stack_client",
+    "openai_client",
+    "stack_app",
+]
