@@ -10,7 +10,7 @@ import os
 import ssl
 import time
 from collections.abc import AsyncIterator
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -34,6 +34,12 @@ from llama_workbench.core.errors import (
     ProviderUnavailableError,
     RateLimitError,
 )
+from llama_workbench.providers.utils.request_keys import (
+    KeyAuth,
+    caller_key,
+    caller_key_rejected,
+    missing_key_error,
+)
 from llama_workbench.tracking.propagation import trace_headers
 
 logger = logging.getLogger(__name__)
@@ -48,6 +54,14 @@ class OpenAICompatConfig(BaseModel):
     """Settings shared by every OpenAI-compatible provider; `api_key` never shows in repr or logs."""
 
     model_config = ConfigDict(extra="forbid")
+
+    # Per service (Llama Stack 0.7.3's names): the X-LlamaStack-Provider-Data field holding a
+    # caller's own key, which wins over api_key; whether the service needs a key at all; the
+    # endpoints it does not serve (path -> why); whether image URLs are fetched here first.
+    provider_data_api_key_field: ClassVar[str | None] = None
+    requires_api_key: ClassVar[bool] = False
+    unserved: ClassVar[dict[str, str]] = {}
+    download_images: ClassVar[bool] = False
 
     base_url: str = Field(description="The server's OpenAI-compatible base URL, ending in /v1.")
     api_key: SecretStr | None = Field(None, description="Sent as a bearer token.")
@@ -109,16 +123,22 @@ class OpenAICompatAdapter:
 
     async def list_provider_models(self) -> list[ProviderModel]:
         ids = [*self.config.models, *self.config.rerank_models]
-        if self.config.discover_models:
-            payload = await self._json("GET", "/models")
-            # OpenAI wraps the list in {"data": [...]}; some servers (Together) answer a bare list.
-            items = payload.get("data", []) if isinstance(payload, dict) else payload
-            if not isinstance(items, list):
-                raise ProviderError(
-                    self.provider_id, f"unexpected /models response: {str(payload)[:200]}"
-                )
-            ids += [str(m["id"]) for m in items if isinstance(m, dict) and "id" in m]
+        # A service that needs a key lists nothing without one (as Llama Stack 0.7.3): the
+        # configured models still show, and a call says which key to set.
+        keyless = self._needs_key() and self._api_key()[0] is None
+        if self.config.discover_models and not keyless:
+            ids += await self._discover_model_ids()
         return [self._provider_model(i) for i in dict.fromkeys(ids)]
+
+    async def _discover_model_ids(self) -> list[str]:
+        payload = await self._json("GET", "/models")
+        # OpenAI wraps the list in {"data": [...]}; some servers (Together) answer a bare list.
+        items = payload.get("data", []) if isinstance(payload, dict) else payload
+        if not isinstance(items, list):
+            raise ProviderError(
+                self.provider_id, f"unexpected /models response: {str(payload)[:200]}"
+            )
+        return [str(m["id"]) for m in items if isinstance(m, dict) and "id" in m]
 
     async def register_model(self, model: Model) -> Model:
         dim = self.config.embedding_models.get(model.provider_resource_id)
@@ -129,7 +149,12 @@ class OpenAICompatAdapter:
     async def chat_completion(
         self, request: ChatCompletionRequest
     ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
+        self._refuse_unserved("/chat/completions")
         body = self._body(request)
+        if self.config.download_images:
+            from llama_workbench.providers.utils.image_urls import inline_image_urls
+
+            body = await inline_image_urls(body, self.config.timeout_s)
         if request.stream:
             return await self._stream("/chat/completions", body, ChatCompletionChunk)
         return _validate(
@@ -139,6 +164,7 @@ class OpenAICompatAdapter:
     async def completion(
         self, request: CompletionRequest
     ) -> Completion | AsyncIterator[Completion]:
+        self._refuse_unserved("/completions")
         body = self._body(request)
         if request.stream:
             return await self._stream("/completions", body, Completion)
@@ -147,6 +173,7 @@ class OpenAICompatAdapter:
         )
 
     async def embeddings(self, request: EmbeddingsRequest) -> EmbeddingsResponse:
+        self._refuse_unserved("/embeddings")
         payload = await self._json("POST", "/embeddings", request.model_dump(exclude_none=True))
         return _validate(EmbeddingsResponse, payload, self.provider_id)
 
@@ -164,7 +191,7 @@ class OpenAICompatAdapter:
             body = {"model": request.model, "query": query, "documents": items}
             if request.max_num_results is not None:
                 body["top_n"] = request.max_num_results
-        payload = await self._json("POST", self.config.rerank_path, body)
+        payload = await self._json("POST", self._rerank_url(request.model), body)
         return RerankResponse.from_scores(
             _rerank_scores(payload, protocol, len(items), self.provider_id),
             request.max_num_results,
@@ -199,9 +226,45 @@ class OpenAICompatAdapter:
         return self._client
 
     def _auth(self) -> httpx.Auth | None:
-        """How requests authenticate when not by the bearer `api_key`: a signature or a token
-        flow (the adapters of services that need one override this)."""
-        return None
+        """How requests authenticate: by default the key of each request (the caller's own from
+        X-LlamaStack-Provider-Data, else api_key) in `_key_headers`' form; services that sign
+        requests or run a token flow override this."""
+        return KeyAuth(self._credentials)
+
+    def _api_key(self) -> tuple[str | None, bool]:
+        """This request's key, and whether the caller gave it (provider data wins, as 0.7.3)."""
+        given = caller_key(self.config.provider_data_api_key_field)
+        if given is not None:
+            return given, True
+        key = self.config.api_key
+        return (key.get_secret_value() or None if key is not None else None), False
+
+    def _needs_key(self) -> bool:
+        return self.config.requires_api_key
+
+    def _key_headers(self, key: str) -> dict[str, str]:
+        """The headers that carry a key (a bearer token unless the service says otherwise)."""
+        return {"Authorization": f"Bearer {key}"}
+
+    def _credentials(self) -> dict[str, str]:
+        key, _ = self._api_key()
+        if key is not None:
+            return self._key_headers(key)
+        if not self._needs_key():
+            return {}
+        raise missing_key_error(self.provider_id, self.config.provider_data_api_key_field)
+
+    def _target(self, path: str, body: dict[str, Any] | None) -> tuple[str, dict[str, str]]:
+        """The URL (under base_url, or absolute) and query parameters of an endpoint."""
+        return path, {}
+
+    def _rerank_url(self, model: str) -> str:
+        return self.config.rerank_path
+
+    def _refuse_unserved(self, path: str) -> None:
+        why = self.config.unserved.get(path)
+        if why is not None:
+            raise BadRequestError(f"Provider '{self.provider_id}' does not serve {path}: {why}")
 
     def _body(self, request: BaseModel) -> dict[str, Any]:
         body = request.model_dump(exclude_none=True, by_alias=True)
@@ -256,7 +319,9 @@ class OpenAICompatAdapter:
                     # The fast path: JSON straight into the chunk model.
                     yield cls.model_validate_json(event.data)
                 except ValidationError:
-                    yield self._stream_error(event.data, cls)
+                    chunk = self._stream_error(event.data, cls)
+                    if chunk is not None:
+                        yield chunk
         except httpx.TransportError as exc:
             raise ProviderUnavailableError(
                 self.provider_id, f"stream interrupted: {_describe(exc)}"
@@ -264,8 +329,9 @@ class OpenAICompatAdapter:
         finally:
             await response.aclose()
 
-    def _stream_error(self, data: str, cls: type[T]) -> T:
-        """Why a stream event is not a chunk: malformed JSON, an error event, or the wrong shape."""
+    def _stream_error(self, data: str, cls: type[T]) -> T | None:
+        """Why a stream event is not a chunk: malformed JSON, an error event, or the wrong shape;
+        None for an event that carries no chunk (Azure's content-filter notes: object "")."""
         try:
             payload = json.loads(data)
         except json.JSONDecodeError:
@@ -274,6 +340,8 @@ class OpenAICompatAdapter:
             ) from None
         if isinstance(payload, dict) and "error" in payload:
             raise ProviderError(self.provider_id, _message(payload))
+        if isinstance(payload, dict) and payload.get("object") == "":
+            return None
         return _validate(cls, payload, self.provider_id)
 
     async def _send(
@@ -284,7 +352,10 @@ class OpenAICompatAdapter:
             try:
                 # The current span (when the stack traces calls) continues in the server's trace.
                 headers = trace_headers()
-                request = self.client.build_request(method, path, json=body, headers=headers)
+                url, params = self._target(path, body)
+                request = self.client.build_request(
+                    method, url, params=params or None, json=body, headers=headers
+                )
                 response = await self.client.send(request, stream=stream)
             except (
                 httpx.ConnectError,
@@ -323,6 +394,9 @@ class OpenAICompatAdapter:
         except (json.JSONDecodeError, UnicodeDecodeError):
             message = response.text[:300] or response.reason_phrase
         pid = self.provider_id
+        if status in (401, 403) and self._api_key()[1]:
+            field = self.config.provider_data_api_key_field
+            return caller_key_rejected(pid, field, status, message)
         if status == 429:
             return RateLimitError(
                 f"Provider '{pid}' rate limit: {message}",
@@ -381,6 +455,8 @@ def _rerank_scores(payload: Any, protocol: str, count: int, provider_id: str) ->
 
 
 def _message(payload: Any) -> str:
+    if isinstance(payload, list) and len(payload) == 1:  # Gemini's [{"error": {...}}]
+        payload = payload[0]
     if isinstance(payload, dict) and isinstance(payload.get("errors"), list):  # IBM's shape
         messages = [
             str(e.get("message", e) if isinstance(e, dict) else e) for e in payload["errors"]
