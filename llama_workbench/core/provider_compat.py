@@ -17,9 +17,20 @@ _OPENAI_COMPAT = frozenset(
     f"remote::{name}"
     for name in (
         "openai", "vllm", "ollama", "tgi", "llama-cpp", "llama-cpp-server", "together",
-        "fireworks", "groq", "nvidia", "llama-stack",
+        "fireworks", "groq", "nvidia", "llama-stack", "gemini", "azure", "sambanova", "cerebras",
+        "databricks", "runpod", "llama-openai-compat",
     )
 )  # fmt: skip
+# Inference adapters of their own (Messages API, token flows, signing) on the same common keys.
+_NATIVE_INFERENCE = frozenset(
+    f"remote::{name}"
+    for name in ("anthropic", "bedrock", "vertexai", "watsonx", "oci", "passthrough")
+)
+# Llama Stack's names of a setting -> ours, per provider type.
+_RENAMED: dict[str, dict[str, str]] = {
+    "remote::vertexai": {"access_token": "api_key", "auth_credential": "api_key"},
+    "remote::watsonx": {"timeout": "timeout_s"},
+}
 _VECTOR_IO = frozenset(
     {"inline::faiss", "inline::sqlite-vec", "inline::sqlite_vec", "remote::chromadb"}
     | {"remote::pgvector", "remote::qdrant", "inline::qdrant"}
@@ -42,6 +53,12 @@ def adapt_provider_config(
         if config.pop(key, None) is not None:
             notes.add((*loc, key), message)
     if provider_type in _OPENAI_COMPAT:
+        return _openai_compat(config, loc, notes)
+    if provider_type in _NATIVE_INFERENCE:
+        for theirs, ours in _RENAMED.get(provider_type, {}).items():
+            if theirs in config:
+                value = config.pop(theirs)
+                config.setdefault(ours, value)
         return _openai_compat(config, loc, notes)
     if provider_type in _VECTOR_IO:
         return _vector_io(provider_type, config, loc, notes)
@@ -107,9 +124,12 @@ def _openai_compat(config: dict[str, Any], loc: Loc, notes: Notes) -> dict[str, 
     """RemoteInferenceProviderConfig's keys: api_token, allowed_models, refresh_models, network."""
     for key in [k for k, v in config.items() if v is None]:
         del config[key]  # `${env.X:=}` unset: the setting's default, as in Llama Stack
-    token = config.pop("api_token", None)  # remote::vllm's alias of the key
+    token = config.pop("api_token", None)  # the key's name in remote::vllm, databricks, runpod
     if token is not None and config.get("api_key") is None:
         config["api_key"] = token
+    timeout = config.pop("timeout", None)  # remote::nvidia's request timeout, in seconds
+    if timeout is not None:
+        config.setdefault("timeout_s", timeout)
     max_tokens = config.pop("max_tokens", None)  # remote::vllm's default for requests
     if max_tokens is not None:
         config["default_max_tokens"] = max_tokens

@@ -17,6 +17,13 @@ _OPENAI_COMPAT = (
     ("groq", "GroqConfig", "Groq."),
     ("nvidia", "NVIDIAConfig", "NVIDIA's hosted API or a NIM (chat, embeddings, rerank)."),
     ("llama-stack", "LlamaStackConfig", "Another Llama Stack or llama_workbench server."),
+    ("gemini", "GeminiConfig", "Google Gemini, its OpenAI-compatible endpoint (chat, embeddings)."),
+    ("azure", "AzureConfig", "Azure OpenAI: the v1 API, or deployments with an api-version."),
+    ("sambanova", "SambaNovaConfig", "SambaNova Cloud (chat, embeddings)."),
+    ("cerebras", "CerebrasConfig", "Cerebras Cloud (chat, completions)."),
+    ("databricks", "DatabricksConfig", "Databricks Model Serving: a workspace URL and a token."),
+    ("runpod", "RunpodConfig", "A RunPod endpoint's OpenAI-compatible API."),
+    ("llama-openai-compat", "LlamaCompatConfig", "Meta's Llama API, OpenAI-compatible (chat)."),
 )
 
 
@@ -71,6 +78,26 @@ def inline_inference_specs() -> list[ProviderSpec]:
     ]
 
 
+# Services with their own protocol or auth flow: (type, config class, pip packages, extra,
+# description). Their optional packages are imported on first use.
+_NATIVE = (
+    ("anthropic", "AnthropicConfig", (), None,
+     "Anthropic's Messages API (tool use, streaming, system prompts)."),
+)  # fmt: skip
+
+
 def remote_inference_specs() -> list[ProviderSpec]:
     """Services that serve models."""
-    return remote_specs(Api.inference, _OPENAI_COMPAT)
+    native = [
+        ProviderSpec(
+            api=Api.inference,
+            provider_type=f"remote::{name}",
+            module=f"{_P}.remote.inference.{name}",
+            config_class=f"{_P}.remote.inference.{name}.config:{config_class}",
+            description=description,
+            pip_packages=("httpx", *packages),
+            pip_extra=extra,
+        )
+        for name, config_class, packages, extra, description in _NATIVE
+    ]
+    return [*remote_specs(Api.inference, _OPENAI_COMPAT), *native]

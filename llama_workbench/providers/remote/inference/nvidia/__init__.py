@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from llama_workbench.core.datatypes import ProviderDeps
 from llama_workbench.providers.remote.inference.nvidia.config import NVIDIAConfig
-from llama_workbench.providers.utils.openai_compat import OpenAICompatAdapter
+from llama_workbench.providers.remote.inference.nvidia.impl import NVIDIAAdapter
 
 
-async def create(config: NVIDIAConfig, deps: ProviderDeps) -> OpenAICompatAdapter:
+async def create(config: NVIDIAConfig, deps: ProviderDeps) -> NVIDIAAdapter:
     """The shared OpenAI-compatible adapter, pointed at NVIDIA (rerank in NVIDIA's shape)."""
-    return OpenAICompatAdapter(deps.provider_id, config)
+    return NVIDIAAdapter(deps.provider_id, config)
