@@ -76,6 +76,9 @@ class ToolCall(ApiModel):
     id: str
     type: Literal["function"] = "function"
     function: FunctionCall
+    # A service's own data on the call, kept and sent back with the conversation (Gemini's
+    # {"google": {"thought_signature": ...}}, which its next turn requires).
+    extra_content: dict[str, Any] | None = None
 
 
 class SystemMessage(ApiModel):
@@ -311,6 +314,7 @@ class ToolCallDelta(ApiModel):
     id: str | None = None
     type: Literal["function"] | None = None
     function: ToolCallFunctionDelta | None = None
+    extra_content: dict[str, Any] | None = None  # as ToolCall.extra_content
 
 
 class ChoiceDelta(ApiModel):

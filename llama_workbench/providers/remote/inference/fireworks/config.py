@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 
 from llama_workbench.providers.utils.openai_compat import OpenAICompatConfig
@@ -9,6 +11,8 @@ from llama_workbench.providers.utils.openai_compat import OpenAICompatConfig
 
 class FireworksConfig(OpenAICompatConfig):
     """Fireworks AI."""
+
+    provider_data_api_key_field: ClassVar[str | None] = "fireworks_api_key"  # as Llama Stack 0.7.3
 
     base_url: str = Field(
         "https://api.fireworks.ai/inference/v1",
