@@ -23,12 +23,14 @@ import concurrent.futures
 import functools
 import importlib
 import json
+import logging
 import queue
+import sys
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, MutableMapping
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
@@ -43,6 +45,7 @@ BASE_URL = "http://in-process.llama-workbench"
 _API_KEY = "in-process"  # the SDKs want one; the in-process app does not read it
 _OWN_OPTIONS = ("base_url", "http_client", "api_key", "websocket_base_url")
 _WAKE_S = 0.05  # wait in slices so Ctrl-C in a notebook is acted on
+logger = logging.getLogger(__name__)
 
 Message = MutableMapping[str, Any]
 
@@ -55,8 +58,14 @@ def stack_app(stack: Stack) -> Any:
     with _apps_lock:
         app = _apps.get(stack)
         if app is None:
-            from llama_workbench.server.app import create_app
-
+            try:
+                from llama_workbench.server.app import create_app
+            except ModuleNotFoundError as exc:
+                if not exc.name or exc.name.startswith("llama_workbench"):
+                    raise
+                raise MissingDependencyError(
+                    exc.name.split(".")[0], "clients", needed_by="the in-process clients"
+                ) from None
             app = _apps[stack] = create_app(stack, authenticate=False)
     return app
 
@@ -66,56 +75,47 @@ def stack_app(stack: Stack) -> Any:
 
 def openai_client(stack: Stack, **options: Any) -> Any:
     """An `openai.OpenAI` answered by `stack` in-process; `options` go to its constructor."""
-    openai = _import("openai", "the in-process openai client (stack.openai())")
-    _check_options(options, "openai.OpenAI")
-    return openai.OpenAI(
-        api_key=_API_KEY,
-        base_url=f"{BASE_URL}/v1",
-        http_client=_http_client(openai.DefaultHttpxClient, InProcessTransport, stack),
-        **options,
-    )
+    return _client(stack, "openai", "OpenAI", options)
 
 
 def async_openai_client(stack: Stack, **options: Any) -> Any:
     """An `openai.AsyncOpenAI` answered by `stack` in-process; `options` go to its constructor."""
-    openai = _import("openai", "the in-process openai client (stack.aopenai())")
-    _check_options(options, "openai.AsyncOpenAI")
-    return openai.AsyncOpenAI(
-        api_key=_API_KEY,
-        base_url=f"{BASE_URL}/v1",
-        http_client=_http_client(openai.DefaultAsyncHttpxClient, AsyncInProcessTransport, stack),
-        **options,
-    )
+    return _client(stack, "openai", "AsyncOpenAI", options)
 
 
 def llama_stack_client(stack: Stack, **options: Any) -> Any:
     """A `llama_stack_client.LlamaStackClient` answered by `stack` in-process (library-client style)."""
-    sdk = _import("llama_stack_client", "stack.llama_stack_client()")
-    _check_options(options, "LlamaStackClient")
-    return sdk.LlamaStackClient(
-        api_key=_API_KEY,
-        base_url=BASE_URL,
-        http_client=_http_client(sdk.DefaultHttpxClient, InProcessTransport, stack),
-        **options,
-    )
+    return _client(stack, "llama_stack_client", "LlamaStackClient", options)
 
 
 def async_llama_stack_client(stack: Stack, **options: Any) -> Any:
     """A `llama_stack_client.AsyncLlamaStackClient` answered by `stack` in-process."""
-    sdk = _import("llama_stack_client", "stack.allama_stack_client()")
-    _check_options(options, "AsyncLlamaStackClient")
-    return sdk.AsyncLlamaStackClient(
+    return _client(stack, "llama_stack_client", "AsyncLlamaStackClient", options)
+
+
+def _client(stack: Stack, package: str, name: str, options: dict[str, Any]) -> Any:
+    """The SDK's client over its own default httpx client class (its timeouts and limits), with
+    an in-process transport built on the HTTP library that SDK uses (httpx, or the httpx2 of
+    newer openai releases: their clients check the response types)."""
+    sdk = _import(package, f"{package}.{name} in-process")
+    taken = sorted(set(options) & set(_OWN_OPTIONS))
+    if taken:
+        raise TypeError(
+            f"{package}.{name} in-process: {', '.join(taken)} can't be set (requests go to "
+            "this stack, with no server, URL or key); options such as timeout, max_retries "
+            "or default_headers can."
+        )
+    is_async = name.startswith("Async")
+    http_client_cls = sdk.DefaultAsyncHttpxClient if is_async else sdk.DefaultHttpxClient
+    transport_cls = AsyncInProcessTransport if is_async else InProcessTransport
+    transport = transport_cls(stack, http=_http_library(http_client_cls))
+    return getattr(sdk, name)(
         api_key=_API_KEY,
-        base_url=BASE_URL,
-        http_client=_http_client(sdk.DefaultAsyncHttpxClient, AsyncInProcessTransport, stack),
+        # openai's paths are relative to /v1; llama-stack-client's start with /v1.
+        base_url=f"{BASE_URL}/v1" if package == "openai" else BASE_URL,
+        http_client=http_client_cls(transport=transport),
         **options,
     )
-
-
-def _http_client(client_cls: type, transport_cls: type, stack: Stack) -> Any:
-    """The SDK's own default client class (its timeouts, limits) over an in-process transport
-    built on the HTTP library that SDK uses (httpx, or the httpx2 of newer openai releases)."""
-    return client_cls(transport=transport_cls(stack, http=_http_library(client_cls)))
 
 
 def _http_library(client_cls: type) -> ModuleType:
@@ -127,9 +127,6 @@ def _http_library(client_cls: type) -> ModuleType:
 
 
 def _import(package: str, needed_by: str) -> Any:
-    import importlib
-    import sys
-
     try:
         return importlib.import_module(package)
     except ImportError:
@@ -140,16 +137,6 @@ def _import(package: str, needed_by: str) -> Any:
         raise MissingDependencyError(
             package.replace("_", "-"), "clients", needed_by=needed_by
         ) from None
-
-
-def _check_options(options: dict[str, Any], cls: str) -> None:
-    taken = sorted(set(options) & set(_OWN_OPTIONS))
-    if taken:
-        raise TypeError(
-            f"{cls} in-process: {', '.join(taken)} can't be set (requests go to this stack, "
-            "with no server, URL or key); pass options such as timeout, max_retries or "
-            "default_headers."
-        )
 
 
 # -- one request through the app
@@ -172,17 +159,12 @@ def _scope(request: httpx.Request) -> dict[str, Any]:
     }
 
 
-class _Sink:
+class _Sink(Protocol):
     """Where the app's answer goes: the response head once, then body parts, then the end."""
 
-    def start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
-        raise NotImplementedError
-
-    def part(self, body: bytes) -> None:
-        raise NotImplementedError
-
-    def finish(self, error: BaseException | None) -> None:
-        raise NotImplementedError
+    def start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None: ...
+    def part(self, body: bytes) -> None: ...
+    def finish(self, error: BaseException | None) -> None: ...
 
 
 async def _exchange(app: Any, scope: dict[str, Any], body: bytes, sink: _Sink) -> None:
@@ -214,10 +196,12 @@ async def _exchange(app: Any, scope: dict[str, Any], body: bytes, sink: _Sink) -
     try:
         await app(scope, receive, send)
     except Exception as exc:
-        # The app has answered already (its handlers log what they turn into a 500), unless it
-        # failed before starting an answer: then the caller gets the 500 a server would send.
+        # The app's handlers have answered (and logged what became a 500) unless it failed
+        # before any answer: then the caller gets the 500 a server sends.
         if not started:
-            _internal_error(sink)
+            logger.exception("%s %s failed", scope["method"], scope["path"])
+            await send({"type": "http.response.start", "status": 500, "headers": _JSON})
+            await send({"type": "http.response.body", "body": _INTERNAL_ERROR})
         elif not complete.is_set():
             error = exc
     except BaseException as exc:  # cancelled: the client went away or the loop is stopping
@@ -227,12 +211,10 @@ async def _exchange(app: Any, scope: dict[str, Any], body: bytes, sink: _Sink) -
         sink.finish(error or (None if started else RuntimeError("the app sent no answer")))
 
 
-def _internal_error(sink: _Sink) -> None:
-    body = {"error": {"message": "Internal server error", "type": "internal_error", "code": 500}}
-    sink.start(500, [(b"content-type", b"application/json")])
-    sink.part(json.dumps(body).encode())
-
-
+_JSON = [(b"content-type", b"application/json")]
+_INTERNAL_ERROR = json.dumps(
+    {"error": {"message": "Internal server error", "type": "internal_error", "code": 500}}
+).encode()
 _END = object()
 
 
