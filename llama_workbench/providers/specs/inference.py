@@ -83,6 +83,8 @@ def inline_inference_specs() -> list[ProviderSpec]:
 _NATIVE = (
     ("anthropic", "AnthropicConfig", (), None,
      "Anthropic's Messages API (tool use, streaming, system prompts)."),
+    ("bedrock", "BedrockConfig", ("botocore",), "bedrock",
+     "Amazon Bedrock's OpenAI-compatible endpoint: a Bedrock API key, or SigV4 (botocore)."),
 )  # fmt: skip
 
 

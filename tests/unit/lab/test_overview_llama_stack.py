@@ -5,16 +5,20 @@ from __future__ import annotations
 import yaml
 
 from llama_workbench.lab.overview import check_config
-from tests.unit.core.test_compat import reference_config
+from tests.unit.core.test_compat import UNSERVED_ENTRY, reference_config
 
 
 def test_the_reference_starter_config_is_valid_with_its_notes() -> None:
     raw = yaml.safe_load(reference_config().read_text(encoding="utf-8"))
+    raw["providers"]["vector_io"].append(UNSERVED_ENTRY)
     checked = check_config(raw)
     assert checked.valid, checked.problems
     assert any(w.startswith("storage.stores.inference.num_writers: ") for w in checked.warnings)
-    # Provider notes use the panel's indices (the file's): bedrock is the 6th inference entry.
-    assert any(w.startswith("providers.inference[5].provider_type: ") for w in checked.warnings)
+    # Provider notes use the panel's indices (the file's): the entry appended above.
+    index = len(raw["providers"]["vector_io"]) - 1
+    assert any(
+        w.startswith(f"providers.vector_io[{index}].provider_type: ") for w in checked.warnings
+    )
 
 
 def test_llama_stack_auth_is_a_problem_in_the_panel() -> None:
