@@ -34,6 +34,7 @@ _RENAMED: dict[str, dict[str, str]] = {
 _VECTOR_IO = frozenset(
     {"inline::faiss", "inline::sqlite-vec", "inline::sqlite_vec", "remote::chromadb"}
     | {"remote::pgvector", "remote::qdrant", "inline::qdrant"}
+    | {"inline::milvus", "remote::milvus", "remote::weaviate", "remote::elasticsearch"}
 )
 _TLS_UNSERVED = ("min_version", "ciphers", "client_cert", "client_key")
 # Settings of Llama Stack's providers that ours do without: (type, key) -> what happens instead.

@@ -1,4 +1,4 @@
-"""Storage: key-value and relational stores (SQLite by default, PostgreSQL optional)."""
+"""Storage: key-value and relational stores (SQLite by default; PostgreSQL, Redis optional)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from llama_workbench.storage.config import (
     KVStoreRef,
     PostgresKVConfig,
     PostgresSqlConfig,
+    RedisKVConfig,
     SqliteKVConfig,
     SqliteSqlConfig,
     SqlStoreRef,
@@ -13,6 +14,7 @@ from llama_workbench.storage.config import (
 )
 from llama_workbench.storage.kv import KVStore, NamespacedKVStore, PostgresKVStore, SqliteKVStore
 from llama_workbench.storage.manager import StorageManager
+from llama_workbench.storage.redis_kv import RedisKVStore
 from llama_workbench.storage.sql import ColumnDefinition, ColumnType, PaginatedRows, SqlStore
 
 __all__ = [
@@ -25,6 +27,8 @@ __all__ = [
     "PostgresKVConfig",
     "PostgresKVStore",
     "PostgresSqlConfig",
+    "RedisKVConfig",
+    "RedisKVStore",
     "SqlStore",
     "SqlStoreRef",
     "SqliteKVConfig",

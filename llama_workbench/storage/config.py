@@ -35,6 +35,19 @@ class PostgresKVConfig(PostgresConnection):
     table_name: str = "llama_workbench_kvstore"
 
 
+class RedisKVConfig(_Strict):
+    """A key-value store in a Redis server (Llama Stack 0.7.3's kv_redis, plus db and password)."""
+
+    type: Literal["kv_redis"] = "kv_redis"
+    host: str = "localhost"
+    port: int = Field(6379, ge=1, le=65535)
+    namespace: str | None = Field(
+        None, description="Every key is prefixed with this and ':' (default: llama_workbench)."
+    )
+    db: int = Field(0, ge=0, description="The Redis database number.")
+    password: SecretStr | None = Field(None, description="Sent with AUTH when set.")
+
+
 class SqliteSqlConfig(_Strict):
     """A relational store in a SQLite file (WAL mode, safe across processes)."""
 
@@ -50,10 +63,10 @@ class PostgresSqlConfig(PostgresConnection):
     type: Literal["sql_postgres"] = "sql_postgres"
 
 
-KVBackendConfig = SqliteKVConfig | PostgresKVConfig
+KVBackendConfig = SqliteKVConfig | PostgresKVConfig | RedisKVConfig
 SqlBackendConfig = SqliteSqlConfig | PostgresSqlConfig
 BackendConfig = Annotated[
-    SqliteKVConfig | PostgresKVConfig | SqliteSqlConfig | PostgresSqlConfig,
+    SqliteKVConfig | PostgresKVConfig | RedisKVConfig | SqliteSqlConfig | PostgresSqlConfig,
     Field(discriminator="type"),
 ]
 

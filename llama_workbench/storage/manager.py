@@ -10,15 +10,19 @@ from llama_workbench.storage.config import (
     KVStoreRef,
     PostgresKVConfig,
     PostgresSqlConfig,
+    RedisKVConfig,
     SqliteKVConfig,
     SqliteSqlConfig,
     SqlStoreRef,
     StorageConfig,
 )
 from llama_workbench.storage.kv import KVStore, NamespacedKVStore, PostgresKVStore, SqliteKVStore
+from llama_workbench.storage.redis_kv import RedisKVStore  # redis itself loads on first use
 from llama_workbench.storage.sql import SqlStore
 
-_KV_TYPES = (SqliteKVConfig, PostgresKVConfig)
+KVBackend = SqliteKVStore | PostgresKVStore | RedisKVStore
+
+_KV_TYPES = (SqliteKVConfig, PostgresKVConfig, RedisKVConfig)
 _SQL_TYPES = (SqliteSqlConfig, PostgresSqlConfig)
 
 
@@ -35,7 +39,7 @@ class StorageManager:
     def __init__(self, config: StorageConfig, data_dir: Path) -> None:
         self._config = config
         self._data_dir = Path(data_dir).expanduser()
-        self._kv_backends: dict[str, SqliteKVStore | PostgresKVStore] = {}
+        self._kv_backends: dict[str, KVBackend] = {}
         self._sql_backends: dict[str, SqlStore] = {}
         self._lock = asyncio.Lock()
 
@@ -120,7 +124,7 @@ class StorageManager:
                 f"Configured {kind} backends: {_names(names())}."
             )
 
-    async def _kv_backend(self, name: str) -> SqliteKVStore | PostgresKVStore:
+    async def _kv_backend(self, name: str) -> KVBackend:
         self._check_kind(name, "kv")
         async with self._lock:
             if name not in self._kv_backends:
@@ -130,12 +134,14 @@ class StorageManager:
                 self._kv_backends[name] = store
             return self._kv_backends[name]
 
-    def _new_kv(self, name: str) -> SqliteKVStore | PostgresKVStore:
+    def _new_kv(self, name: str) -> KVBackend:
         config = self._config.backends[name]
         if isinstance(config, SqliteKVConfig):
             return SqliteKVStore(self._backend_path(name, config.db_path), name=name)
         if isinstance(config, PostgresKVConfig):
             return PostgresKVStore(config, name=name)
+        if isinstance(config, RedisKVConfig):
+            return RedisKVStore(config, name=name)
         raise ConfigError(f"Backend '{name}' is not a kv backend.")
 
     def _new_sql(self, name: str) -> SqlStore:
@@ -150,7 +156,7 @@ class StorageManager:
     async def close(self) -> None:
         """Close every backend opened so far; failures are raised after all were tried."""
         async with self._lock:
-            stores: list[SqliteKVStore | PostgresKVStore | SqlStore] = [
+            stores: list[KVBackend | SqlStore] = [
                 *self._kv_backends.values(),
                 *self._sql_backends.values(),
             ]

@@ -19,6 +19,8 @@ from llama_workbench.storage import (
     NamespacedKVStore,
     PostgresKVConfig,
     PostgresKVStore,
+    RedisKVConfig,
+    RedisKVStore,
     SqliteKVConfig,
     SqliteKVStore,
 )
@@ -116,9 +118,12 @@ async def run_concurrent_writers(
     ]
 
 
-def make_kv(config: SqliteKVConfig | PostgresKVConfig) -> SqliteKVStore | PostgresKVStore:
+def make_kv(config: Any) -> Any:
+    """The store of a backend config, as StorageManager makes it (not yet opened)."""
     if isinstance(config, SqliteKVConfig):
         return SqliteKVStore(config.db_path, name="test")
+    if isinstance(config, RedisKVConfig):
+        return RedisKVStore(config, name="test")
     return PostgresKVStore(config, name="test")
 
 

@@ -1,0 +1,13 @@
+"""inline::milvus: vector stores in Milvus Lite, the Milvus engine in this process."""
+
+from __future__ import annotations
+
+from llama_workbench.core.datatypes import ProviderDeps
+from llama_workbench.providers.inline.vector_io.milvus.config import MilvusLiteVectorIOConfig
+
+
+async def create(config: MilvusLiteVectorIOConfig, deps: ProviderDeps) -> object:
+    """The provider; Milvus Lite starts on first use."""
+    from llama_workbench.providers.remote.vector_io.milvus.impl import MilvusVectorIO
+
+    return MilvusVectorIO(config, deps)
