@@ -18,6 +18,15 @@ def rag_specs() -> list[ProviderSpec]:
             description="Files on the local disk, metadata in the SQL store.",
         ),
         ProviderSpec(
+            api=Api.files,
+            provider_type="remote::s3",
+            module=f"{_P}.remote.files.s3",
+            config_class=f"{_P}.remote.files.s3.config:S3FilesConfig",
+            description="File bytes in an S3 bucket (AWS or S3-compatible), metadata in the SQL store.",
+            pip_packages=("boto3",),
+            pip_extra="s3",
+        ),
+        ProviderSpec(
             api=Api.file_processors,
             provider_type="inline::pypdf",
             module=f"{_P}.inline.file_processors.pypdf",

@@ -82,7 +82,7 @@ class LocalfsFiles:
             expires_after = ExpiresAfter.model_validate(expires_after)
         now = int(time.time())
         file_id = f"file-{uuid.uuid4().hex}"
-        await asyncio.to_thread(_write_atomic, self._path(file_id), content)
+        await self._put_bytes(file_id, content)
         row = {
             "id": file_id,
             "filename": name,
@@ -95,7 +95,7 @@ class LocalfsFiles:
         try:
             await (await self._store()).insert(self._table, row)
         except BaseException:
-            self._path(file_id).unlink(missing_ok=True)
+            await self._remove_bytes(file_id)
             raise
         return _object(row)
 
@@ -138,6 +138,23 @@ class LocalfsFiles:
 
     async def retrieve_file_content(self, file_id: str) -> bytes:
         await self._row(file_id)
+        return await self._get_bytes(file_id)
+
+    async def delete_file(self, file_id: str) -> FileDeleteResponse:
+        await self._row(file_id)
+        await (await self._store()).delete(self._table, {"id": file_id})
+        await self._remove_bytes(file_id)
+        return FileDeleteResponse(id=file_id)
+
+    async def shutdown(self) -> None:
+        return None
+
+    # -- where the bytes live (remote::s3 keeps them in a bucket instead)
+
+    async def _put_bytes(self, file_id: str, content: bytes) -> None:
+        await asyncio.to_thread(_write_atomic, self._path(file_id), content)
+
+    async def _get_bytes(self, file_id: str) -> bytes:
         try:
             return await asyncio.to_thread(self._path(file_id).read_bytes)
         except FileNotFoundError:
@@ -145,14 +162,8 @@ class LocalfsFiles:
                 f"File '{file_id}' is registered but its bytes are missing from {self.storage_dir}."
             ) from None
 
-    async def delete_file(self, file_id: str) -> FileDeleteResponse:
-        await self._row(file_id)
-        await (await self._store()).delete(self._table, {"id": file_id})
+    async def _remove_bytes(self, file_id: str) -> None:
         self._path(file_id).unlink(missing_ok=True)
-        return FileDeleteResponse(id=file_id)
-
-    async def shutdown(self) -> None:
-        return None
 
     # -- internals
 
@@ -176,7 +187,7 @@ class LocalfsFiles:
         for row in page.data:
             if row["expires_at"] is not None and row["expires_at"] <= now:
                 await (await self._store()).delete(self._table, {"id": row["id"]})
-                self._path(row["id"]).unlink(missing_ok=True)
+                await self._remove_bytes(row["id"])
 
 
 def _expired(row: dict[str, Any]) -> bool:
