@@ -112,6 +112,17 @@ def rag_specs() -> list[ProviderSpec]:
             pip_extra="milvus",
         ),
         ProviderSpec(
+            api=Api.vector_io,
+            provider_type="remote::elasticsearch",
+            module=f"{_P}.remote.vector_io.elasticsearch",
+            config_class=f"{_P}.remote.vector_io.elasticsearch.config:ElasticsearchVectorIOConfig",
+            description="Elasticsearch indexes: kNN on a cosine dense_vector, BM25 match by the cluster.",
+            api_dependencies=(Api.inference,),
+            optional_api_dependencies=(Api.files,),
+            pip_packages=("elasticsearch[async]",),
+            pip_extra="elasticsearch",
+        ),
+        ProviderSpec(
             api=Api.tool_runtime,
             provider_type="inline::rag-runtime",
             module=f"{_P}.inline.tool_runtime.rag",

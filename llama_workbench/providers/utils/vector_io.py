@@ -142,3 +142,21 @@ def best_bm25(
     scores = bm25(terms, docs, n_docs)
     best = sorted(scores, key=lambda key: -scores[key])[:k]
     return [(key, scores[key]) for key in best]
+
+
+# -- server addresses
+
+
+def server_url(value: str, field: str, example: str) -> str:
+    """An http(s) URL from a config value; Llama Stack's `host:port` gets http for a local
+    host and https elsewhere (hosted clusters), as its clients do."""
+    text = str(value).strip().rstrip("/")
+    if not text:
+        raise ValueError(f"{field} must name a server, e.g. {example}")
+    if "://" not in text:
+        host = text.split(":", 1)[0].lower()
+        local = host in ("localhost", "127.0.0.1", "::1", "[::1]") or host.endswith(".local")
+        text = f"{'http' if local else 'https'}://{text}"
+    if not text.startswith(("http://", "https://")):
+        raise ValueError(f"{field} must be an http(s) URL or host:port, e.g. {example}")
+    return text

@@ -1,0 +1,15 @@
+"""remote::elasticsearch: vector stores in Elasticsearch indexes (kNN and BM25 by the cluster)."""
+
+from __future__ import annotations
+
+from llama_workbench.core.datatypes import ProviderDeps
+from llama_workbench.providers.remote.vector_io.elasticsearch.config import (
+    ElasticsearchVectorIOConfig,
+)
+
+
+async def create(config: ElasticsearchVectorIOConfig, deps: ProviderDeps) -> object:
+    """The provider; it connects on first use, so a stack builds while the cluster is down."""
+    from llama_workbench.providers.remote.vector_io.elasticsearch.impl import ElasticsearchVectorIO
+
+    return ElasticsearchVectorIO(config, deps)
