@@ -212,16 +212,19 @@ class OpenAICompatAdapter:
             key = self.config.api_key
             if auth is None and key is not None and key.get_secret_value():
                 headers["Authorization"] = f"Bearer {key.get_secret_value()}"
+            from llama_workbench.providers.utils.http_transport import fast_transport
             from llama_workbench.providers.utils.recording import transport_for
 
+            verify = _verify(self.config.verify)
+            limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
             self._client = httpx.AsyncClient(
                 base_url=self.config.base_url.rstrip("/"),
-                transport=transport_for(),
-                verify=_verify(self.config.verify),
+                transport=transport_for() or fast_transport(verify=verify, limits=limits),
+                verify=verify,
                 headers=headers,
                 auth=auth,
                 timeout=httpx.Timeout(self.config.timeout_s, connect=self.config.connect_timeout_s),
-                limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+                limits=limits,
             )
         return self._client
 
