@@ -123,6 +123,16 @@ def rag_specs() -> list[ProviderSpec]:
             pip_extra="elasticsearch",
         ),
         ProviderSpec(
+            api=Api.vector_io,
+            provider_type="remote::weaviate",
+            module=f"{_P}.remote.vector_io.weaviate",
+            config_class=f"{_P}.remote.vector_io.weaviate.config:WeaviateVectorIOConfig",
+            description="A Weaviate server or cloud cluster over REST/GraphQL; BM25 by Weaviate.",
+            api_dependencies=(Api.inference,),
+            optional_api_dependencies=(Api.files,),
+            pip_packages=("httpx",),
+        ),
+        ProviderSpec(
             api=Api.tool_runtime,
             provider_type="inline::rag-runtime",
             module=f"{_P}.inline.tool_runtime.rag",
