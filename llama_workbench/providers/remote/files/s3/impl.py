@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
@@ -43,7 +44,11 @@ class S3Files(LocalfsFiles):
             metadata_store=config.metadata_store, max_file_size_bytes=config.max_file_size_bytes
         )
         super().__init__(local, deps)
-        self._boto3, self._boto_config, self._botocore_errors = _boto3()
+        if importlib.util.find_spec("boto3") is None:  # imported on first use
+            raise MissingDependencyError("boto3", "s3", needed_by="remote::s3")
+        self._boto3: Any = None
+        self._boto_config: Any = None
+        self._botocore_errors: Any = None
         self._s3_config = config
         self._provider_id = deps.provider_id
         where = config.endpoint_url or f"AWS {config.region}"
@@ -132,6 +137,7 @@ class S3Files(LocalfsFiles):
     async def _get_client(self) -> Any:
         async with self._s3_lock:
             if self._client is None:
+                self._boto3, self._boto_config, self._botocore_errors = _boto3()
                 client = self._new_client()
                 await self._mapped("bucket check", lambda: self._ensure_bucket(client))
                 self._client = client

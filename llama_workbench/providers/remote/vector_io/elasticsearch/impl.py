@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib.util
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -75,7 +76,11 @@ class ElasticsearchVectorIO:
     """remote::elasticsearch through the official client (AsyncElasticsearch)."""
 
     def __init__(self, config: ElasticsearchVectorIOConfig, deps: ProviderDeps) -> None:
-        self._es = _es()
+        if importlib.util.find_spec("elasticsearch") is None:  # imported on first use
+            raise MissingDependencyError(
+                "elasticsearch", "elasticsearch", needed_by="remote::elasticsearch"
+            )
+        self._es: Any = None
         self._config = config
         self._provider_id = deps.provider_id
         self._where = f"Elasticsearch at {config.elasticsearch_url}"
@@ -95,6 +100,7 @@ class ElasticsearchVectorIO:
             if self._closed:
                 raise ProviderUnavailableError(self._provider_id, "the provider was shut down")
             if self._client is None:
+                self._es = _es()
                 self._client = self._es.AsyncElasticsearch(
                     hosts=[self._config.elasticsearch_url], api_key=self._secret(),
                     request_timeout=self._config.timeout, max_retries=2, retry_on_timeout=True,
@@ -104,9 +110,10 @@ class ElasticsearchVectorIO:
     @asynccontextmanager
     async def _calls(self, operation: str, store_id: str | None = None) -> AsyncIterator[Any]:
         """The client, with its errors turned into the package's errors."""
+        client = await self._get_client()
         es = self._es
         try:
-            yield await self._get_client()
+            yield client
         except LlamaWorkbenchError:
             raise
         except es.NotFoundError as exc:

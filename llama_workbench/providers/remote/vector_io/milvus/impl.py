@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib.util
 import json
 import re
 from collections.abc import Callable
@@ -52,20 +53,13 @@ def _file_key(file_id: str | None) -> str:
     return _key(file_id) if file_id is not None else ""
 
 
-def _pymilvus(lite: bool) -> Any:
-    try:
-        import pymilvus
-    except ImportError:
-        kind = "inline::milvus" if lite else "remote::milvus"
-        raise MissingDependencyError("pymilvus", "milvus", needed_by=kind) from None
-    if lite:
-        try:
-            import milvus_lite  # noqa: F401  (pymilvus starts it for a .db uri)
-        except ImportError:
-            raise MissingDependencyError(
-                "milvus-lite", "milvus", needed_by="inline::milvus"
-            ) from None
-    return pymilvus
+def _check_installed(lite: bool) -> None:
+    """MissingDependencyError at build when pymilvus (or Milvus Lite) is absent; no import."""
+    kind = "inline::milvus" if lite else "remote::milvus"
+    if importlib.util.find_spec("pymilvus") is None:
+        raise MissingDependencyError("pymilvus", "milvus", needed_by=kind)
+    if lite and importlib.util.find_spec("milvus_lite") is None:
+        raise MissingDependencyError("milvus-lite", "milvus", needed_by=kind)
 
 
 class MilvusVectorIO:
@@ -74,8 +68,8 @@ class MilvusVectorIO:
     def __init__(
         self, config: MilvusVectorIOConfig | MilvusLiteVectorIOConfig, deps: ProviderDeps
     ) -> None:
-        lite = isinstance(config, MilvusLiteVectorIOConfig)
-        self._pm = _pymilvus(lite)
+        _check_installed(isinstance(config, MilvusLiteVectorIOConfig))
+        self._pm: Any = None  # pymilvus, imported on first use (about a second)
         self._config = config
         self._provider_id = deps.provider_id
         self._consistency = config.consistency_level
@@ -100,6 +94,9 @@ class MilvusVectorIO:
         return (token.get_secret_value() or None) if token is not None else None
 
     def _connect(self) -> Any:
+        import pymilvus  # in the worker thread: the import does not hold up the event loop
+
+        self._pm = pymilvus
         if self._path is not None:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             return self._pm.MilvusClient(uri=self._uri)
@@ -125,11 +122,13 @@ class MilvusVectorIO:
             return await asyncio.to_thread(fn, None)
         except LlamaWorkbenchError:
             raise
-        except self._pm.MilvusException as exc:
-            raise self._error(exc, operation, store_id) from exc
         except (OSError, TimeoutError) as exc:
             text = f"cannot reach {self._where}: {operation} failed: {exc}"
             raise ProviderUnavailableError(self._provider_id, redact(text, self._secret())) from exc
+        except Exception as exc:
+            if self._pm is None or not isinstance(exc, self._pm.MilvusException):
+                raise
+            raise self._error(exc, operation, store_id) from exc
 
     def _error(self, exc: Any, operation: str, store_id: str | None) -> LlamaWorkbenchError:
         code = getattr(exc, "code", None)
