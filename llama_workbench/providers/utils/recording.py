@@ -1,73 +1,65 @@
-"""Record-replay of remote providers' HTTP exchanges as plain JSON cassettes (tests and notebooks).
+"""Record-replay of providers' exchanges as plain JSON cassettes (tests and notebooks).
 
-Mode and folder come from LLAMA_WORKBENCH_RECORDING (`live` | `record` | `replay`) and
-LLAMA_WORKBENCH_CASSETTES, or from `recording(mode, folder)` for a block of code. A cassette is
-one pretty-printed JSON file per distinct request, named by a hash of method, path and body, so
-recordings diff cleanly. Credentials are never written. This sits at the httpx transport of our
-own clients, instead of patching httpx process-wide, so streamed (SSE) bodies replay chunk by
-chunk and unrelated HTTP traffic is left alone.
+Mode and folder come from LLAMA_WORKBENCH_RECORDING and LLAMA_WORKBENCH_CASSETTES, or from
+`recording(mode, folder)` for a block of code. Modes, as Llama Stack's tests name them:
+`live` (no cassettes), `record` (call, then write what came back), `replay` (answer from
+cassettes only; a request never recorded is a MissingRecordingError) and `record-if-missing`
+(replay what is recorded, call and record the rest). A cassette is one pretty-printed JSON file
+per distinct request, named by a hash of what was asked, so recordings diff cleanly.
+Credentials are never written.
+
+Remote providers are recorded at the httpx transport of our own clients, instead of patching
+httpx process-wide, so streamed (SSE) bodies replay chunk by chunk and unrelated HTTP traffic is
+left alone. Inline providers (inline::transformers' chat and completions,
+inline::sentence-transformers' embeddings and rerank) are recorded at their provider methods
+(`recorded`): the request model in, the response model or the stream of chunks out. A replayed
+call never reaches the provider, so no model is loaded (no torch import): a notebook's tests run
+offline in seconds from cassettes its author recorded once.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import hashlib
 import json
-import os
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
-from llama_workbench.core.errors import ConfigError, MissingRecordingError
+from llama_workbench.core.errors import MissingRecordingError
 
-Mode = Literal["live", "record", "replay"]
-MODE_ENV = "LLAMA_WORKBENCH_RECORDING"
-DIR_ENV = "LLAMA_WORKBENCH_CASSETTES"
+# The settings and the inline providers' recording live in a module without httpx (inline
+# providers import it when the stack is built); they are part of this module's surface.
+from llama_workbench.providers.utils.call_recording import (
+    DIR_ENV,
+    MODE_ENV,
+    MODES,
+    Mode,
+    RecordingSettings,
+    current_settings,
+    recorded,
+    recording,
+)
+
+__all__ = [
+    "DIR_ENV",
+    "MODES",
+    "MODE_ENV",
+    "CassetteTransport",
+    "Mode",
+    "RecordingSettings",
+    "current_settings",
+    "recorded",
+    "recording",
+    "request_key",
+    "transport_for",
+]
 _KEPT_HEADERS = ("content-type", "retry-after")
 # Credentials some services take in the body or the query (Tavily's api_key, Wolfram's appid):
 # never part of a cassette's name or content.
 _SECRET_FIELDS = frozenset({"api_key", "appid"})
-
-
-@dataclass(frozen=True)
-class RecordingSettings:
-    mode: Mode
-    folder: Path
-
-
-_override: contextvars.ContextVar[RecordingSettings | None] = contextvars.ContextVar(
-    "recording", default=None
-)
-
-
-def current_settings() -> RecordingSettings:
-    """The settings in force: a `recording()` block, else the environment variables."""
-    override = _override.get()
-    if override is not None:
-        return override
-    mode = os.environ.get(MODE_ENV, "live").strip().lower() or "live"
-    if mode not in ("live", "record", "replay"):
-        raise ConfigError(f"{MODE_ENV}={mode!r}: expected live, record or replay")
-    folder = Path(os.environ.get(DIR_ENV, "cassettes")).expanduser()
-    return RecordingSettings(mode=mode, folder=folder)  # type: ignore[arg-type]
-
-
-@contextlib.contextmanager
-def recording(mode: Mode, folder: str | os.PathLike[str]) -> Iterator[RecordingSettings]:
-    """Record or replay the remote providers' HTTP traffic of clients created inside the block."""
-    if mode not in ("live", "record", "replay"):
-        raise ConfigError(f"recording mode {mode!r}: expected live, record or replay")
-    settings = RecordingSettings(mode=mode, folder=Path(folder).expanduser())
-    token = _override.set(settings)
-    try:
-        yield settings
-    finally:
-        _override.reset(token)
 
 
 def transport_for(settings: RecordingSettings | None = None) -> httpx.AsyncBaseTransport | None:
@@ -111,7 +103,9 @@ class CassetteTransport(httpx.AsyncBaseTransport):
         body = await request.aread()
         key = request_key(request.method, request.url.path, body, request.url.query.decode())
         path = self.settings.folder / f"{key}.json"
-        if self.settings.mode == "replay":
+        if self.settings.mode == "replay" or (
+            self.settings.mode == "record-if-missing" and path.is_file()
+        ):
             return _replay(path, request, body)
         response = await self._inner.handle_async_request(request)
         chunks = [chunk async for chunk in _raw(response)]
@@ -171,7 +165,7 @@ def _replay(path: Path, request: httpx.Request, body: bytes) -> httpx.Response:
         excerpt = body[:300].decode("utf-8", errors="replace")
         raise MissingRecordingError(
             f"No recording for {request.method} {request.url.path} (cassette {path.name} in "
-            f"{path.parent}). Record it with {MODE_ENV}=record. Request body: {excerpt}"
+            f"{path.parent}). Record it with {MODE_ENV}=record or record-if-missing. Request body: {excerpt}"
         )
     record = json.loads(path.read_text(encoding="utf-8"))
     response = record["response"]

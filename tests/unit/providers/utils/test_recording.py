@@ -90,7 +90,9 @@ def test_mode_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     monkeypatch.setenv("LLAMA_WORKBENCH_CASSETTES", str(tmp_path))
     assert current_settings().mode == "replay" and current_settings().folder == tmp_path
     monkeypatch.setenv("LLAMA_WORKBENCH_RECORDING", "rewind")
-    with pytest.raises(ConfigError, match="expected live, record or replay"):
+    with pytest.raises(
+        ConfigError, match="expected one of live, record, replay, record-if-missing"
+    ):
         current_settings()
 
 

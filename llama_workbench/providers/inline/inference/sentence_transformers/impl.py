@@ -36,6 +36,7 @@ from llama_workbench.providers.inline.inference.sentence_transformers.config imp
 from llama_workbench.providers.inline.inference.sentence_transformers.rerank import (
     CrossEncoderModel,
 )
+from llama_workbench.providers.utils.call_recording import recorded
 from llama_workbench.providers.utils.quiet import quiet_loading
 
 
@@ -229,6 +230,7 @@ class SentenceTransformersImpl:
             self._rerankers[resource] = CrossEncoderModel(folder, self._config.trust_remote_code)
         return model
 
+    @recorded("inline::sentence-transformers", RerankResponse)
     async def rerank(self, request: RerankRequest) -> RerankResponse:
         reranker = self._rerankers.get(request.model)
         if reranker is None:
@@ -254,6 +256,7 @@ class SentenceTransformersImpl:
         limit = getattr(model, "max_seq_length", None)
         return model.tokenizer, int(limit) if limit else None
 
+    @recorded("inline::sentence-transformers", EmbeddingsResponse)
     async def embeddings(self, request: EmbeddingsRequest) -> EmbeddingsResponse:
         if request.model_extra:  # extra body fields this provider can't honour: never dropped
             raise BadRequestError(

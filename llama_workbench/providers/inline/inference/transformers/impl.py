@@ -53,6 +53,7 @@ from llama_workbench.providers.inline.inference.transformers.responses import (
     completion_from,
     completion_stream,
 )
+from llama_workbench.providers.utils.call_recording import recorded
 
 
 class TransformersInferenceImpl:
@@ -172,6 +173,7 @@ class TransformersInferenceImpl:
             "use an embedding model (e.g. from inline::sentence-transformers)."
         )
 
+    @recorded("inline::transformers", ChatCompletion, ChatCompletionChunk)
     async def chat_completion(
         self, request: ChatCompletionRequest
     ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
@@ -187,6 +189,7 @@ class TransformersInferenceImpl:
             return chat_stream(engine, plan, request, tools)
         return chat_completion_from(await collect(engine, plan), plan, request, tools)
 
+    @recorded("inline::transformers", Completion, Completion)
     async def completion(
         self, request: CompletionRequest
     ) -> Completion | AsyncIterator[Completion]:
