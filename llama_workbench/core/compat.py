@@ -24,14 +24,7 @@ _TOP_LEVEL = {
     "external_apis_dir": "not read; this version serves its own APIs only",
     "logging": "not applied; set levels with Python's logging (logger 'llama_workbench')",
 }
-_SERVER = {
-    "tls_certfile": "not enforced by this version; the server speaks plain HTTP",
-    "tls_keyfile": "not enforced by this version; the server speaks plain HTTP",
-    "tls_cafile": "not enforced by this version; client certificates are not checked",
-    "quota": "not enforced by this version; server.max_concurrent_requests still bounds load",
-    "cors": "not enforced by this version; no CORS headers are sent (other origins are refused)",
-    "workers": "not used; one server process serves every request",
-}
+_SERVER = {"workers": "not used; one server process serves every request"}
 # vector_stores keys read besides VectorStoresConfig's fields (its extras: core/vector_stores).
 _VECTOR_STORES_EXTRA_READ = {"default_reranker_model"}
 _VECTOR_STORES_UNREAD = {
@@ -176,29 +169,27 @@ def _adapt_server(server: dict[str, Any], notes: Notes) -> None:
 
 
 def _adapt_auth(auth: dict[str, Any], notes: Notes) -> None:
-    """Llama Stack's auth is refused unless it is off: never serve unauthenticated by mistake."""
+    """Llama Stack's auth as it is; a provider type this version lacks is refused (never serve
+    unauthenticated by mistake)."""
     provider = auth.get("provider_config")
     if isinstance(provider, dict) and provider.get("type") is None:
-        provider = None  # `type: ${env.AUTH_PROVIDER:+...}` unset: auth off, as in Llama Stack
-    unserved = []
-    if provider is not None:
-        kind = provider.get("type") if isinstance(provider, dict) else provider
-        unserved.append(("provider_config", f"provider_config (type {kind})"))
-    for key in ("route_policy", "access_policy"):
-        if auth.get(key):
-            unserved.append((key, key))
-    if unserved:
-        key, what = unserved[0]
-        where = notes.where(("server", "auth", key))
+        del auth["provider_config"]  # `type: ${env.AUTH_PROVIDER:+...}` unset: auth off
+        return
+    kind = provider.get("type") if isinstance(provider, dict) else None
+    if kind in _UNSERVED_AUTH:
+        where = notes.where(("server", "auth", "provider_config", "type"))
         raise ConfigError(
-            f"{where}: server.auth.{what}: this version authenticates with server.auth.tokens "
-            "only and does not enforce this setting; refusing to start rather than serve "
-            "without the authentication the config asks for (remove it, or use "
-            "server.auth.tokens)",
-            details={"path": f"server.auth.{key}"},
+            f"{where}: server.auth.provider_config.type: '{kind}' is not served by this "
+            "version (it serves oauth2_token, custom and server.auth.tokens); refusing to "
+            "start rather than serve without the authentication the config asks for",
+            details={"path": "server.auth.provider_config.type"},
         )
-    for key in ("provider_config", "route_policy", "access_policy"):
-        auth.pop(key, None)
+    for key in ("route_policy", "access_policy", "provider_config"):
+        if key in auth and auth[key] is None:
+            del auth[key]
+
+
+_UNSERVED_AUTH = {"github_token", "kubernetes"}
 
 
 def _adapt_storage(storage: dict[str, Any], notes: Notes) -> None:

@@ -22,7 +22,12 @@ from llama_workbench.apis.inference.models import (
     ToolCall,
     Usage,
 )
-from llama_workbench.core.access import current_principal, owner_for_new_resource
+from llama_workbench.core.access import (
+    CHAT_COMPLETION,
+    fetch_visible,
+    fetch_visible_one,
+    owner_for_new_resource,
+)
 from llama_workbench.core.errors import ConflictError, NotFoundError
 from llama_workbench.storage.config import SqlStoreRef
 from llama_workbench.storage.sql import ColumnDefinition, ColumnType, SqlStore
@@ -129,17 +134,26 @@ class CompletionsStore:
     ) -> StoredChatCompletionList:
         await self.flush()  # read your own writes
         sql = await self._sql()
-        where = self._visible()
-        if model:
-            where["model"] = model
-        if after and await sql.fetch_one(self._table, {"id": after, **self._visible()}) is None:
+        where = {"model": model} if model else {}
+        cursor_row = (
+            await fetch_visible_one(sql, self._table, CHAT_COMPLETION, {"id": after})
+            if after
+            else None
+        )
+        if after and cursor_row is None:
             raise NotFoundError("Chat completion", after, hint="(the `after` cursor)")
         order_by: builtins.list[tuple[str, Literal["asc", "desc"]]] = [
             ("created", order),
             ("seq", order),
         ]
-        page = await sql.fetch_all(
-            self._table, where, order_by, limit, ("id", after) if after else None
+        page = await fetch_visible(
+            sql,
+            self._table,
+            CHAT_COMPLETION,
+            where,
+            order_by,
+            limit,
+            ("id", after) if after else None,
         )
         data = [_stored(row) for row in page.data]
         return StoredChatCompletionList(
@@ -151,17 +165,12 @@ class CompletionsStore:
 
     async def get(self, completion_id: str) -> StoredChatCompletion:
         await self.flush()
-        row = await (await self._sql()).fetch_one(
-            self._table, {"id": completion_id, **self._visible()}
+        row = await fetch_visible_one(
+            await self._sql(), self._table, CHAT_COMPLETION, {"id": completion_id}
         )
         if row is None:
             raise NotFoundError("Chat completion", completion_id)
         return _stored(row)
-
-    @staticmethod
-    def _visible() -> dict[str, Any]:
-        principal = current_principal.get()
-        return {} if principal is None or principal.is_admin else {"owner": principal.name}
 
 
 def _stored(row: dict[str, Any]) -> StoredChatCompletion:

@@ -14,7 +14,6 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
-    SecretStr,
     ValidationError,
     field_validator,
 )
@@ -22,6 +21,7 @@ from pydantic import (
 from llama_workbench.core.compat import CompatNote, Notes, adapt_run_config, log_notes
 from llama_workbench.core.datatypes import Api
 from llama_workbench.core.errors import ConfigError
+from llama_workbench.core.server_config import ServerConfig
 from llama_workbench.storage.config import StorageConfig
 from llama_workbench.tracking.config import TelemetryConfig
 
@@ -84,35 +84,6 @@ class RegisteredResources(_Strict):
     scoring_fns: list[dict[str, Any]] = Field(default_factory=list)
     benchmarks: list[dict[str, Any]] = Field(default_factory=list)
     tool_groups: list[dict[str, Any]] = Field(default_factory=list)
-
-
-class AuthToken(_Strict):
-    """A bearer token and the principal it authenticates (write `${env.X}`, not the token)."""
-
-    token: SecretStr = Field(min_length=1)
-    principal: str = Field(min_length=1)
-    roles: list[str] = Field(default_factory=list, description="'admin' sees every resource.")
-
-
-class AuthConfig(_Strict):
-    tokens: list[AuthToken] = Field(default_factory=list)
-
-
-class ServerConfig(_Strict):
-    """How `llama-workbench stack run` serves the stack."""
-
-    host: str = Field(
-        "127.0.0.1", description="Interface to bind; loopback unless you say otherwise."
-    )
-    port: int = Field(8321, ge=1, le=65535)
-    auth: AuthConfig | None = Field(
-        None, description="Bearer-token authentication; off when absent."
-    )
-    max_request_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="Larger bodies get 413.")
-    max_concurrent_requests: int = Field(256, ge=1, description="Requests beyond this get 429.")
-    graceful_shutdown_s: float = Field(
-        30.0, ge=0, description="How long SIGTERM waits for requests."
-    )
 
 
 class QualifiedModel(_Strict):

@@ -22,12 +22,19 @@ from llama_workbench.apis.conversations.models import (
     ConversationItemList,
 )
 from llama_workbench.apis.responses.models import Item, new_id, now
-from llama_workbench.core.access import current_principal, owner_for_new_resource
+from llama_workbench.core.access import (
+    CONVERSATION,
+    check_access,
+    check_create,
+    fetch_visible_one,
+    owner_for_new_resource,
+)
 from llama_workbench.core.errors import BadRequestError, ConflictError, NotFoundError
 from llama_workbench.storage.config import SqlStoreRef
 from llama_workbench.storage.sql import ColumnDefinition, ColumnType, SqlStore
 
 if TYPE_CHECKING:
+    from llama_workbench.core.policy import Action
     from llama_workbench.storage.manager import StorageManager
 
 _CONVERSATIONS: dict[str, ColumnType | ColumnDefinition] = {
@@ -87,6 +94,7 @@ class ConversationsStore:
         conversation = Conversation(
             id=f"conv_{secrets.token_hex(24)}", created_at=now(), metadata=checked
         )
+        check_create(CONVERSATION, conversation.id)
         sql = await self._sql()
         await sql.insert(
             self._table,
@@ -110,7 +118,7 @@ class ConversationsStore:
     ) -> Conversation:
         """Replace a conversation's metadata."""
         checked = _checked_metadata(metadata)
-        row = await self._visible_row(conversation_id)
+        row = await self._visible_row(conversation_id, "update")
         await (await self._sql()).update(
             self._table, {"metadata": checked}, {"id": conversation_id}
         )
@@ -118,7 +126,7 @@ class ConversationsStore:
 
     async def delete_conversation(self, conversation_id: str) -> ConversationDeleted:
         """Delete a conversation and every item in it."""
-        await self._visible_row(conversation_id)
+        await self._visible_row(conversation_id, "delete")
         sql = await self._sql()
         # The conversation first: if the second delete fails, no half-emptied one stays visible.
         await sql.delete(self._table, {"id": conversation_id})
@@ -134,7 +142,7 @@ class ConversationsStore:
         stored = _with_ids(_validated(items))
         if not stored:
             raise BadRequestError("create_items needs at least one item.")
-        await self._visible_row(conversation_id)
+        await self._visible_row(conversation_id, "update")
         await self._append(await self._sql(), conversation_id, stored)
         data = [item for _, item in stored]
         return ConversationItemList(
@@ -179,7 +187,7 @@ class ConversationsStore:
 
     async def delete_item(self, conversation_id: str, item_id: str) -> ConversationItemDeleted:
         """Delete one item of a conversation."""
-        await self._visible_row(conversation_id)
+        await self._visible_row(conversation_id, "update")
         sql = await self._sql()
         await self._item_row(sql, conversation_id, item_id)
         await sql.delete(self._items, {"row_key": _row_key(conversation_id, item_id)})
@@ -193,13 +201,15 @@ class ConversationsStore:
         )
         return [_ITEM.validate_python(row["item"]) for row in page.data]
 
-    async def _visible_row(self, conversation_id: str) -> dict[str, Any]:
+    async def _visible_row(self, conversation_id: str, action: Action = "read") -> dict[str, Any]:
+        """The conversation's row: a 404 when the caller may not read it, a 403 when they may
+        not do `action` on it."""
         check_conversation_id(conversation_id)
-        row = await (await self._sql()).fetch_one(
-            self._table, {"id": conversation_id, **_visible()}
-        )
+        sql = await self._sql()
+        row = await fetch_visible_one(sql, self._table, CONVERSATION, {"id": conversation_id})
         if row is None:
             raise NotFoundError("Conversation", conversation_id)
+        check_access(row["owner"], CONVERSATION, conversation_id, action)
         return row
 
     async def _item_row(
@@ -266,11 +276,6 @@ def check_conversation_id(conversation_id: str) -> None:
             f"Invalid value for 'conversation_id': {conversation_id}. Conversation ID must match "
             "format 'conv_' followed by 48 lowercase hex characters."
         )
-
-
-def _visible() -> dict[str, Any]:
-    principal = current_principal.get()
-    return {} if principal is None or principal.is_admin else {"owner": principal.name}
 
 
 def _row_key(conversation_id: str, item_id: str) -> str:

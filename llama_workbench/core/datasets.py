@@ -22,7 +22,13 @@ from llama_workbench.apis.datasets.models import (
     URIDataSource,
     rows_from,
 )
-from llama_workbench.core.access import can_access, owner_for_new_resource
+from llama_workbench.core.access import (
+    DATASET,
+    can_access,
+    check_access,
+    check_create,
+    owner_for_new_resource,
+)
 from llama_workbench.core.config import StackConfig, validation_problems
 from llama_workbench.core.datatypes import Api
 from llama_workbench.core.errors import (
@@ -127,12 +133,13 @@ class DatasetsRoutingTable:
 
     async def list(self) -> builtins.list[Dataset]:
         return sorted(
-            (d for d in self._table.all() if can_access(d.owner)), key=lambda d: d.identifier
+            (d for d in self._table.all() if can_access(d.owner, DATASET, d.identifier)),
+            key=lambda d: d.identifier,
         )
 
     async def retrieve(self, dataset_id: str) -> Dataset:
         dataset = self._table.get(dataset_id)
-        if dataset is None or not can_access(dataset.owner):
+        if dataset is None or not can_access(dataset.owner, DATASET, dataset_id):
             raise NotFoundError("Dataset", dataset_id, [d.identifier for d in await self.list()])
         return dataset
 
@@ -150,6 +157,7 @@ class DatasetsRoutingTable:
             existing = self._table.get(dataset.identifier)
             if existing is not None:
                 return self._same_or_conflict(existing, dataset)
+            check_create(DATASET, dataset.identifier)
             await self._provider(dataset).register_dataset(dataset)
             self._ready.add(dataset.identifier)
             await self._table.put(dataset, persist=True)
@@ -161,6 +169,7 @@ class DatasetsRoutingTable:
             raise BadRequestError(
                 f"Dataset '{dataset_id}' comes from the run config; remove it there instead."
             )
+        check_access(dataset.owner, DATASET, dataset_id, "delete")
         async with self._lock:
             await self._provider(dataset).unregister_dataset(dataset.identifier)
             await self._table.remove(dataset.identifier)
@@ -182,9 +191,10 @@ class DatasetsRoutingTable:
     def _same_or_conflict(self, existing: Dataset, dataset: Dataset) -> Dataset:
         keys = ("purpose", "source", "metadata", "provider_id")
         same = existing.model_dump(include=set(keys)) == dataset.model_dump(include=set(keys))
-        if same and can_access(existing.owner):
+        visible = can_access(existing.owner, DATASET, existing.identifier)
+        if same and visible:
             return existing  # registering the same thing again (a re-run notebook cell) is fine
-        if existing.identifier in self._from_config or not can_access(existing.owner):
+        if existing.identifier in self._from_config or not visible:
             raise ConflictError(f"Dataset id '{existing.identifier}' is taken; choose another id.")
         raise ConflictError(
             f"Dataset '{existing.identifier}' is already registered with another "
@@ -249,6 +259,7 @@ class DatasetIORouter:
     async def append_rows(self, dataset_id: str, rows: list[dict[str, Any]]) -> None:
         checked = rows_from(rows)  # a DataFrame works too; NaN becomes None
         dataset, provider = await self._table.ready(dataset_id)
+        check_access(dataset.owner, DATASET, dataset_id, "update")
         if checked:
             await provider.append_rows(dataset.identifier, checked)
 

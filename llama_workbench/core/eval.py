@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any
 from llama_workbench.apis.benchmarks.models import Benchmark, RegisterBenchmarkRequest
 from llama_workbench.apis.eval.api import EvalProvider
 from llama_workbench.apis.eval.models import BenchmarkConfig, EvaluateResponse, Job
-from llama_workbench.core.access import can_access, owner_for_new_resource
+from llama_workbench.core.access import (
+    BENCHMARK,
+    can_access,
+    check_access,
+    check_create,
+    owner_for_new_resource,
+)
 from llama_workbench.core.datatypes import Api
 from llama_workbench.core.errors import BadRequestError, ConfigError, ConflictError, NotFoundError
 from llama_workbench.core.routing import ResourceTable
@@ -70,12 +76,13 @@ class BenchmarksRoutingTable:
 
     async def list(self) -> builtins.list[Benchmark]:
         return sorted(
-            (b for b in self._table.all() if can_access(b.owner)), key=lambda b: b.identifier
+            (b for b in self._table.all() if can_access(b.owner, BENCHMARK, b.identifier)),
+            key=lambda b: b.identifier,
         )
 
     async def retrieve(self, benchmark_id: str) -> Benchmark:
         benchmark = self._table.get(benchmark_id)
-        if benchmark is None or not can_access(benchmark.owner):
+        if benchmark is None or not can_access(benchmark.owner, BENCHMARK, benchmark_id):
             raise NotFoundError(
                 "Benchmark", benchmark_id, [b.identifier for b in await self.list()]
             )
@@ -83,10 +90,17 @@ class BenchmarksRoutingTable:
 
     async def register(self, request: RegisterBenchmarkRequest) -> Benchmark:
         existing = self._table.get(request.benchmark_id)
-        if existing is not None and (existing.source != "user" or not can_access(existing.owner)):
+        if existing is not None and (
+            existing.source != "user"
+            or not can_access(existing.owner, BENCHMARK, existing.identifier)
+        ):
             raise ConflictError(
                 f"Benchmark id '{request.benchmark_id}' is taken; choose another id."
             )
+        if existing is not None:
+            check_access(existing.owner, BENCHMARK, existing.identifier, "update")
+        else:
+            check_create(BENCHMARK, request.benchmark_id)
         if self._datasets is not None:
             await self._datasets.retrieve(request.dataset_id)
         if self._scoring_functions is not None:
@@ -103,6 +117,7 @@ class BenchmarksRoutingTable:
             raise BadRequestError(
                 f"Benchmark '{benchmark_id}' comes from the run config; remove it there instead."
             )
+        check_access(benchmark.owner, BENCHMARK, benchmark_id, "delete")
         await self._table.remove(benchmark_id)
 
     def _benchmark_from(self, request: RegisterBenchmarkRequest, source: str) -> Benchmark:

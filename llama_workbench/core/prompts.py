@@ -14,12 +14,19 @@ from llama_workbench.apis.prompts.models import (
     new_prompt_id,
     placeholders,
 )
-from llama_workbench.core.access import can_access, owner_for_new_resource
+from llama_workbench.core.access import (
+    PROMPT,
+    can_access,
+    check_access,
+    check_create,
+    owner_for_new_resource,
+)
 from llama_workbench.core.datatypes import Api
 from llama_workbench.core.errors import BadRequestError, NotFoundError
 from llama_workbench.storage.config import KVStoreRef, StorageConfig
 
 if TYPE_CHECKING:
+    from llama_workbench.core.policy import Action
     from llama_workbench.storage.kv import KVStore
     from llama_workbench.storage.manager import StorageManager
 
@@ -79,7 +86,7 @@ class PromptsService:
                 continue
             prompt_id = key[len(_PREFIX) : -len(_DEFAULT) - 1]
             record = await self._record(kv, prompt_id, default)
-            if record is not None and can_access(record.get("owner")):
+            if record is not None and can_access(record.get("owner"), PROMPT, prompt_id):
                 prompts.append(_prompt(record, is_default=True))
         prompts.sort(key=lambda p: p.prompt_id, reverse=True)
         return ListPromptsResponse(data=prompts)
@@ -139,6 +146,7 @@ class PromptsService:
         """A new prompt at version 1; every {{placeholder}} must be among `variables`."""
         declared = _checked_variables(prompt, variables)
         prompt_id = new_prompt_id()
+        check_create(PROMPT, prompt_id)
         record = _new_record(prompt_id, prompt, 1, declared, owner_for_new_resource())
         kv = await self._store()
         await kv.set(_key(prompt_id, "1"), json.dumps(record))
@@ -158,6 +166,7 @@ class PromptsService:
         declared = _checked_variables(prompt, variables)
         kv = await self._store()
         async with self._writing:
+            await self._default(kv, prompt_id, "update")
             versions = (await self.list_prompt_versions(prompt_id)).data
             latest = versions[-1].version
             if version != latest:
@@ -175,7 +184,7 @@ class PromptsService:
     async def delete_prompt(self, prompt_id: str) -> None:
         """Delete a prompt and all its versions."""
         kv = await self._store()
-        await self._default(kv, prompt_id)
+        await self._default(kv, prompt_id, "delete")
         async with self._writing:
             # The default pointer last: until it goes, the prompt is still whole enough to list.
             keys = sorted(
@@ -188,7 +197,7 @@ class PromptsService:
     async def set_default_version(self, prompt_id: str, version: int) -> Prompt:
         """Make `version` the one used when no version is asked for."""
         kv = await self._store()
-        await self._default(kv, prompt_id)
+        await self._default(kv, prompt_id, "update")
         record = await self._record(kv, prompt_id, str(_checked_version(version)))
         if record is None:
             raise NotFoundError("Prompt", f"{prompt_id}:{version}")
@@ -197,12 +206,14 @@ class PromptsService:
 
     # -- helpers
 
-    async def _default(self, kv: KVStore, prompt_id: str) -> str:
-        """The default version of a prompt the caller may see; NotFoundError otherwise."""
+    async def _default(self, kv: KVStore, prompt_id: str, action: Action = "read") -> str:
+        """The default version of a prompt the caller may see (NotFoundError otherwise) and
+        may do `action` on (PermissionDeniedError otherwise)."""
         default = await kv.get(_key(prompt_id, _DEFAULT))
         if default is not None:
             record = await self._record(kv, prompt_id, default)
-            if record is not None and can_access(record.get("owner")):
+            if record is not None and can_access(record.get("owner"), PROMPT, prompt_id):
+                check_access(record.get("owner"), PROMPT, prompt_id, action)
                 return default
         raise NotFoundError("Prompt", prompt_id)
 

@@ -1,5 +1,6 @@
 """Per-request provider data: keys a caller passes for one request (Llama Stack's
-`X-LlamaStack-Provider-Data` header, e.g. {"brave_search_api_key": "..."}), never stored."""
+`X-LlamaStack-Provider-Data` header, e.g. {"openai_api_key": "..."}): held in a context variable
+for that request only, never stored, logged or put in a span."""
 
 from __future__ import annotations
 
@@ -32,10 +33,19 @@ def parse_header(raw: bytes) -> dict[str, Any]:
 
 
 def provider_value(name: str) -> str | None:
-    """A value of the current request's provider data (None when absent or empty)."""
+    """The current request's value of `name`, a field a provider declares (its API key under
+    Llama Stack 0.7.3's name): None when absent or empty, a 400 naming the field when it is not
+    a string. The value itself never appears in an error."""
     data = _current.get()
     value = data.get(name) if data is not None else None
-    return str(value) if value not in (None, "") else None
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise BadRequestError(
+            f"{HEADER}: '{name}' must be a string (an API key), got {type(value).__name__}.",
+            details={"param": name},
+        )
+    return value
 
 
 @contextlib.contextmanager

@@ -25,7 +25,13 @@ from llama_workbench.apis.inference.models import (
 )
 from llama_workbench.apis.inference.rerank_models import RerankRequest, RerankResponse
 from llama_workbench.apis.models.models import Model, ModelType, RegisterModelRequest
-from llama_workbench.core.access import can_access, owner_for_new_resource
+from llama_workbench.core.access import (
+    MODEL,
+    can_access,
+    check_access,
+    check_create,
+    owner_for_new_resource,
+)
 from llama_workbench.core.completions_store import CompletionsStore, assembled
 from llama_workbench.core.config import ModelInput
 from llama_workbench.core.errors import (
@@ -146,8 +152,12 @@ class ModelsRoutingTable:
             source="user",
         )
         existing = self._table.get(model.identifier)
-        if existing is not None and not can_access(existing.owner):
+        if existing is not None and not can_access(existing.owner, MODEL, existing.identifier):
             raise ConflictError(f"Model id '{model.identifier}' is taken; choose another id.")
+        if existing is not None:
+            check_access(existing.owner, MODEL, existing.identifier, "update")
+        else:
+            check_create(MODEL, model.identifier)
         if existing is not None and (
             existing.provider_id != model.provider_id
             or existing.provider_resource_id != model.provider_resource_id
@@ -167,6 +177,7 @@ class ModelsRoutingTable:
                 f"Model '{model.identifier}' comes from the {model.source} (provider "
                 f"'{model.provider_id}'); remove it there instead of unregistering it."
             )
+        check_access(model.owner, MODEL, model.identifier, "delete")
         await self._table.remove(model.identifier)
 
     # -- lookup used by the routers
@@ -189,7 +200,7 @@ class ModelsRoutingTable:
         """Every model the caller may see (with auth on, others' registrations are invisible)."""
         models = {m.identifier: m for listed in self._listed.values() for m in listed}
         models.update({m.identifier: m for m in self._table.all()})
-        return [m for m in models.values() if can_access(m.owner)]
+        return [m for m in models.values() if can_access(m.owner, MODEL, m.identifier)]
 
     def _match(self, model_id: str) -> Model | None:
         models = self._all()

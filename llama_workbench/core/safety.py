@@ -17,7 +17,13 @@ from llama_workbench.apis.safety.models import (
     RunShieldResponse,
 )
 from llama_workbench.apis.shields.models import RegisterShieldRequest, Shield
-from llama_workbench.core.access import can_access, owner_for_new_resource
+from llama_workbench.core.access import (
+    SHIELD,
+    can_access,
+    check_access,
+    check_create,
+    owner_for_new_resource,
+)
 from llama_workbench.core.config import ShieldInput
 from llama_workbench.core.errors import BadRequestError, ConflictError, NotFoundError
 from llama_workbench.core.routing import ResourceTable
@@ -48,12 +54,13 @@ class ShieldsRoutingTable:
 
     async def list(self) -> builtins.list[Shield]:
         return sorted(
-            (s for s in self._table.all() if can_access(s.owner)), key=lambda s: s.identifier
+            (s for s in self._table.all() if can_access(s.owner, SHIELD, s.identifier)),
+            key=lambda s: s.identifier,
         )
 
     async def retrieve(self, identifier: str) -> Shield:
         shield = self._table.get(identifier)
-        if shield is None or not can_access(shield.owner):
+        if shield is None or not can_access(shield.owner, SHIELD, identifier):
             raise NotFoundError("Shield", identifier, [s.identifier for s in await self.list()])
         return shield
 
@@ -66,8 +73,14 @@ class ShieldsRoutingTable:
             "user",
         )
         existing = self._table.get(shield.identifier)
-        if existing is not None and (existing.source != "user" or not can_access(existing.owner)):
+        if existing is not None and (
+            existing.source != "user" or not can_access(existing.owner, SHIELD, existing.identifier)
+        ):
             raise ConflictError(f"Shield id '{shield.identifier}' is taken; choose another id.")
+        if existing is not None:
+            check_access(existing.owner, SHIELD, existing.identifier, "update")
+        else:
+            check_create(SHIELD, shield.identifier)
         shield = await self._provider(shield).register_shield(shield)
         await self._table.put(shield, persist=True)
         return shield
@@ -78,6 +91,7 @@ class ShieldsRoutingTable:
             raise BadRequestError(
                 f"Shield '{identifier}' comes from the run config; remove it there instead."
             )
+        check_access(shield.owner, SHIELD, identifier, "delete")
         await self._table.remove(identifier)
 
     def provider_for(self, shield: Shield) -> SafetyProvider:

@@ -24,7 +24,13 @@ from llama_workbench.apis.scoring_functions.models import (
     ScoringFn,
     ScoringFnParams,
 )
-from llama_workbench.core.access import can_access, owner_for_new_resource
+from llama_workbench.core.access import (
+    SCORING_FUNCTION,
+    can_access,
+    check_access,
+    check_create,
+    owner_for_new_resource,
+)
 from llama_workbench.core.config import validation_problems
 from llama_workbench.core.datatypes import Api
 from llama_workbench.core.errors import (
@@ -116,13 +122,17 @@ class ScoringFunctionsRoutingTable:
         listed = await self._listed()
         stored = [fn for fn in self._table.all() if fn.identifier not in listed]
         return sorted(
-            (fn for fn in [*listed.values(), *stored] if can_access(fn.owner)),
+            (
+                fn
+                for fn in [*listed.values(), *stored]
+                if can_access(fn.owner, SCORING_FUNCTION, fn.identifier)
+            ),
             key=lambda fn: fn.identifier,
         )
 
     async def retrieve(self, scoring_fn_id: str) -> ScoringFn:
         fn = self._table.get(scoring_fn_id) or (await self._listed()).get(scoring_fn_id)
-        if fn is None or not can_access(fn.owner):
+        if fn is None or not can_access(fn.owner, SCORING_FUNCTION, scoring_fn_id):
             available = [f.identifier for f in await self.list()]
             raise NotFoundError("Scoring function", scoring_fn_id, available)
         return fn
@@ -155,6 +165,7 @@ class ScoringFunctionsRoutingTable:
             raise BadRequestError(
                 f"Scoring function '{scoring_fn_id}' comes from the run config; remove it there."
             )
+        check_access(fn.owner, SCORING_FUNCTION, scoring_fn_id, "delete")
         await self.provider_for(fn).unregister_scoring_function(scoring_fn_id)
         if fn.source == "user":
             await self._table.remove(scoring_fn_id)
@@ -178,13 +189,21 @@ class ScoringFunctionsRoutingTable:
             return
         if python and existing.source == "provider" and "python" in existing.metadata:
             return
-        if existing.source == "user" and not python and can_access(existing.owner):
+        if (
+            existing.source == "user"
+            and not python
+            and can_access(existing.owner, SCORING_FUNCTION, fn_id)
+        ):
             return
         raise ConflictError(f"Scoring function id '{fn_id}' is taken; choose another id.")
 
     async def _add(self, request: RegisterScoringFunctionRequest, source: str) -> ScoringFn:
         await self.check_free(request.scoring_fn_id)
         replaced = self._table.get(request.scoring_fn_id)
+        if source == "user" and replaced is not None:
+            check_access(replaced.owner, SCORING_FUNCTION, replaced.identifier, "update")
+        elif source == "user":
+            check_create(SCORING_FUNCTION, request.scoring_fn_id)
         provider_id = await self._provider_id_for(request)
         fn = ScoringFn(
             identifier=request.scoring_fn_id,

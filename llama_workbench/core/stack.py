@@ -146,6 +146,11 @@ class Stack:
         return self._plan.config.resolved_data_dir()
 
     @property
+    def storage(self) -> StorageManager:
+        """The stack's storage backends (the server keeps quotas and owners' attributes there)."""
+        return self._storage
+
+    @property
     def compat_notes(self) -> list[str]:
         """What of the run config (Llama Stack's keys) is not served, one line each."""
         return [str(n) for n in self._plan.config.compat_notes]

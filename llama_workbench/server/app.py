@@ -51,6 +51,11 @@ def create_app(stack: Stack, *, authenticate: bool = True) -> FastAPI:
     if not authenticate:
         server = server.model_copy(update={"auth": None})
     app.add_middleware(GuardMiddleware, config=server)
+    cors = stack.config.server.cors_config()
+    if cors is not None:  # outermost: preflights need no token, and errors get the headers too
+        from starlette.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, **cors.model_dump())
     return app
 
 

@@ -1,22 +1,25 @@
-"""ASGI middleware of the server: bearer-token auth, request body limit, concurrency limit, trace context."""
+"""ASGI middleware of the server: authentication, route policy, quotas, request body and
+concurrency limits, trace context."""
 
 from __future__ import annotations
 
-import hmac
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from llama_workbench.core.access import Principal, current_principal
-from llama_workbench.core.config import ServerConfig
+from llama_workbench.core.access import Principal, current_policy, current_principal
 from llama_workbench.core.errors import (
-    AuthenticationError,
     LlamaWorkbenchError,
+    PermissionDeniedError,
     RateLimitError,
     to_http,
 )
+from llama_workbench.core.policy import AccessPolicy, RoutePolicy
 from llama_workbench.core.provider_data import HEADER as PROVIDER_DATA_HEADER
 from llama_workbench.core.provider_data import parse_header, provider_data
+from llama_workbench.core.server_config import ServerConfig
+from llama_workbench.server.auth import Authenticator
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -24,8 +27,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-# Reachable without a token: liveness probes must not need credentials.
-PUBLIC_PATHS = frozenset({"/v1/health"})
+# Reachable without a token, outside route policies and quotas: probes need no credentials.
+PUBLIC_PATHS = frozenset({"/v1/health", "/v1/version"})
 
 
 class PayloadTooLargeError(LlamaWorkbenchError):
@@ -34,25 +37,55 @@ class PayloadTooLargeError(LlamaWorkbenchError):
 
 
 class GuardMiddleware:
-    """Authenticates, bounds body size and concurrency; errors in the SDKs' JSON shape."""
+    """Authenticates, applies the route policy and quotas, bounds body size and concurrency,
+    and sets the request's principal and access policy; errors in the SDKs' JSON shape."""
 
     def __init__(self, app: ASGIApp, config: ServerConfig) -> None:
         self.app = app
         self.config = config
-        self.tokens = [
-            (t.token.get_secret_value().encode(), Principal(t.principal, frozenset(t.roles)))
-            for t in (config.auth.tokens if config.auth else [])
-        ]
+        auth = config.auth
+        self.authenticator = Authenticator(auth) if auth is not None else None
+        self.route_policy = RoutePolicy(auth.route_policy if auth is not None else [])
+        self.policy: AccessPolicy | None = None
+        self.quota: Any = None
+        self._started = False
+        self._start_lock = asyncio.Lock()
+        self.owners: Any = None
         self.active = 0
+
+    async def _start(self, scope: Scope) -> None:
+        """Open what needs the stack's storage (owners' attributes, quota counts), once."""
+        async with self._start_lock:
+            if self._started:
+                return
+            stack = scope["app"].state.stack
+            auth_on = self.authenticator is not None and self.authenticator.enabled
+            if auth_on:
+                from llama_workbench.server.owners import OwnerDirectory
+
+                self.owners = OwnerDirectory(await stack.storage.kv("metadata"))
+                await self.owners.load()
+                rules = self.config.auth.access_policy if self.config.auth else []
+                if rules:
+                    self.policy = AccessPolicy(rules, self.owners.lookup)
+            if self.config.quota is not None:
+                from llama_workbench.server.quota import Quota
+
+                kv = await stack.storage.kv(self.config.quota.kvstore)
+                self.quota = Quota(self.config.quota, kv, auth_enabled=auth_on)
+            self._started = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         try:
-            principal = self._authenticate(scope)
-            self._check_length(scope)
-            data = _provider_data(scope)
+            if not self._started:
+                await self._start(scope)
+            headers = dict(scope["headers"])
+            principal = await self._admit(scope, headers)
+            self._check_length(headers)
+            data = _provider_data(headers)
         except LlamaWorkbenchError as exc:
             await _reply(send, exc)
             return
@@ -63,33 +96,40 @@ class GuardMiddleware:
             return
         self.active += 1
         token = current_principal.set(principal)
+        policy_token = current_policy.set(self.policy)
         try:
             with provider_data(data):
                 await self.app(scope, self._limited(receive, send), send)
         except PayloadTooLargeError as exc:
             await _reply(send, exc)
         finally:
+            current_policy.reset(policy_token)
             current_principal.reset(token)
             self.active -= 1
 
-    def _authenticate(self, scope: Scope) -> Principal | None:
-        if not self.tokens or scope["path"] in PUBLIC_PATHS:
+    async def _admit(self, scope: Scope, headers: dict[bytes, bytes]) -> Principal | None:
+        """The caller (None: auth off or a public path), once the route policy and the quota
+        let the request through."""
+        path = scope["path"]
+        if path in PUBLIC_PATHS:
             return None
-        header = dict(scope["headers"]).get(b"authorization", b"")
-        scheme, _, presented = header.partition(b" ")
-        if scheme.lower() != b"bearer" or not presented:
-            raise AuthenticationError("Missing bearer token: send 'Authorization: Bearer <token>'.")
-        found = None
-        for secret, principal in self.tokens:
-            # Compare against every token in constant time: timing reveals nothing.
-            if hmac.compare_digest(secret, presented.strip()):
-                found = principal
-        if found is None:
-            raise AuthenticationError("Invalid bearer token.")
-        return found
+        principal = None
+        if self.authenticator is not None and self.authenticator.enabled:
+            principal = await self.authenticator.authenticate(headers, scope)
+            await self.owners.remember(principal)
+        if self.route_policy and not self.route_policy.allows(path, principal):
+            raise PermissionDeniedError(
+                f"Access denied: insufficient permissions for route {path.rstrip('/') or '/'}"
+            )
+        if self.quota is not None:
+            client = scope.get("client")
+            await self.quota.take(
+                principal.name if principal is not None else None, client[0] if client else None
+            )
+        return principal
 
-    def _check_length(self, scope: Scope) -> None:
-        length = dict(scope["headers"]).get(b"content-length")
+    def _check_length(self, headers: dict[bytes, bytes]) -> None:
+        length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.config.max_request_bytes:
             raise PayloadTooLargeError(f"Request body over {self.config.max_request_bytes} bytes.")
 
@@ -112,9 +152,9 @@ class GuardMiddleware:
 _PROVIDER_DATA = PROVIDER_DATA_HEADER.lower().encode()
 
 
-def _provider_data(scope: Scope) -> dict[str, Any] | None:
+def _provider_data(headers: dict[bytes, bytes]) -> dict[str, Any] | None:
     """The request's provider data (keys for this request only), when it sends the header."""
-    raw = dict(scope["headers"]).get(_PROVIDER_DATA)
+    raw = headers.get(_PROVIDER_DATA)
     return parse_header(raw) if raw else None
 
 

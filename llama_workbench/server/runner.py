@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from llama_workbench.core.errors import LlamaWorkbenchError
+from llama_workbench.core.errors import ConfigError, LlamaWorkbenchError
 from llama_workbench.core.stack import Source, Stack
 
 
@@ -33,13 +36,15 @@ async def serve(
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=int(settings.graceful_shutdown_s),
+            **tls_options(stack),
         )
         if not quiet:
             name = stack.config.distro_name
             for note in stack.compat_notes:
                 print(f"llama_workbench: not served as written: {note}", flush=True)
             print(
-                f"llama_workbench: serving '{name}' on http://{host}:{port} (Ctrl-C stops)",
+                f"llama_workbench: serving '{name}' on {settings.scheme}://{host}:{port} "
+                "(Ctrl-C stops)",
                 flush=True,
             )
         with _stop_signals_end_normally():
@@ -106,7 +111,12 @@ def start_server(
     from llama_workbench.server.app import create_app
 
     config = uvicorn.Config(
-        create_app(stack), host=host, port=port, log_level="warning", access_log=False
+        create_app(stack),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        **tls_options(stack),
     )
     server = uvicorn.Server(config)
     # The server's own loop runs in the thread; it reaches the stack through its async face.
@@ -121,4 +131,27 @@ def start_server(
                 f"The server did not start on {host}:{port} (is the port in use?)"
             )
         time.sleep(0.01)
-    return BackgroundServer(url=f"http://{host}:{port}", _server=server, _thread=thread)
+    url = f"{stack.config.server.scheme}://{host}:{port}"
+    return BackgroundServer(url=url, _server=server, _thread=thread)
+
+
+def tls_options(stack: Stack) -> dict[str, Any]:
+    """uvicorn's HTTPS settings from `server.tls_certfile/keyfile/cafile` (none: plain HTTP);
+    a ConfigError names a file that is not there."""
+    settings = stack.config.server
+    if settings.tls_certfile is None:
+        return {}
+    for key in ("tls_certfile", "tls_keyfile", "tls_cafile"):
+        path = getattr(settings, key)
+        if path is not None and not Path(path).expanduser().is_file():
+            raise ConfigError(
+                f"server.{key}: no such file: {path}", details={"path": f"server.{key}"}
+            )
+    options: dict[str, Any] = {
+        "ssl_certfile": str(Path(settings.tls_certfile).expanduser()),
+        "ssl_keyfile": str(Path(settings.tls_keyfile or "").expanduser()),
+    }
+    if settings.tls_cafile is not None:  # mutual TLS: clients must show a certificate
+        options["ssl_ca_certs"] = str(Path(settings.tls_cafile).expanduser())
+        options["ssl_cert_reqs"] = ssl.CERT_REQUIRED
+    return options

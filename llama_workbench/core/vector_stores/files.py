@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from llama_workbench.apis.vector_io.api import VectorIOProvider
     from llama_workbench.apis.vector_io.models import VectorStoreRecord
     from llama_workbench.core.config import VectorStoresConfig
+    from llama_workbench.core.policy import Action
     from llama_workbench.core.routing import InferenceRouter, ResourceTable
     from llama_workbench.core.vector_stores.ingest import TextLimits
     from llama_workbench.core.vector_stores.records import StoreRecords
@@ -68,7 +69,7 @@ class StoreFiles(ABC):
     _inference: InferenceRouter
 
     @abstractmethod
-    def store(self, vector_store_id: str) -> VectorStoreRecord: ...
+    def store(self, vector_store_id: str, action: Action = "read") -> VectorStoreRecord: ...
 
     @abstractmethod
     def _provider(self, record: VectorStoreRecord) -> VectorIOProvider: ...
@@ -97,7 +98,7 @@ class StoreFiles(ABC):
         *,
         background: bool = False,
     ) -> VectorStoreFileObject:
-        record = self.store(vector_store_id)
+        record = self.store(vector_store_id, "update")
         strategy = await self._strategy_for(record, chunking_strategy)
         filename, size, error = await self._file_meta(file_id)
         entry = new_entry(record, file_id, filename, checked_attributes(attributes), strategy)
@@ -271,7 +272,7 @@ class StoreFiles(ABC):
     async def update_vector_store_file(
         self, vector_store_id: str, file_id: str, attributes: Attributes
     ) -> VectorStoreFileObject:
-        entry = await self._file_record(vector_store_id, file_id)
+        entry = await self._file_record(vector_store_id, file_id, "update")
         entry.file.attributes = checked_attributes(attributes)
         await self._records.put_file(entry)
         return entry.file
@@ -279,14 +280,16 @@ class StoreFiles(ABC):
     async def delete_vector_store_file(
         self, vector_store_id: str, file_id: str
     ) -> VectorStoreFileDeleteResponse:
-        await self._file_record(vector_store_id, file_id)
+        await self._file_record(vector_store_id, file_id, "update")
         record = self.store(vector_store_id)
         await self._provider(record).delete_file_chunks(record.identifier, file_id)
         await self._records.delete_file(vector_store_id, file_id)
         return VectorStoreFileDeleteResponse(id=file_id)
 
-    async def _file_record(self, vector_store_id: str, file_id: str) -> FileRecord:
-        self.store(vector_store_id)
+    async def _file_record(
+        self, vector_store_id: str, file_id: str, action: Action = "read"
+    ) -> FileRecord:
+        self.store(vector_store_id, action)
         entry = await self._records.get_file(vector_store_id, file_id)
         if entry is None:
             known = [f.file.id for f in await self._records.files(vector_store_id)]
@@ -303,7 +306,7 @@ class StoreFiles(ABC):
         chunking_strategy: dict[str, Any] | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> VectorStoreFileBatchObject:
-        record = self.store(vector_store_id)
+        record = self.store(vector_store_id, "update")
         if not file_ids:
             raise BadRequestError("file_ids must list at least one file.")
         strategy = await self._strategy_for(record, chunking_strategy)
@@ -422,15 +425,17 @@ class StoreFiles(ABC):
     async def cancel_file_batch(
         self, vector_store_id: str, batch_id: str
     ) -> VectorStoreFileBatchObject:
-        batch = await self._batch(vector_store_id, batch_id)
+        batch = await self._batch(vector_store_id, batch_id, "update")
         if batch.batch.status == "in_progress":
             batch.cancelled = True
             batch.batch.status = "cancelled"
             await self._records.put_batch(batch)
         return await self.retrieve_file_batch(vector_store_id, batch_id)
 
-    async def _batch(self, vector_store_id: str, batch_id: str) -> BatchRecord:
-        self.store(vector_store_id)
+    async def _batch(
+        self, vector_store_id: str, batch_id: str, action: Action = "read"
+    ) -> BatchRecord:
+        self.store(vector_store_id, action)
         batch = await self._records.get_batch(vector_store_id, batch_id)
         if batch is None:
             known = [b.batch.id for b in await self._records.batches(vector_store_id)]

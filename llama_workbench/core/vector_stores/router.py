@@ -33,9 +33,16 @@ from llama_workbench.apis.vector_io.models import (
     VectorStoreObject,
     VectorStoreRecord,
 )
-from llama_workbench.core.access import can_access, owner_for_new_resource
+from llama_workbench.core.access import (
+    VECTOR_STORE,
+    can_access,
+    check_access,
+    check_create,
+    owner_for_new_resource,
+)
 from llama_workbench.core.config import VectorStoresConfig
 from llama_workbench.core.errors import BadRequestError, NotFoundError, UnprocessableError
+from llama_workbench.core.policy import Action
 from llama_workbench.core.routing import InferenceRouter, ModelsRoutingTable, ResourceTable
 from llama_workbench.core.vector_stores.files import StoreFiles
 from llama_workbench.core.vector_stores.ingest import TextLimits
@@ -134,6 +141,7 @@ class VectorStoresRouter(StoreFiles):
                 "embedding_dimension": dimension,
             },
         )
+        check_create(VECTOR_STORE, store.id)
         record = VectorStoreRecord(
             identifier=store.id,
             provider_id=provider_id,
@@ -155,7 +163,7 @@ class VectorStoresRouter(StoreFiles):
         limit: int = 20,
         order: Order = "desc",
     ) -> VectorStoreListResponse:
-        records = [r for r in self._table.all() if can_access(r.owner) and not _expired(r)]
+        records = [r for r in self._table.all() if self._visible(r) and not _expired(r)]
         page, more = paginate(
             records, lambda r: (r.object.created_at, r.identifier), after, before, limit, order
         )
@@ -177,7 +185,7 @@ class VectorStoresRouter(StoreFiles):
         expires_after: ExpiresAfter | dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> VectorStoreObject:
-        record = self.store(vector_store_id)
+        record = self.store(vector_store_id, "update")
         store = record.object.model_copy(deep=True)
         if name is not None:
             store.name = name
@@ -193,7 +201,7 @@ class VectorStoresRouter(StoreFiles):
         return await self.retrieve_vector_store(vector_store_id)
 
     async def delete_vector_store(self, vector_store_id: str) -> VectorStoreDeleteResponse:
-        record = self.store(vector_store_id)
+        record = self.store(vector_store_id, "delete")
         for task in list(self._tasks):
             if task.get_name().startswith(f"{vector_store_id}:"):
                 task.cancel()
@@ -314,7 +322,7 @@ class VectorStoresRouter(StoreFiles):
         chunks: builtins.list[Chunk | EmbeddedChunk | dict[str, Any]],
         ttl_seconds: int | None = None,
     ) -> None:
-        record = self.store(vector_store_id)
+        record = self.store(vector_store_id, "update")
         if ttl_seconds is not None:
             raise BadRequestError(
                 "ttl_seconds is not supported: chunks stay until deleted (delete_vector_store_file "
@@ -345,12 +353,18 @@ class VectorStoresRouter(StoreFiles):
 
     # -- shared with StoreFiles
 
-    def store(self, vector_store_id: str) -> VectorStoreRecord:
+    def store(self, vector_store_id: str, action: Action = "read") -> VectorStoreRecord:
+        """The store: a 404 when the caller may not read it, a 403 when not `action` it."""
         record = self._table.get(vector_store_id)
-        if record is None or not can_access(record.owner) or _expired(record):
-            visible = [r.identifier for r in self._table.all() if can_access(r.owner)]
+        if record is None or not self._visible(record) or _expired(record):
+            visible = [r.identifier for r in self._table.all() if self._visible(r)]
             raise NotFoundError("Vector store", vector_store_id, visible)
+        check_access(record.owner, VECTOR_STORE, record.identifier, action)
         return record
+
+    @staticmethod
+    def _visible(record: VectorStoreRecord) -> bool:
+        return can_access(record.owner, VECTOR_STORE, record.identifier)
 
     def _provider(self, record: VectorStoreRecord) -> VectorIOProvider:
         provider = self._providers.get(record.provider_id)

@@ -10,11 +10,21 @@ from collections.abc import Awaitable, Callable, Collection, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from llama_workbench.core.access import Principal, current_principal, owner_for_new_resource
+from llama_workbench.core.access import (
+    JOB,
+    Principal,
+    check_access,
+    check_create,
+    current_principal,
+    fetch_visible,
+    fetch_visible_one,
+    owner_for_new_resource,
+)
 from llama_workbench.storage.config import SqlStoreRef
 from llama_workbench.storage.sql import ColumnDefinition, ColumnType, SqlStore
 
 if TYPE_CHECKING:
+    from llama_workbench.core.policy import Action
     from llama_workbench.storage.manager import StorageManager
 
 T = TypeVar("T")
@@ -51,9 +61,11 @@ class StoredJob:
 
 class JobStore:
     """Jobs and their finished items in one SQL store; written as work finishes, read back after a
-    restart. Reads show a caller only their own jobs (admins and unauthenticated callers: all)."""
+    restart. Reads show a caller what the access policy lets them read (by default their own
+    jobs; admins and unauthenticated callers: all); `kind` names them in policy rules."""
 
-    def __init__(self, storage: StorageManager, ref: SqlStoreRef) -> None:
+    def __init__(self, storage: StorageManager, ref: SqlStoreRef, kind: str = JOB) -> None:
+        self.kind = kind
         self._storage = storage
         self._ref = ref
         self._jobs = ref.table_name
@@ -79,6 +91,7 @@ class JobStore:
         scope: str = "",
         created_at: int | None = None,
     ) -> None:
+        check_create(self.kind, job_id)
         row = {
             "job_id": job_id,
             "scope": scope,
@@ -105,20 +118,28 @@ class JobStore:
             data["result"] = result
         await (await self.sql()).update(self._jobs, data, {"job_id": job_id})
 
-    async def get(self, job_id: str, scope: str | None = None) -> StoredJob | None:
-        """The job if the caller may see it."""
-        where = {"job_id": job_id, **_visible()}
+    async def get(
+        self, job_id: str, scope: str | None = None, action: Action = "read"
+    ) -> StoredJob | None:
+        """The job if the caller may see it (None: a 404 to them); a PermissionDeniedError
+        when they may see it but not do `action` on it."""
+        where = {"job_id": job_id}
         if scope is not None:
             where["scope"] = scope
-        row = await (await self.sql()).fetch_one(self._jobs, where)
+        sql = await self.sql()
+        row = await fetch_visible_one(sql, self._jobs, self.kind, where, id_column="job_id")
+        if row is not None:
+            check_access(row["owner"], self.kind, job_id, action)
         return _stored(row) if row is not None else None
 
     async def list(self, scope: str | None = None) -> builtins.list[StoredJob]:
         """The caller's jobs, newest first."""
-        where = _visible()
-        if scope is not None:
-            where["scope"] = scope
-        page = await (await self.sql()).fetch_all(self._jobs, where, [("created_at", "desc")])
+        where = {"scope": scope} if scope is not None else {}
+        order: builtins.list[tuple[str, Any]] = [("created_at", "desc")]
+        sql = await self.sql()
+        page = await fetch_visible(
+            sql, self._jobs, self.kind, where, order, None, id_column="job_id"
+        )
         return [_stored(r) for r in page.data]
 
     async def next_number(self) -> str:
@@ -153,11 +174,6 @@ def _stored(row: dict[str, Any]) -> StoredJob:
         spec=row["spec"] or {},
         result=row["result"],
     )
-
-
-def _visible() -> dict[str, Any]:
-    principal = current_principal.get()
-    return {} if principal is None or principal.is_admin else {"owner": principal.name}
 
 
 def as_owner(owner: str | None) -> None:

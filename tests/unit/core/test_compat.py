@@ -168,37 +168,35 @@ def small_config(tmp_path: Path, **extra: Any) -> dict[str, Any]:
     }
 
 
-def test_server_settings_not_enforced_are_reported_once(tmp_path: Path) -> None:
+def test_llama_stack_server_settings_are_served_and_workers_reported(tmp_path: Path) -> None:
     server = {"port": 8321, "tls_certfile": "c.pem", "tls_keyfile": "k.pem", "cors": True}
     server |= {"quota": {"kvstore": {"backend": "kv_default", "namespace": "q"}}, "workers": 2}
     extra = {"server": server, "logging": {"category_levels": {"core": "debug"}}}
     extra |= {"external_providers_dir": "~/.llama/providers.d"}
     config = load_config(write(tmp_path, small_config(tmp_path, **extra)))
     keys = [n.key for n in config.compat_notes]
-    assert keys == [
-        "external_providers_dir",
-        "logging",
-        "server.tls_certfile",
-        "server.tls_keyfile",
-        "server.quota",
-        "server.cors",
-        "server.workers",
-    ]
-    assert all("not enforced by this version" in str(n) for n in config.compat_notes[2:6])
-    assert config.where(("server", "cors")) == config.compat_notes[5].where
+    assert keys == ["external_providers_dir", "logging", "server.workers"]
+    assert config.where(("server", "workers")) == config.compat_notes[2].where
+    assert config.server.scheme == "https" and config.server.cors_config() is not None
+    assert config.server.quota is not None and config.server.quota.period == "day"
 
 
-def test_llama_stack_auth_is_refused_not_ignored(tmp_path: Path) -> None:
+def test_llama_stack_auth_loads_and_unserved_providers_are_refused(tmp_path: Path) -> None:
     auth = {"provider_config": {"type": "oauth2_token", "jwks": {"uri": "https://x/jwks"}}}
-    path = write(tmp_path, small_config(tmp_path, server={"auth": auth}))
+    auth |= {"access_policy": [{"permit": {"actions": ["read"]}, "when": "user is owner"}]}
+    config = load_config(write(tmp_path, small_config(tmp_path, server={"auth": auth})))
+    assert config.server.auth is not None and config.server.auth.provider_config is not None
+    assert config.server.auth.provider_config.type == "oauth2_token"
+    assert config.compat_notes == []
+    kube = {"provider_config": {"type": "kubernetes"}}
     with pytest.raises(ConfigError) as info:
-        load_config(path)
+        load_config(write(tmp_path, small_config(tmp_path, server={"auth": kube})))
     msg = str(info.value)
-    assert re.search(r"run\.yaml:\d+: server\.auth\.provider_config \(type oauth2_token\)", msg)
+    assert re.search(r"run\.yaml:\d+: server\.auth\.provider_config\.type: 'kubernetes'", msg)
     assert "refusing to start" in msg
-    policy = {"access_policy": [{"permit": {"actions": ["read"]}}]}
-    with pytest.raises(ConfigError, match=r"server\.auth\.access_policy"):
-        load_config(write(tmp_path, small_config(tmp_path, server={"auth": policy})))
+    bad = {"access_policy": [{"permit": {"actions": ["read"]}, "when": "user is boss"}]}
+    with pytest.raises(ConfigError, match="invalid condition 'user is boss'"):
+        load_config(write(tmp_path, small_config(tmp_path, server={"auth": bad})))
 
 
 def test_llama_stack_auth_switched_off_by_its_environment_loads(tmp_path: Path) -> None:
@@ -355,7 +353,7 @@ def test_llama_status_shows_the_notes(tmp_path: Path) -> None:
     from llama_workbench.jupyter import commands
 
     with StubOpenAIServer(models=["m"]) as server:
-        data = small_config(tmp_path, server={"cors": True})
+        data = small_config(tmp_path, server={"workers": 2})
         data["providers"]["inference"][0]["config"]["base_url"] = server.base_url
         data["providers"]["inference"][0]["module"] = "ramalama_stack"
         with Stack.from_config(write(tmp_path, data)) as stack:
@@ -370,6 +368,6 @@ def test_llama_status_shows_the_notes(tmp_path: Path) -> None:
         "Not served as written: providers.inference[0].module: external provider modules are "
         "not imported; the provider_type is looked up in this version's registry (third-party "
         "providers register through the 'llama_workbench.providers' entry-point group)",
-        "Not served as written: server.cors: not enforced by this version; no CORS headers are "
-        "sent (other origins are refused)",
+        "Not served as written: server.workers: not used; one server process serves every "
+        "request",
     ]

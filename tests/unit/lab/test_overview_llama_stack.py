@@ -26,7 +26,7 @@ def test_llama_stack_auth_is_a_problem_in_the_panel() -> None:
         "version": 2,
         "apis": ["inference"],
         "providers": {"inference": []},
-        "server": {"auth": {"provider_config": {"type": "oauth2_token"}}},
+        "server": {"auth": {"provider_config": {"type": "kubernetes"}}},
     }
     checked = check_config(raw)
     assert not checked.valid and "refusing to start" in checked.problems[0].message

@@ -24,6 +24,7 @@ from llama_workbench.apis.batches.models import (
     Errors,
     ListBatchesResponse,
 )
+from llama_workbench.core.access import BATCH
 from llama_workbench.core.datatypes import Api, ProviderDeps
 from llama_workbench.core.errors import BadRequestError, ConflictError, NotFoundError
 from llama_workbench.providers.inline.batches.reference.config import ReferenceBatchesConfig
@@ -69,7 +70,7 @@ class ReferenceBatches:
             models=deps.apis[Api.models],
             responses=deps.apis.get(Api.responses),
         )
-        self._jobs = JobStore(deps.storage, config.jobs_store)
+        self._jobs = JobStore(deps.storage, config.jobs_store, kind=BATCH)
         self._storage = deps.storage
         self._kv_ref = config.kvstore or KVStoreRef(backend="kv_default", namespace="batches")
         self._kv: KVStore | None = None
@@ -156,6 +157,7 @@ class ReferenceBatches:
         )
 
     async def cancel_batch(self, batch_id: str) -> BatchObject:
+        await self._jobs.get(batch_id, action="update")  # a 403 for a batch seen, not theirs
         batch = await self.retrieve_batch(batch_id)
         if batch.status in ("cancelled", "cancelling"):
             return batch

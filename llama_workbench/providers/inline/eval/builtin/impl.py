@@ -252,7 +252,7 @@ class BuiltinEval:
 
     async def job_cancel(self, benchmark_id: str, job_id: str) -> None:
         await self._sweep()
-        job, _, _ = await self._jobs.get(benchmark_id, job_id)
+        job, _, _ = await self._jobs.get(benchmark_id, job_id, "update")
         if job_id not in self._tasks and job.status in ("completed", "failed", "cancelled"):
             raise ConflictError(f"Eval job {job_id} is already {job.status}.")
         await self._tasks.cancel(job_id)

@@ -13,6 +13,7 @@ from llama_workbench.providers.utils import jobs
 from llama_workbench.storage.config import SqlStoreRef
 
 if TYPE_CHECKING:
+    from llama_workbench.core.policy import Action
     from llama_workbench.storage.manager import StorageManager
 
 
@@ -51,8 +52,10 @@ class JobStore:
     async def save(self, job: Job, scores: dict[str, Any] | None = None) -> None:
         await self._store.save(job.job_id, job.model_dump(mode="json"), result=scores)
 
-    async def get(self, benchmark_id: str, job_id: str) -> tuple[Job, BenchmarkConfig, Any]:
-        stored = await self._store.get(job_id, scope=benchmark_id)
+    async def get(
+        self, benchmark_id: str, job_id: str, action: Action = "read"
+    ) -> tuple[Job, BenchmarkConfig, Any]:
+        stored = await self._store.get(job_id, scope=benchmark_id, action=action)
         if stored is None:
             known = [j.job_id for j in await self.list(benchmark_id)]
             raise NotFoundError(f"Eval job of benchmark '{benchmark_id}'", job_id, known)

@@ -16,7 +16,13 @@ from llama_workbench.apis.files.models import (
     FilePurpose,
     ListFilesResponse,
 )
-from llama_workbench.core.access import can_access, owner_for_new_resource
+from llama_workbench.core.access import (
+    FILE,
+    can_access,
+    check_access,
+    check_create,
+    owner_for_new_resource,
+)
 from llama_workbench.core.datatypes import ProviderDeps
 from llama_workbench.core.errors import (
     BadRequestError,
@@ -82,6 +88,7 @@ class LocalfsFiles:
             expires_after = ExpiresAfter.model_validate(expires_after)
         now = int(time.time())
         file_id = f"file-{uuid.uuid4().hex}"
+        check_create(FILE, file_id)
         await self._put_bytes(file_id, content)
         row = {
             "id": file_id,
@@ -120,7 +127,7 @@ class LocalfsFiles:
             page = await (await self._store()).fetch_all(
                 self._table, where, [("created_at", order)], limit - len(rows), cursor
             )
-            visible = [r for r in page.data if can_access(r["owner"])]
+            visible = [r for r in page.data if can_access(r["owner"], FILE, r["id"])]
             rows.extend(visible)
             has_more = page.has_more
             if page.data:
@@ -141,7 +148,8 @@ class LocalfsFiles:
         return await self._get_bytes(file_id)
 
     async def delete_file(self, file_id: str) -> FileDeleteResponse:
-        await self._row(file_id)
+        row = await self._row(file_id)
+        check_access(row["owner"], FILE, file_id, "delete")
         await (await self._store()).delete(self._table, {"id": file_id})
         await self._remove_bytes(file_id)
         return FileDeleteResponse(id=file_id)
@@ -176,7 +184,7 @@ class LocalfsFiles:
     async def _row(self, file_id: str) -> dict[str, Any]:
         self._path(file_id)
         row = await (await self._store()).fetch_one(self._table, {"id": file_id})
-        if row is None or not can_access(row["owner"]) or _expired(row):
+        if row is None or not can_access(row["owner"], FILE, file_id) or _expired(row):
             raise NotFoundError("File", file_id, list_command="files.list()")
         return row
 

@@ -154,7 +154,7 @@ class HuggingfacePostTraining:
 
     async def resume_training_job(self, job_uuid: str) -> PostTrainingJob:
         await self._sweep()
-        job, spec = await self._jobs.get(job_uuid)
+        job, spec = await self._jobs.get(job_uuid, "update")
         if job.status not in ("cancelled", "failed") or job_uuid in self._tasks:
             raise ConflictError(
                 f"Post-training job {job_uuid} is {job.status}; only a cancelled or failed job "
@@ -229,7 +229,7 @@ class HuggingfacePostTraining:
 
     async def cancel_training_job(self, job_uuid: str) -> None:
         await self._sweep()
-        job, _ = await self._jobs.get(job_uuid)
+        job, _ = await self._jobs.get(job_uuid, "update")
         task = self._tasks.get(job_uuid)
         if task is None:
             if job.status in _FINISHED:

@@ -10,12 +10,20 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel
 
 from llama_workbench.apis.post_training.models import PostTrainingJobStatusResponse
-from llama_workbench.core.access import current_principal, owner_for_new_resource
+from llama_workbench.core.access import (
+    JOB,
+    check_access,
+    check_create,
+    fetch_visible,
+    fetch_visible_one,
+    owner_for_new_resource,
+)
 from llama_workbench.core.errors import ConflictError, NotFoundError
 from llama_workbench.storage.config import SqlStoreRef
 from llama_workbench.storage.sql import ColumnDefinition, ColumnType, SqlStore
 
 if TYPE_CHECKING:
+    from llama_workbench.core.policy import Action
     from llama_workbench.storage.manager import StorageManager
 
 _JOBS: dict[str, ColumnType | ColumnDefinition] = {
@@ -76,6 +84,7 @@ class JobStore:
 
     async def create(self, job: PostTrainingJobStatusResponse, spec: JobSpec) -> None:
         await self.check_new(job.job_uuid)
+        check_create(JOB, job.job_uuid)
         row = {
             "job_uuid": job.job_uuid,
             "created_at": int(time.time() * 1000),
@@ -89,10 +98,15 @@ class JobStore:
         data = {"job": job.model_dump(mode="json")}
         await (await self.sql()).update(self._table, data, {"job_uuid": job.job_uuid})
 
-    async def get(self, job_uuid: str) -> tuple[PostTrainingJobStatusResponse, JobSpec]:
-        row = await (await self.sql()).fetch_one(
-            self._table, {"job_uuid": job_uuid, **self._visible()}
-        )
+    async def get(
+        self, job_uuid: str, action: Action = "read"
+    ) -> tuple[PostTrainingJobStatusResponse, JobSpec]:
+        """The job: a 404 when the caller may not read it, a 403 when not `action` it."""
+        sql = await self.sql()
+        where = {"job_uuid": job_uuid}
+        row = await fetch_visible_one(sql, self._table, JOB, where, id_column="job_uuid")
+        if row is not None:
+            check_access(row["owner"], JOB, job_uuid, action)
         if row is None:
             known = [j.job_uuid for j in await self.list()]
             raise NotFoundError("Post-training job", job_uuid, known)
@@ -100,9 +114,9 @@ class JobStore:
         return job, JobSpec.model_validate(row["spec"])
 
     async def list(self) -> builtins.list[PostTrainingJobStatusResponse]:
-        page = await (await self.sql()).fetch_all(
-            self._table, self._visible(), [("created_at", "desc")]
-        )
+        order: builtins.list[tuple[str, Any]] = [("created_at", "desc")]
+        sql = await self.sql()
+        page = await fetch_visible(sql, self._table, JOB, {}, order, None, id_column="job_uuid")
         return [PostTrainingJobStatusResponse.model_validate(r["job"]) for r in page.data]
 
     async def unfinished(self) -> builtins.list[PostTrainingJobStatusResponse]:
@@ -110,8 +124,3 @@ class JobStore:
         page = await (await self.sql()).fetch_all(self._table)
         jobs = [PostTrainingJobStatusResponse.model_validate(r["job"]) for r in page.data]
         return [j for j in jobs if j.status in ("scheduled", "in_progress")]
-
-    @staticmethod
-    def _visible() -> dict[str, Any]:
-        principal = current_principal.get()
-        return {} if principal is None or principal.is_admin else {"owner": principal.name}

@@ -265,7 +265,7 @@ class BuiltinResponses:
             )
 
     async def cancel_response(self, response_id: str) -> ResponseObject:
-        stored = (await self._store.get(response_id)).response
+        stored = (await self._store.get(response_id, "update")).response
         if not stored.background:  # a 409, as in Llama Stack 0.7.3
             raise ConflictError(
                 f"Cannot cancel response '{response_id}': only background responses can be "

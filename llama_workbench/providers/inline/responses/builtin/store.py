@@ -14,12 +14,20 @@ from llama_workbench.apis.responses.models import (
     ResponseObject,
     ResponseWithInput,
 )
-from llama_workbench.core.access import current_principal, owner_for_new_resource
+from llama_workbench.core.access import (
+    RESPONSE,
+    check_access,
+    check_create,
+    fetch_visible,
+    fetch_visible_one,
+    owner_for_new_resource,
+)
 from llama_workbench.core.errors import BadRequestError, NotFoundError
 from llama_workbench.storage.config import SqlStoreRef
 from llama_workbench.storage.sql import ColumnDefinition, ColumnType, SqlStore
 
 if TYPE_CHECKING:
+    from llama_workbench.core.policy import Action
     from llama_workbench.storage.manager import StorageManager
 
 _SCHEMA: dict[str, ColumnType | ColumnDefinition] = {
@@ -69,6 +77,8 @@ class ResponsesStore:
         """Insert or replace a response (background ones are written more than once)."""
         sql = await self._sql()
         existing = await sql.fetch_one(self._table, {"id": response.id})
+        if existing is None:
+            check_create(RESPONSE, response.id)
         row = {
             "id": response.id,
             "created_at": response.created_at,
@@ -81,10 +91,11 @@ class ResponsesStore:
         }
         await sql.upsert(self._table, row, ["id"])
 
-    async def get(self, response_id: str) -> StoredResponse:
-        row = await (await self._sql()).fetch_one(
-            self._table, {"id": response_id, **self._visible()}
-        )
+    async def get(self, response_id: str, action: Action = "read") -> StoredResponse:
+        """A stored response the caller may read (404 otherwise) and do `action` on (403)."""
+        row = await fetch_visible_one(await self._sql(), self._table, RESPONSE, {"id": response_id})
+        if row is not None:
+            check_access(row["owner"], RESPONSE, response_id, action)
         if row is None:
             raise NotFoundError(
                 "Response",
@@ -95,7 +106,7 @@ class ResponsesStore:
         return StoredResponse(row)
 
     async def delete(self, response_id: str) -> None:
-        await self.get(response_id)
+        await self.get(response_id, "delete")
         await (await self._sql()).delete(self._table, {"id": response_id})
 
     async def list(
@@ -104,13 +115,13 @@ class ResponsesStore:
         if not 1 <= limit <= 100:
             raise BadRequestError(f"limit must be between 1 and 100, got {limit}.")
         sql = await self._sql()
-        where = self._visible()
-        if model:
-            where["model"] = model
+        where = {"model": model} if model else {}
         if after:
             await self.get(after)
-        page = await sql.fetch_all(
+        page = await fetch_visible(
+            sql,
             self._table,
+            RESPONSE,
             where,
             [("created_at", order), ("seq", order)],
             limit,
@@ -156,8 +167,3 @@ class ResponsesStore:
             first_id=page[0].id if page else None,
             last_id=page[-1].id if page else None,
         )
-
-    @staticmethod
-    def _visible() -> dict[str, Any]:
-        principal = current_principal.get()
-        return {} if principal is None or principal.is_admin else {"owner": principal.name}
