@@ -25,6 +25,7 @@ from llama_workbench.core.errors import (
     ProviderUnavailableError,
 )
 from llama_workbench.providers.remote.vector_io.weaviate.config import WeaviateVectorIOConfig
+from llama_workbench.providers.utils.http_transport import fast_transport
 from llama_workbench.providers.utils.recording import transport_for
 from llama_workbench.providers.utils.vector_io import (
     check_chunks,
@@ -110,7 +111,8 @@ class WeaviateVectorIO:
                 self._client = httpx.AsyncClient(
                     base_url=self._config.weaviate_cluster_url, timeout=self._config.timeout,
                     headers={"Authorization": f"Bearer {secret}"} if secret else {},
-                    transport=transport_for(),  # record-replay, as the other remote providers
+                    # Record-replay when asked, else aiohttp's wire, as the other remote providers.
+                    transport=transport_for() or fast_transport(),
                 )  # fmt: skip
         return self._client
 
