@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import importlib
 import json
@@ -145,7 +146,9 @@ def _import(package: str, needed_by: str) -> Any:
 def _scope(request: httpx.Request) -> dict[str, Any]:
     return {
         "type": "http",
-        "asgi": {"version": "3.0"},
+        # 2.4: no disconnect listener per streamed response; a client that goes away cancels
+        # the request's task instead (the transports' close()).
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
         "http_version": "1.1",
         "method": request.method,
         "headers": [(k.lower(), v) for k, v in request.headers.raw],
@@ -216,6 +219,18 @@ _INTERNAL_ERROR = json.dumps(
     {"error": {"message": "Internal server error", "type": "internal_error", "code": 500}}
 ).encode()
 _END = object()
+
+
+def _joined(items: list[Any]) -> tuple[bytes, bool, BaseException | None]:
+    """What arrived since the last read, in one piece (a reader behind the app catches up in
+    one step instead of one per part): the bytes, whether the answer ended, its error."""
+    body = b"".join(i for i in items if isinstance(i, bytes))
+    last = items[-1]
+    return (
+        body,
+        last is _END or isinstance(last, BaseException),
+        (last if isinstance(last, BaseException) else None),
+    )
 
 
 def _read_timeout(request: httpx.Request) -> float | None:
@@ -293,15 +308,17 @@ class _ThreadBody:
         self._done = False
 
     def __iter__(self) -> Iterator[bytes]:
+        parts = self._sink.parts
         while not self._done:
-            item = _take(self._sink.parts.get, self._timeout, self._timed_out)
-            if item is _END:
-                self._done = True
-            elif isinstance(item, BaseException):
-                self._done = True
-                raise self._broken(item)
-            else:
-                yield item
+            items = [_take(parts.get, self._timeout, self._timed_out)]
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    items.append(parts.get_nowait())
+            body, self._done, error = _joined(items)
+            if body:
+                yield body
+            if error is not None:
+                raise self._broken(error)
 
     def close(self) -> None:
         if not self._done:  # closed before the end: stop the work on the stack
@@ -416,15 +433,17 @@ class _LoopBody:
         self._done = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        parts = self._sink.parts
         while not self._done:
-            item = await _within(self._sink.parts.get(), self._timeout, self._timed_out)
-            if item is _END:
-                self._done = True
-            elif isinstance(item, BaseException):
-                self._done = True
-                raise self._broken(item)
-            else:
-                yield item
+            items = [await _within(parts.get(), self._timeout, self._timed_out)]
+            with contextlib.suppress(asyncio.QueueEmpty):
+                while True:
+                    items.append(parts.get_nowait())
+            body, self._done, error = _joined(items)
+            if body:
+                yield body
+            if error is not None:
+                raise self._broken(error)
 
     async def aclose(self) -> None:
         if not self._done:  # closed before the end: stop the work on the stack
