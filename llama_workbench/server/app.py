@@ -23,8 +23,9 @@ logger = logging.getLogger(__name__)
 def create_app(stack: Stack, *, authenticate: bool = True) -> FastAPI:
     """An app serving `stack`; routes call its async face, so it may live on any event loop.
 
-    `authenticate=False` leaves bearer-token auth out (the in-process clients: calls run as
-    library mode's local principal); the other limits of `server:` still apply.
+    `authenticate=False` leaves authentication, route policies and quotas out (the in-process
+    clients: calls run as library mode's local principal); body-size and concurrency limits
+    still apply.
     """
     app = FastAPI(
         title="llama_workbench",
@@ -49,7 +50,7 @@ def create_app(stack: Stack, *, authenticate: bool = True) -> FastAPI:
         app.add_middleware(TraceContextMiddleware)
     server = stack.config.server
     if not authenticate:
-        server = server.model_copy(update={"auth": None})
+        server = server.model_copy(update={"auth": None, "quota": None})
     app.add_middleware(GuardMiddleware, config=server)
     cors = stack.config.server.cors_config()
     if cors is not None:  # outermost: preflights need no token, and errors get the headers too

@@ -233,6 +233,24 @@ def test_options_go_to_the_sdk_and_its_own_are_refused(stack: Stack) -> None:
         stack.openai(base_url="http://elsewhere")
 
 
+def test_no_token_in_process_where_the_server_wants_one(
+    llm: ScriptedModelServer, tmp_path: Path
+) -> None:
+    provider = {"provider_id": "s", "provider_type": "remote::vllm"}
+    config = {
+        "data_dir": str(tmp_path),
+        "apis": ["inference"],
+        "providers": {"inference": [{**provider, "config": {"base_url": llm.base_url}}]},
+        "server": {"auth": {"tokens": [{"token": "s3cret-token", "principal": "alice"}]}},
+    }
+    with Stack.from_config(config) as stack, start_server(stack, port=free_port()) as server:
+        # In-process calls run as library mode's local principal, as stack.models.list() does.
+        assert {m.id for m in stack.openai().models.list()} == {"s/m", "s/e"}
+        over_http = openai.OpenAI(api_key="wrong", base_url=f"{server.url}/v1", max_retries=0)
+        with pytest.raises(openai.AuthenticationError):
+            over_http.models.list()
+
+
 def test_llama_stack_client_needs_its_extra_here(stack: Stack) -> None:
     try:
         import llama_stack_client  # noqa: F401
