@@ -47,6 +47,9 @@ bench: install
 lint: install
 	$(VENV)/bin/ruff check llama_workbench tests bench scripts
 	$(VENV)/bin/mypy llama_workbench
+	# The typed core: what the API faces (facade/) promise mypy holds all the way down.
+	$(VENV)/bin/mypy --strict llama_workbench/core llama_workbench/apis llama_workbench/storage llama_workbench/facade tests/typing
+	$(PY) -m llama_workbench.facade._codegen --check
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -4,55 +4,43 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import os
 import threading
-import typing
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from llama_workbench.core import gc_tuning
 from llama_workbench.core.admin import AdminImpl
-from llama_workbench.core.bridge import (
-    AsyncStream,
-    SyncStream,
-    is_async_iterator,
-    run_async,
-    run_sync,
-    shared_loop,
-)
-from llama_workbench.core.config import StackConfig, load_config, validation_problems
+from llama_workbench.core.bridge import run_async, run_sync, shared_loop
+from llama_workbench.core.config import StackConfig, load_config
 from llama_workbench.core.datatypes import Api
-from llama_workbench.core.errors import NotFoundError, UnprocessableError
-from llama_workbench.core.resolver import (
-    PlannedProvider,
-    StackPlan,
-    build_stack,
-    plan_stack,
-    protocol_methods,
-    public_protocol,
-)
+from llama_workbench.core.errors import NotFoundError
+from llama_workbench.core.resolver import PlannedProvider, StackPlan, build_stack, plan_stack
+from llama_workbench.facade.aio._apis import AsyncStackApis
+from llama_workbench.facade.sync._apis import StackApis
 from llama_workbench.providers.registry import ProviderRegistry, default_registry
 
 if TYPE_CHECKING:
+    from llama_workbench.facade._runtime import Face
     from llama_workbench.storage.manager import StorageManager
     from llama_workbench.tracking.tracing import StackTracer
 
 
 Source = str | os.PathLike[str] | Mapping[str, Any]
+F = TypeVar("F", bound="Face")
 
 
-class Stack:
+class Stack(StackApis):
     """A run config assembled into live APIs: `stack.models.list()`, `stack.inference.chat_completion(...)`.
 
     Build one with `Stack.from_distribution("starter")` or `Stack.from_config("run.yaml" | dict)`.
     Calls are synchronous on the stack itself and asynchronous on `stack.aio`; both work in a
     notebook (whose event loop is already running), in scripts and from many threads at once.
-    Streaming calls return an iterator of chunks (an async iterator on `stack.aio`).
+    Streaming calls return an iterator of chunks (an async iterator on `stack.aio`). Each API
+    is a typed face of its Protocol (llama_workbench/facade/): its methods take the request's
+    fields as keyword arguments, validated into the request model.
     """
 
     def __init__(
@@ -71,6 +59,7 @@ class Stack:
         self._loop = loop
         self._tracer = tracer  # None when telemetry is off: no proxy anywhere
         self._closed = False
+        self._faces: dict[Api, Face] = {}
         self.aio = AsyncStackView(self)
 
     # -- construction
@@ -179,13 +168,14 @@ class Stack:
         except (KeyError, ValueError):
             raise NotFoundError("API", str(api), [a.value for a in self._impls]) from None
 
+    def _face(self, api: Api, face: type[F]) -> F:
+        return _cached_face(self, self._faces, api, face)
+
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return _proxy(self, name, sync=True)
+        raise AttributeError(_missing(self, name))
 
     def __dir__(self) -> list[str]:
-        return [*super().__dir__(), *(a.value for a in self._impls)]
+        return _api_dir(self, super().__dir__())
 
     def __repr__(self) -> str:
         return (
@@ -301,127 +291,50 @@ def _close_all() -> None:
                 stack.close()
 
 
-class AsyncStackView:
+class AsyncStackView(AsyncStackApis):
     """`stack.aio`: the same APIs as coroutines, e.g. `await stack.aio.models.list()`."""
 
     def __init__(self, stack: Stack) -> None:
         self._stack = stack
+        self._faces: dict[Api, Face] = {}
+
+    def _face(self, api: Api, face: type[F]) -> F:
+        return _cached_face(self._stack, self._faces, api, face)
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return _proxy(self._stack, name, sync=False)
+        raise AttributeError(_missing(self._stack, name))
 
     def __dir__(self) -> list[str]:
-        return [a.value for a in self._stack.apis]
+        return _api_dir(self._stack, super().__dir__())
 
 
-def _proxy(stack: Stack, name: str, *, sync: bool) -> ApiProxy:
-    try:
-        api = Api(name)
-    except ValueError:
-        raise AttributeError(
-            f"Stack has no attribute '{name}'. APIs: {', '.join(a.value for a in stack.apis)}"
-        ) from None
-    if api not in stack._impls:
-        raise AttributeError(
+def _cached_face(stack: Stack, faces: dict[Api, Face], api: Api, face: type[F]) -> F:
+    """The face of `api` (made once per stack), or AttributeError when the API is not enabled."""
+    found = faces.get(api)
+    if not isinstance(found, face):
+        if api not in stack._impls:
+            raise AttributeError(_missing(stack, api.value))
+        found = faces[api] = face(api.value, stack._impls[api], stack.loop)
+    return found
+
+
+def _missing(stack: Stack, name: str) -> str:
+    """Why `stack.<name>` is not there (a property that raises AttributeError lands here too)."""
+    enabled = ", ".join(a.value for a in stack.apis)
+    if name.startswith("_"):
+        return name
+    if name in Api.__members__:
+        return (
             f"API '{name}' is not enabled in this stack (distro '{stack.config.distro_name}'). "
-            f"Enabled: {', '.join(a.value for a in stack.apis)}"
+            f"Enabled: {enabled}"
         )
-    return ApiProxy(api, stack._impls[api], stack.loop, sync=sync)
+    return f"Stack has no attribute '{name}'. APIs: {enabled}"
 
 
-@functools.cache
-def _request_model(protocol: type, method: str) -> type[BaseModel] | None:
-    """The request model of a method whose single argument is one (kwargs are validated into it)."""
-    fn = protocol_methods(protocol)[method]
-    hints = typing.get_type_hints(fn)
-    hints.pop("return", None)
-    if len(hints) == 1:
-        (hint,) = hints.values()
-        if isinstance(hint, type) and issubclass(hint, BaseModel):
-            return hint
-    return None
-
-
-class ApiProxy:
-    """One API of a stack: its Protocol's methods, sync or async, with kwargs for request models."""
-
-    def __init__(
-        self,
-        api: Api,
-        impl: Any,
-        loop: asyncio.AbstractEventLoop,
-        *,
-        sync: bool,
-        protocol: type | None = None,
-    ) -> None:
-        self._api = api
-        self._impl = impl
-        self._loop = loop
-        self._sync = sync
-        self._protocol = protocol or public_protocol(api)
-
-    def __getattr__(self, name: str) -> Any:
-        methods = protocol_methods(self._protocol)
-        subs = getattr(self._protocol, "__sub_protocols__", {})
-        if name in subs:  # e.g. stack.tool_runtime.rag
-            return ApiProxy(
-                self._api,
-                getattr(self._impl, name),
-                self._loop,
-                sync=self._sync,
-                protocol=subs[name],
-            )
-        if name not in methods:
-            raise AttributeError(
-                f"The {self._api.value} API has no method '{name}'. Methods: {', '.join(sorted(methods))}"
-            )
-        request_cls = _request_model(self._protocol, name)
-        bound = getattr(self._impl, name)
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            if request_cls is not None:
-                args, kwargs = (_as_request(request_cls, args, kwargs),), {}
-            coro = bound(*args, **kwargs)
-            return self._run_sync(coro) if self._sync else self._run_async(coro)
-
-        call.__name__ = name
-        call.__doc__ = methods[name].__doc__
-        return call
-
-    def __dir__(self) -> list[str]:
-        subs = getattr(self._protocol, "__sub_protocols__", {})
-        return sorted([*protocol_methods(self._protocol), *subs])
-
-    def __repr__(self) -> str:
-        return f"<{self._api.value} API: {', '.join(sorted(protocol_methods(self._protocol)))}>"
-
-    def _run_sync(self, coro: Any) -> Any:
-        result = run_sync(coro, self._loop)
-        return SyncStream(result, self._loop) if is_async_iterator(result) else result
-
-    async def _run_async(self, coro: Any) -> Any:
-        result = await run_async(coro, self._loop)
-        if is_async_iterator(result) and asyncio.get_running_loop() is not self._loop:
-            return AsyncStream(result, self._loop)
-        return result
-
-
-def _as_request(cls: type[BaseModel], args: tuple[Any, ...], kwargs: dict[str, Any]) -> BaseModel:
-    if len(args) == 1 and not kwargs and isinstance(args[0], cls):
-        return args[0]
-    if len(args) == 1 and not kwargs and isinstance(args[0], Mapping):
-        kwargs = dict(args[0])
-    elif args:
-        raise UnprocessableError(
-            f"Pass the fields of {cls.__name__} as keyword arguments (or one {cls.__name__} or dict)."
-        )
-    try:
-        return cls.model_validate(kwargs)
-    except ValidationError as exc:
-        problems = validation_problems(exc, "", {})
-        raise UnprocessableError(f"Invalid {cls.__name__}:\n" + "\n".join(problems)) from None
+def _api_dir(stack: Stack, names: Iterable[str]) -> list[str]:
+    """Attributes for Tab completion: the APIs this stack serves, not every API there is."""
+    disabled = {a.value for a in Api} - {a.value for a in stack._impls}
+    return [n for n in names if n not in disabled]
 
 
 class _ProvidersImpl:

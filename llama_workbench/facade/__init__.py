@@ -1,0 +1,1 @@
+"""Typed faces of the APIs (`stack.inference`, `stack.aio.inference`), generated from the Protocols."""
