@@ -23,6 +23,7 @@ from llama_workbench.lab.overview import (
     provider_spec,
     secret_fields,
 )
+from llama_workbench.lab.server_summary import server_summary
 from llama_workbench.lab.store import (
     ConfigFile,
     dump_yaml,
@@ -57,6 +58,7 @@ def config_state(file: ConfigFile, saved: dict[str, Any] | None = None) -> dict[
             "problems": [],
             "warnings": [],
             "valid": False,
+            "server": None,
         }
     checked = check_config(raw)
     apis = overview(raw, checked)
@@ -68,6 +70,7 @@ def config_state(file: ConfigFile, saved: dict[str, Any] | None = None) -> dict[
         "problems": [p.as_json() for p in checked.problems],
         "warnings": checked.warnings,
         "valid": checked.valid,
+        "server": server_summary(raw),  # how callers sign in; kinds and counts, no secrets
     }
 
 

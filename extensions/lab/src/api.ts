@@ -46,6 +46,17 @@ export interface IConfigState {
   problems: IProblem[];
   warnings: string[];
   valid: boolean;
+  /** How callers sign in and what limits apply: kinds and counts, never a secret. */
+  server: IServerSummary | null;
+}
+
+export interface IServerSummary {
+  auth: string;
+  access: string;
+  routes: string;
+  quota: string;
+  cors: boolean;
+  tls: boolean;
 }
 
 export interface ICatalogueEntry {

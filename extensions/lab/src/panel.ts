@@ -12,7 +12,8 @@ import {
   ICatalogueEntry,
   IConfigState,
   IProvider,
-  IResource
+  IResource,
+  IServerSummary
 } from './api';
 import { IProblem, ProviderForm } from './form';
 
@@ -128,6 +129,9 @@ export class LlamaStackPanel extends Widget {
       where.append(el('span', 'lw-muted', ' (does not exist yet)'));
     }
     this.body.append(where, this.distributionChooser(state));
+    if (state.server) {
+      this.body.append(serverLine(state.server));
+    }
     if (state.problems.length) {
       const list = el('ul', 'lw-problems');
       state.problems.forEach(p => list.append(el('li', '', p.message)));
@@ -427,6 +431,22 @@ export class LlamaStackPanel extends Widget {
       this.setStatus(`Saved ${state.saved.path}${backup}`);
     }
   }
+}
+
+/** The served config's sign-in and limits, in words (the server sends no secret to show). */
+function serverLine(server: IServerSummary): HTMLElement {
+  const line = el('div', 'lw-server');
+  line.dataset.auth = server.auth;
+  const parts = [
+    `auth: ${server.auth}`,
+    `access: ${server.access}`,
+    `routes: ${server.routes}`,
+    `quota: ${server.quota}`,
+    server.tls ? 'HTTPS' : 'HTTP',
+    ...(server.cors ? ['CORS'] : [])
+  ];
+  line.append(el('span', 'lw-muted', 'Server: '), el('span', '', parts.join(' · ')));
+  return line;
 }
 
 function resourceList(resources: IResource[]): HTMLElement {
