@@ -31,14 +31,16 @@ MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
 GOAL = 1.3
 
 
-def measure(call: Callable[[], object]) -> list[float]:
-    for _ in range(WARMUP):
-        call()
-    samples = []
-    for _ in range(N):
-        t0 = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - t0)
+def measure(calls: dict[str, Callable[[], object]]) -> dict[str, list[float]]:
+    """Each call once per round, round after round: drift in the machine's load (other work
+    on its 2 cores) falls on every row alike."""
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for i in range(WARMUP + N):
+        for name, call in calls.items():
+            t0 = time.perf_counter()
+            call()
+            if i >= WARMUP:
+                samples[name].append(time.perf_counter() - t0)
     return samples
 
 
@@ -50,17 +52,17 @@ def drain(stream: Callable[[], Iterable[object]]) -> Callable[[], None]:
     return call
 
 
-def floor_rows(base_url: str) -> dict[str, list[float]]:
+def floor_calls(http: httpx.Client) -> dict[str, Callable[[], object]]:
     body = {"model": "stub-model", "messages": MESSAGES}
-    with httpx.Client(base_url=base_url) as client:
-        plain = measure(lambda: client.post("/chat/completions", json=body).json())
 
-        def stream() -> Iterable[str]:
-            with client.stream("POST", "/chat/completions", json={**body, "stream": True}) as r:
-                yield from (line for line in r.iter_lines() if line.startswith("data: {"))
+    def stream() -> Iterable[str]:
+        with http.stream("POST", "/chat/completions", json={**body, "stream": True}) as r:
+            yield from (line for line in r.iter_lines() if line.startswith("data: {"))
 
-        streamed = measure(drain(stream))
-    return {"plain": plain, "stream": streamed}
+    return {
+        "floor": lambda: http.post("/chat/completions", json=body).json(),
+        "floor-stream": drain(stream),
+    }
 
 
 def sdk_http() -> ModuleType:
@@ -91,7 +93,7 @@ def canned_client(plain: bytes, streamed: bytes) -> Any:
     return openai.OpenAI(api_key="unused", base_url="http://canned/v1", http_client=client)
 
 
-def stack_rows(base_url: str, data_dir: str) -> dict[str, list[float]]:
+def rows(base_url: str, data_dir: str) -> dict[str, list[float]]:
     config = {
         "data_dir": data_dir,
         "apis": ["inference"],
@@ -105,8 +107,7 @@ def stack_rows(base_url: str, data_dir: str) -> dict[str, list[float]]:
             ]
         },
     }
-    rows: dict[str, list[float]] = {}
-    with Stack.from_config(config) as stack:
+    with Stack.from_config(config) as stack, httpx.Client(base_url=base_url) as http:
         chat = stack.inference.chat_completion
         client = stack.openai()
         create = client.chat.completions.create
@@ -116,47 +117,45 @@ def stack_rows(base_url: str, data_dir: str) -> dict[str, list[float]]:
             raw.create(**body).http_response.read(),
             raw.create(**body, stream=True).http_response.read(),
         ).chat.completions.create
-        # Interleaved in rounds, so drift in the machine's load falls on both alike.
-        for _ in range(2):
-            for name, call in (
-                ("sync", lambda: chat(model="stub-model", messages=MESSAGES)),
-                ("openai", lambda: create(model="vllm/stub-model", messages=MESSAGES)),
-                (
-                    "sync-stream",
-                    drain(lambda: chat(model="stub-model", messages=MESSAGES, stream=True)),
+        floor = floor_calls(http)
+        plain = measure(
+            {
+                "floor": floor["floor"],
+                "sync": lambda: chat(model="stub-model", messages=MESSAGES),
+                "openai": lambda: create(**body),
+                "sdk": lambda: canned(**body),
+            }
+        )
+        streamed = measure(
+            {
+                "floor-stream": floor["floor-stream"],
+                "sync-stream": drain(
+                    lambda: chat(model="stub-model", messages=MESSAGES, stream=True)
                 ),
-                (
-                    "openai-stream",
-                    drain(lambda: create(model="vllm/stub-model", messages=MESSAGES, stream=True)),
-                ),
-                ("sdk", lambda: canned(model="vllm/stub-model", messages=MESSAGES)),
-                (
-                    "sdk-stream",
-                    drain(lambda: canned(model="vllm/stub-model", messages=MESSAGES, stream=True)),
-                ),
-            ):
-                rows.setdefault(name, []).extend(measure(call))
+                "openai-stream": drain(lambda: create(**body, stream=True)),
+                "sdk-stream": drain(lambda: canned(**body, stream=True)),
+            }
+        )
         client.close()
-    return rows
+    return {**plain, **streamed}
 
 
 def main() -> None:
     with fast_stub() as base_url, tempfile.TemporaryDirectory() as tmp:
-        floor = floor_rows(base_url)
-        ours = stack_rows(base_url, tmp)
-    print(f"in-process openai client, chat, {2 * N} sequential requests to a local stub (ms)")
+        ours = rows(base_url, tmp)
+    print(f"in-process openai client, chat, {N} rounds of sequential requests to a local stub (ms)")
     print(f"  {'':52}{'p50':>8}{'p99':>8}")
-    for name, samples in (
-        ("floor: raw httpx to the stub", floor["plain"]),
-        ("ours: stack.inference.chat_completion (sync face)", ours["sync"]),
-        ("ours: stack.openai() chat.completions.create", ours["openai"]),
-        ("the openai SDK alone (canned answer, no stack)", ours["sdk"]),
-        ("floor: raw httpx to the stub, streamed", floor["stream"]),
-        ("ours: sync face, streamed", ours["sync-stream"]),
-        ("ours: stack.openai(), streamed", ours["openai-stream"]),
-        ("the openai SDK alone, streamed", ours["sdk-stream"]),
+    for name, key in (
+        ("floor: raw httpx to the stub", "floor"),
+        ("ours: stack.inference.chat_completion (sync face)", "sync"),
+        ("ours: stack.openai() chat.completions.create", "openai"),
+        ("the openai SDK alone (canned answer, no stack)", "sdk"),
+        ("floor: raw httpx to the stub, streamed", "floor-stream"),
+        ("ours: sync face, streamed", "sync-stream"),
+        ("ours: stack.openai(), streamed", "openai-stream"),
+        ("the openai SDK alone, streamed", "sdk-stream"),
     ):
-        p50, p99 = summary(samples)
+        p50, p99 = summary(ours[key])
         print(f"  {name:52}{p50:8.3f}{p99:8.3f}")
     p50 = {name: summary(samples)[0] for name, samples in ours.items()}
     for label, face, client, sdk in (
@@ -168,9 +167,7 @@ def main() -> None:
             f"(goal <= {GOAL}x); sync face + the SDK's own cost would be "
             f"{(p50[face] + p50[sdk]) / p50[face]:.2f}x"
         )
-    print(
-        f"  ratio sync face / raw httpx floor (p50): {p50['sync'] / summary(floor['plain'])[0]:.2f}x"
-    )
+    print(f"  ratio sync face / raw httpx floor (p50): {p50['sync'] / p50['floor']:.2f}x")
 
 
 if __name__ == "__main__":
