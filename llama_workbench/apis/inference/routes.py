@@ -19,7 +19,7 @@ from llama_workbench.apis.inference.models import (
     StoredChatCompletionList,
 )
 from llama_workbench.apis.inference.rerank_models import RerankRequest, RerankResponse
-from llama_workbench.server.sse import sse_events
+from llama_workbench.apis.streaming import sse_events
 
 _STREAM: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/event-stream": {}}, "description": "With `stream: true`, SSE chunks."}

@@ -15,8 +15,8 @@ from llama_workbench.apis.responses.models import (
     ResponseList,
     ResponseObject,
 )
+from llama_workbench.apis.streaming import sse_typed_events
 from llama_workbench.core.errors import BadRequestError
-from llama_workbench.server.sse import sse_typed_events
 
 _STREAM: dict[int | str, dict[str, Any]] = {
     200: {

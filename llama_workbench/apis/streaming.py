@@ -1,4 +1,4 @@
-"""Server-Sent Events in OpenAI's format: `data: {chunk}` lines ending with `data: [DONE]`."""
+"""Server-Sent Events for the routes that stream: OpenAI's `data: {chunk}` lines, then `data: [DONE]`."""
 
 from __future__ import annotations
 
