@@ -21,6 +21,7 @@ from pydantic import (
 from llama_workbench.core.compat import CompatNote, Notes, adapt_run_config, log_notes
 from llama_workbench.core.datatypes import Api
 from llama_workbench.core.errors import ConfigError
+from llama_workbench.execution.config import ExecutionConfig
 from llama_workbench.core.server_config import ServerConfig
 from llama_workbench.storage.config import StorageConfig
 from llama_workbench.tracking.config import TelemetryConfig
@@ -162,6 +163,8 @@ class StackConfig(_Strict):
     vector_stores: VectorStoresConfig = Field(default_factory=VectorStoresConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     safety: SafetyConfig | None = None
+    # Where eval, batches, bulk ingestion and fine-tuning run (absent: in this process).
+    execution: ExecutionConfig | None = None
     # Llama Stack's connectors (ConnectorInput), checked when the stack is built.
     connectors: list[Any] | None = None
     # Where the config came from, and the YAML line of each path, for error messages.

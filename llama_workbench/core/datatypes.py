@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from llama_workbench.execution.engine import ExecutionEngine
     from llama_workbench.storage.manager import StorageManager
 
 
@@ -75,3 +76,5 @@ class ProviderDeps:
     apis: Mapping[Api, Any]
     storage: StorageManager
     data_dir: Path
+    # The stack's execution engine (in-process or Ray); None where a provider is built alone.
+    execution: ExecutionEngine | None = None

@@ -145,6 +145,17 @@ class ProviderUnavailableError(ProviderError):
     error_type = "provider_unavailable"
 
 
+class EngineUnavailableError(LlamaWorkbenchError):
+    """The execution engine (a Ray cluster) could not be reached; the message says what was tried."""
+
+    status_code = 503
+    error_type = "engine_unavailable"
+
+    def __init__(self, message: str, *, address: str | None = None) -> None:
+        super().__init__(message, details={"address": address})
+        self.address = address
+
+
 class MissingDependencyError(LlamaWorkbenchError):
     """An optional package a provider needs is not installed; the message has the pip command."""
 

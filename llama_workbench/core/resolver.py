@@ -100,6 +100,7 @@ async def _build_single(ctx: BuildContext) -> dict[Api, Any]:
 
 async def _build_vector_io(ctx: BuildContext) -> dict[Api, Any]:
     from llama_workbench.core.vector_stores import VectorStoresRouter
+    from llama_workbench.execution.engine import build_engine
 
     kv = await ctx.storage.kv("metadata")
     router = VectorStoresRouter(
@@ -109,6 +110,7 @@ async def _build_vector_io(ctx: BuildContext) -> dict[Api, Any]:
         ctx.apis[Api.models],
         ctx.apis.get(Api.files),
         ctx.config.vector_stores,
+        engine=build_engine(ctx.config),
     )
     await router.initialize()
     return {Api.vector_io: router}
@@ -445,6 +447,7 @@ async def build_stack(
     `wrap` (tracing) replaces each API's implementation where it is stored: later APIs, their
     providers and the stack's callers all go through it."""
     from llama_workbench.core.connectors import ConnectorsService
+    from llama_workbench.execution.engine import build_engine
 
     instances: dict[str, Any] = {}
     impls: dict[Api, Any] = {  # built in, before the providers: they may use them
@@ -452,6 +455,7 @@ async def build_stack(
         Api.connectors: ConnectorsService(plan.config.connectors, instances.values()),
     }
     data_dir = plan.config.resolved_data_dir()
+    engine = build_engine(plan.config)
     for api in plan.order:
         definition = API_DEFINITIONS[api]
         protocol = _import_attr(definition.provider_protocol)
@@ -463,6 +467,7 @@ async def build_stack(
                 apis={d: impls[d] for d in dep_apis if d in impls},
                 storage=storage,
                 data_dir=data_dir,
+                execution=engine,
             )
             impl = await load_factory(p.spec)(p.config, deps)
             check_protocol(impl, protocol, f"provider '{p.provider_id}' ({p.spec.provider_type})")

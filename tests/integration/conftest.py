@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from tests.integration.postgres_server import postgres_server
+from tests.support.ray_cluster import ray_head
 
-__all__ = ["postgres_server"]
+__all__ = ["postgres_server", "ray_head"]

@@ -124,6 +124,8 @@ class Job(ApiModel):
     error: str | None = None
     mlflow_run_id: str | None = None
     mlflow_tracking_uri: str | None = None
+    engine: str | None = Field(None, description="What ran it: inprocess or ray.")
+    workers: list[str] | None = Field(None, description="The Ray workers (host:pid) that ran it.")
 
 
 class ListJobsResponse(ApiModel):

@@ -30,6 +30,7 @@ from llama_workbench.core.errors import (
     NotFoundError,
 )
 from llama_workbench.core.vector_stores.contextual import contextual_model, contextualizer
+from llama_workbench.core.vector_stores.distributed import ingest_on_ray, runs_on_ray
 from llama_workbench.core.vector_stores.ingest import chunk_sizes, ingest_file, resolved_strategy
 from llama_workbench.core.vector_stores.records import (
     BatchRecord,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from llama_workbench.core.routing import InferenceRouter, ResourceTable
     from llama_workbench.core.vector_stores.ingest import TextLimits
     from llama_workbench.core.vector_stores.records import StoreRecords
+    from llama_workbench.execution.engine import ExecutionEngine
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +69,7 @@ class StoreFiles(ABC):
     _config: VectorStoresConfig
     _tasks: set[asyncio.Task[Any]]
     _inference: InferenceRouter
+    _engine: ExecutionEngine | None
 
     @abstractmethod
     def store(self, vector_store_id: str, action: Action = "read") -> VectorStoreRecord: ...
@@ -351,6 +354,18 @@ class StoreFiles(ABC):
         async def cancelled_now() -> bool:
             current = await self._records.get_batch(store_id, batch_id)
             return current is None or current.cancelled
+
+        if runs_on_ray(self._engine, entries):
+            assert self._engine is not None
+            work = ingest_on_ray(
+                self, self._engine, entries, batch_id, on_progress, resume, cancelled_now
+            )
+            try:
+                await work
+            except Exception:
+                logger.exception("file batch %s failed", batch_id)
+            await self._settle_batch(store_id, batch_id)
+            return
 
         async def one(entry: FileRecord) -> None:
             async with gate:

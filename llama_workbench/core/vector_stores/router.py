@@ -57,6 +57,7 @@ from llama_workbench.core.vector_stores.search import (
     rerank_model,
     unit_scores,
 )
+from llama_workbench.execution.engine import ExecutionEngine
 from llama_workbench.storage.kv import KVStore
 
 logger = logging.getLogger(__name__)
@@ -76,8 +77,10 @@ class VectorStoresRouter(StoreFiles):
         models: ModelsRoutingTable,
         files: Any,
         config: VectorStoresConfig,
+        engine: ExecutionEngine | None = None,
     ) -> None:
         self._providers = dict(providers)
+        self._engine = engine  # Ray runs file batches (parse, chunk, embed) when it is Ray
         self._table: ResourceTable[VectorStoreRecord] = ResourceTable(
             "vector_store", VectorStoreRecord, kv
         )

@@ -47,6 +47,18 @@ async def execute(apis: StackApis, batch_id: str, request: BatchRequest) -> dict
     }
 
 
+async def execute_on_worker(stack: Any, payload: dict[str, Any]) -> dict[str, Any]:
+    """A Ray worker's half of a batch: one request through the worker's own stack (inference)."""
+    import time
+
+    request = BatchRequest.model_validate(payload["request"])
+    expires_at = payload.get("expires_at")
+    if expires_at is not None and time.time() >= expires_at:
+        return expired_line(payload["batch_id"], request)
+    apis = StackApis(inference=stack.impl("inference"), files=None, models=None, responses=None)
+    return await execute(apis, payload["batch_id"], request)
+
+
 def failed_line(rid: str, custom_id: str, code: str, message: str) -> dict[str, Any]:
     error = {"type": "request_failed", "code": code, "message": message}
     return {"id": rid, "custom_id": custom_id, "response": None, "error": error}

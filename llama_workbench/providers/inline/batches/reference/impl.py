@@ -70,6 +70,7 @@ class ReferenceBatches:
             models=deps.apis[Api.models],
             responses=deps.apis.get(Api.responses),
         )
+        self._engine = deps.execution
         self._jobs = JobStore(deps.storage, config.jobs_store, kind=BATCH)
         self._storage = deps.storage
         self._kv_ref = config.kvstore or KVStoreRef(backend="kv_default", namespace="batches")
@@ -258,7 +259,34 @@ class ReferenceBatches:
             if progress():  # the result is already stored
                 await self._jobs.save(batch.id, _doc(batch))
 
-        await run_items(pending, work, finished, self._config.max_concurrent_requests_per_batch)
+        if self._engine is not None and self._engine.is_ray and batch.endpoint != "/v1/responses":
+            await self._execute_on_ray(batch, requests, pending, finished)
+        else:
+            limit = self._config.max_concurrent_requests_per_batch
+            await run_items(pending, work, finished, limit)
+
+    async def _execute_on_ray(
+        self,
+        batch: BatchObject,
+        requests: builtins.list[BatchRequest],
+        pending: builtins.list[int],
+        finished: Any,
+    ) -> None:
+        """The batch's requests on the Ray cluster's actors (the responses endpoint needs the
+        whole stack and stays in-process); each result is stored here as it comes back."""
+        from llama_workbench.execution.rows import run_rows_on_ray
+
+        assert self._engine is not None
+        names = sorted({str(requests[i].body.get("model")) for i in pending})
+        models = [await self._apis.models.retrieve(name) for name in names]
+        items = [
+            (i, {"batch_id": batch.id, "request": requests[i].model_dump(mode="json"),
+                 "expires_at": batch.expires_at})
+            for i in pending
+        ]  # fmt: skip
+        handler = "llama_workbench.providers.inline.batches.reference.execute:execute_on_worker"
+        stack = self._engine.worker_stack(models)
+        await run_rows_on_ray(self._engine, stack, handler, items, finished)
 
     async def _end(
         self,

@@ -112,3 +112,12 @@ async def _agent_answer(
     )
     response = await responses.create_response(request)
     return {"generated_answer": response.output_text, "response_status": response.status}
+
+
+async def answer_row(stack: Any, payload: dict[str, Any]) -> dict[str, Any]:
+    """A Ray worker's half of an eval job: one row answered through the worker's own stack."""
+    from types import SimpleNamespace
+
+    candidate = ModelCandidate.model_validate(payload["candidate"])
+    apis = SimpleNamespace(inference=stack.impl("inference"))
+    return await generate(candidate, payload["row"], apis)

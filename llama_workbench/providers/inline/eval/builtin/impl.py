@@ -52,6 +52,8 @@ class BuiltinEval:
         )
         self._jobs = JobStore(deps.storage, config.jobs_store)
         self._data_dir = deps.data_dir
+        self._engine = deps.execution
+        self._models = deps.apis.get(Api.models)
         self._tasks = JobTasks()
         self._live: dict[str, Job] = {}  # jobs running here, as they progress
         self._sweeping = asyncio.Lock()
@@ -88,6 +90,8 @@ class BuiltinEval:
     async def run_eval(self, benchmark: Benchmark, config: BenchmarkConfig) -> Job:
         await self._sweep()
         rows = await self._rows(benchmark, config)
+        if self._engine is not None and self._on_ray(config.eval_candidate):
+            await self._engine.connect()  # an unreachable cluster: this call's one clear error
         job = await self._jobs.create_numbered(
             lambda job_id: Job(
                 job_id=job_id,
@@ -138,6 +142,7 @@ class BuiltinEval:
         done: dict[int, dict[str, Any]],
     ) -> None:
         job.status, job.completed_rows = "in_progress", len(done)
+        job.engine = "ray" if self._on_ray(config.eval_candidate) else "inprocess"
         await self._jobs.save(job)
         try:
             generations = await self._generate_all(job, config, rows, done)
@@ -183,8 +188,35 @@ class BuiltinEval:
                 await self._jobs.save(job)
 
         pending = [i for i in range(len(rows)) if i not in done]
-        await run_items(pending, work, finished, self._config.max_concurrency)
+        if self._on_ray(candidate):
+            from llama_workbench.execution.rows import run_rows_on_ray
+
+            model = await self._models.retrieve(candidate.model)
+            spec = candidate.model_dump(mode="json")
+            items = [(i, {"candidate": spec, "row": rows[i]}) for i in pending]
+            workers: set[str] = set()
+
+            async def stored(index: int, generation: dict[str, Any]) -> None:
+                job.workers = sorted(workers)
+                await finished(index, generation)
+
+            assert self._engine is not None
+            handler = "llama_workbench.providers.inline.eval.builtin.candidates:answer_row"
+            stack = self._engine.worker_stack([model])
+            await run_rows_on_ray(self._engine, stack, handler, items, stored, workers)
+        else:
+            await run_items(pending, work, finished, self._config.max_concurrency)
         return [generations[i] for i in range(len(rows))]
+
+    def _on_ray(self, candidate: Any) -> bool:
+        """Model candidates run on Ray when the stack's engine is Ray; an agent candidate needs
+        the whole stack (tools, vector stores) and runs in-process (its job says so)."""
+        return (
+            self._engine is not None
+            and self._engine.is_ray
+            and self._models is not None
+            and not isinstance(candidate, AgentCandidate)
+        )
 
     async def _score(
         self,
@@ -221,6 +253,7 @@ class BuiltinEval:
             "scoring_functions": ",".join(benchmark.scoring_functions),
             "candidate": candidate.model_dump_json(exclude_none=True),
             "job_id": job.job_id,
+            **self._engine_params(config),
         }
         metrics = mlflow_runs.flatten_metrics(
             {fn: result.aggregated_results for fn, result in scores.items()}
@@ -240,6 +273,11 @@ class BuiltinEval:
             {"llama_workbench.kind": "eval", "llama_workbench.benchmark": benchmark.identifier},
             self._data_dir / "mlartifacts",
         )
+
+    def _engine_params(self, config: BenchmarkConfig) -> dict[str, Any]:
+        if self._engine is None or not self._on_ray(config.eval_candidate):
+            return {"execution_engine": "inprocess"}
+        return self._engine.params()
 
     # -- reads
 
