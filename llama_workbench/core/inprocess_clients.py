@@ -246,10 +246,10 @@ class _Answer:
         self._http = http
 
     def _timed_out(self, request: httpx.Request) -> Exception:
-        return self._http.ReadTimeout("The stack did not answer in time.", request=request)  # type: ignore[no-any-return]
+        return self._http.ReadTimeout("The stack did not answer in time.", request=request)
 
     def _broken(self, request: httpx.Request, error: BaseException) -> Exception:
-        return self._http.ReadError(f"The answer broke off: {error!r}", request=request)  # type: ignore[no-any-return]
+        return self._http.ReadError(f"The answer broke off: {error!r}", request=request)
 
 
 # -- sync: the app runs on the stack's loop, the caller's thread waits
@@ -310,7 +310,7 @@ class _ThreadBody:
     def __iter__(self) -> Iterator[bytes]:
         parts = self._sink.parts
         while not self._done:
-            items = [_take(parts.get, self._timeout, self._timed_out)]
+            items = [_take(functools.partial(parts.get, True), self._timeout, self._timed_out)]
             with contextlib.suppress(queue.Empty):
                 while True:
                     items.append(parts.get_nowait())
@@ -351,7 +351,7 @@ class InProcessTransport(_Answer, httpx.BaseTransport):
             raise
         body_cls = _body_class(_ThreadBody, self._http.SyncByteStream)
         stream = body_cls(sink, task, timeout, timed_out, functools.partial(self._broken, request))
-        return self._http.Response(status, headers=headers, stream=stream, request=request)  # type: ignore[no-any-return]
+        return self._http.Response(status, headers=headers, stream=stream, request=request)
 
 
 @functools.cache
@@ -474,7 +474,7 @@ class AsyncInProcessTransport(_Answer, httpx.AsyncBaseTransport):
         stream = body_cls(
             sink, cancel, timeout, timed_out, functools.partial(self._broken, request)
         )
-        return self._http.Response(status, headers=headers, stream=stream, request=request)  # type: ignore[no-any-return]
+        return self._http.Response(status, headers=headers, stream=stream, request=request)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -48,7 +48,7 @@ def current_settings() -> RecordingSettings:
     if mode not in MODES:
         raise ConfigError(f"{MODE_ENV}={mode!r}: expected one of {', '.join(MODES)}")
     folder = Path(os.environ.get(DIR_ENV, "cassettes")).expanduser()
-    return RecordingSettings(mode=mode, folder=folder)  # type: ignore[arg-type]
+    return RecordingSettings(mode=mode, folder=folder)
 
 
 @contextlib.contextmanager
