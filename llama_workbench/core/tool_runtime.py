@@ -12,6 +12,7 @@ from llama_workbench.apis.tool_runtime.api import (
     ToolRuntimeProvider,
 )
 from llama_workbench.apis.tool_runtime.models import ToolDef, ToolGroup, ToolInvocationResult
+from llama_workbench.core.access import TOOL_GROUP, can_access, check_access, check_create
 from llama_workbench.core.errors import (
     BadRequestError,
     ConflictError,
@@ -50,10 +51,13 @@ class ToolRuntimeRouter:
     async def _groups(self) -> builtins.list[tuple[ToolRuntimeProvider, ToolGroup]]:
         """Every tool group with the provider that serves it. A group several providers offer
         (brave-search and tavily-search both serve builtin::websearch) goes to the first with
-        an API key, else to the first (Llama Stack 0.7.3's rule)."""
+        an API key, else to the first (Llama Stack 0.7.3's rule). Tool groups have no owner:
+        the access policy's rules on `tool_group::<id>` decide who sees and runs them."""
         chosen: dict[str, tuple[ToolRuntimeProvider, ToolGroup]] = {}
         for provider in self._providers.values():
             for group in await provider.list_tool_groups():
+                if not can_access(None, TOOL_GROUP, group.identifier):
+                    continue
                 current = chosen.get(group.identifier)
                 if current is None or (_keyed(provider) and not _keyed(current[0])):
                     chosen[group.identifier] = (provider, group)
@@ -141,6 +145,7 @@ class ToolRuntimeRouter:
             )
         if any(g.identifier == toolgroup_id for g in await self.list_tool_groups()):
             raise ConflictError(f"Tool group '{toolgroup_id}' already exists.")
+        check_create(TOOL_GROUP, toolgroup_id)
         provider = self._registrar(provider_id)
         return await provider.register_tool_group(toolgroup_id, mcp_endpoint, args)
 
@@ -152,6 +157,7 @@ class ToolRuntimeRouter:
                 f"Tool group '{toolgroup_id}' is built into provider '{group.provider_id}'; "
                 "it can't be unregistered."
             )
+        check_access(None, TOOL_GROUP, toolgroup_id, "delete")
         await provider.unregister_tool_group(toolgroup_id)
 
     def _registrar(self, provider_id: str | None) -> ToolGroupRegistrar:

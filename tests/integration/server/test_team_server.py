@@ -31,6 +31,7 @@ POLICY: list[dict[str, Any]] = [
         "description": "owners delete",
     },
     {"forbid": {"actions": ["create"], "resource": "regex:model::forbidden-.*"}},
+    {"forbid": {"principal": "bob", "actions": ["read"], "resource": "tool_group::*"}},
     {"permit": {"actions": ALL}, "when": "user with admin in roles"},
     {"permit": {"actions": ALL}, "when": "user is owner"},
     {"permit": {"actions": ["read"]}, "when": "user in owners teams"},
@@ -150,6 +151,16 @@ def test_forbidden_creation_is_403(server: BackgroundServer, tokens: dict[str, s
         answer = call(server, tokens[who], "POST", "/v1/models", json=body)
         assert answer.status_code == 403 and "forbidden-1" in answer.json()["error"]["message"]
     assert "forbidden-1" not in [m.id for m in sdk(server, tokens["root"]).models.list()]
+
+
+def test_unowned_tool_groups_follow_the_rules(
+    server: BackgroundServer, tokens: dict[str, str]
+) -> None:
+    listed = call(server, tokens["carol"], "GET", "/v1/toolgroups").json()["data"]
+    assert "builtin::rag" in [g["identifier"] for g in listed]
+    assert call(server, tokens["bob"], "GET", "/v1/toolgroups").json()["data"] == []
+    assert call(server, tokens["bob"], "GET", "/v1/toolgroups/builtin::rag").status_code == 404
+    assert call(server, tokens["bob"], "GET", "/v1/tools").json()["data"] == []
 
 
 def test_route_policy(server: BackgroundServer, tokens: dict[str, str]) -> None:
