@@ -36,10 +36,26 @@ class RowFailedError(LlamaWorkbenchError):
     error_type = "row_failed"
 
 
+_STOP_POLL_S = 0.25  # how often a worker running a row asks whether the job was cancelled
+
+
+class StopFlag:
+    """A tiny Ray actor per job: set on cancel; workers abandon their row when they see it."""
+
+    def __init__(self) -> None:
+        self._stopped = False
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    def stopped(self) -> bool:
+        return self._stopped
+
+
 class RowWorker:
     """A Ray Data actor: one stack per actor process, `handler(stack, payload)` per row."""
 
-    def __init__(self, stack_config: dict[str, Any], handler: str) -> None:
+    def __init__(self, stack_config: dict[str, Any], handler: str, stop: Any = None) -> None:
         from llama_workbench.core.stack import Stack
 
         config = {**stack_config, "data_dir": tempfile.mkdtemp(prefix="llama_workbench-worker-")}
@@ -47,19 +63,36 @@ class RowWorker:
         module, _, name = handler.partition(":")
         self._handler: Handler = getattr(importlib.import_module(module), name)
         self._where = f"{socket.gethostname()}:{os.getpid()}"
+        self._stop = stop
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        from llama_workbench.core.bridge import run_sync
         from llama_workbench.core.errors import error_line
 
         results = []
         for payload in batch["payload"]:
             try:
-                out = run_sync(self._handler(self._stack, json.loads(payload)), self._stack.loop)
-                results.append(json.dumps({"ok": out}))
+                out = self._run(json.loads(payload))
+                results.append(json.dumps({"ok": out} if out is not None else {"cancelled": 1}))
             except Exception as exc:  # the driver fails the job with this line
                 results.append(json.dumps({"error": error_line(exc)}))
         return {"index": batch["index"], "result": results, "worker": [self._where] * len(results)}
+
+    def _run(self, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """The row's result; None when the job was cancelled while it ran (the row is dropped)."""
+        import concurrent.futures
+
+        import ray
+
+        from llama_workbench.core.bridge import submit
+
+        future = submit(self._handler(self._stack, payload), self._stack.loop)
+        while True:
+            try:
+                return future.result(timeout=_STOP_POLL_S)
+            except concurrent.futures.TimeoutError:
+                if self._stop is not None and ray.get(self._stop.stopped.remote(), timeout=30):
+                    future.cancel()
+                    return None
 
 
 async def run_rows_on_ray(
@@ -86,12 +119,15 @@ async def run_rows_on_ray(
             workers.add(worker)
         asyncio.run_coroutine_threadsafe(finished(index, result), loop).result()
 
-    thread = asyncio.to_thread(_stream, engine, stack_config, handler, items, deliver, stop)
+    flag: list[Any] = []  # the job's StopFlag actor, once the thread has made it
+    thread = asyncio.to_thread(_stream, engine, stack_config, handler, items, deliver, stop, flag)
     task = asyncio.ensure_future(thread)
     try:
         await asyncio.shield(task)
     except asyncio.CancelledError:
         stop.set()  # the thread drops what still arrives and shuts the dataset down
+        if flag:  # the workers abandon their rows: the thread sees them end at once
+            flag[0].stop.remote()
         raise
 
 
@@ -102,18 +138,21 @@ def _stream(
     items: list[tuple[int, dict[str, Any]]],
     deliver: Callable[[int, dict[str, Any], str], None],
     stop: threading.Event,
+    stop_flag: list[Any],
 ) -> None:
     import ray.data
 
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     settings = engine.settings
+    flag = ray.remote(num_cpus=0)(StopFlag).remote()
+    stop_flag.append(flag)
     records = [{"index": i, "payload": json.dumps(p, default=str)} for i, p in items]
     dataset = ray.data.from_items(records, override_num_blocks=min(len(records), _MAX_BLOCKS))
     size = min(settings.num_workers, len(records))
     mapped = dataset.map_batches(
         RowWorker,
-        fn_constructor_kwargs={"stack_config": stack_config, "handler": handler},
+        fn_constructor_kwargs={"stack_config": stack_config, "handler": handler, "stop": flag},
         batch_size=1,
         # One row at a time per actor: a slow row never holds others queued behind it.
         compute=ray.data.ActorPoolStrategy(size=size, max_tasks_in_flight_per_actor=1),
@@ -125,6 +164,8 @@ def _stream(
             if stop.is_set():
                 break
             outcome = json.loads(row["result"])
+            if "cancelled" in outcome:
+                continue
             if "error" in outcome:
                 raise RowFailedError(f"row {int(row['index'])}: {outcome['error']}")
             deliver(int(row["index"]), outcome["ok"], str(row["worker"]))
@@ -132,3 +173,4 @@ def _stream(
         close = getattr(rows, "close", None)
         if close is not None:
             close()  # stops the streaming executor and its actors
+        ray.kill(flag)
