@@ -279,3 +279,10 @@ def disconnect() -> None:
     import ray
 
     ray.shutdown()
+
+
+def stack_engine_info(stack: Any) -> ClusterInfo:
+    """The engine of a (sync) Stack, for `%llama status` and the StackInspector."""
+    from llama_workbench.core.bridge import run_sync
+
+    return run_sync(build_engine(stack.config).info(), stack.loop)

@@ -133,6 +133,9 @@ def status(magic: LlamaMagics, line: str, cell: str | None) -> None:
     )
     for note in stack.compat_notes:
         print(f"Not served as written: {note}")
+    from llama_workbench.execution.engine import stack_engine_info
+
+    print(f"Jobs run: {stack_engine_info(stack).line()}")
     providers = stack.providers.list()
     magic.show(
         Table(

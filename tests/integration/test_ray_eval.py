@@ -175,6 +175,13 @@ def test_a_batch_on_ray_writes_every_line_once(ray_head: RayCluster, tmp_path: P
                 '"content":"echo: a"'
                 in next(o for o in output if o["custom_id"] == "r0")["response"]["body"]
             )
+            from llama_workbench.execution.engine import stack_engine_info
+            from llama_workbench.jupyter.widgets import StackInspector
+
+            info = stack_engine_info(stack)  # what %llama status prints
+            assert info.connected and info.nodes == 1 and info.cpus_total == 2
+            assert info.line().startswith(f"ray at {ray_head.address}: 1 node, CPUs ")
+            assert StackInspector(stack).engine == info.line()
             (error,) = parse_jsonl(stack.files.retrieve_file_content(done.error_file_id))
             assert error["custom_id"] == "bad" and "messages" in error["error"]["message"]
         assert len(server.requests) == 3  # each valid line asked once

@@ -34,6 +34,7 @@ class StackInspector(StackWidget):
     # [{api, providers: [{provider_id, provider_type, health, config, resources: [...]}]}]
     tree = traitlets.List(traitlets.Dict()).tag(sync=True)
     counts = traitlets.Dict().tag(sync=True)  # resources by kind
+    engine = traitlets.Unicode("").tag(sync=True)  # where jobs run: in-process, or Ray's nodes
 
     def __init__(self, stack: Stack) -> None:
         super().__init__(stack, distro=stack.config.distro_name or "")
@@ -48,6 +49,9 @@ class StackInspector(StackWidget):
         stack = self._stack
         self.health = str(stack.inspect.health().status)
         self.version = str(stack.inspect.version().version)
+        from llama_workbench.execution.engine import stack_engine_info
+
+        self.engine = stack_engine_info(stack).line()
         resources = self._resources()
         self.counts = {kind: len(rows) for kind, rows in resources.items()}
         by_api: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -101,7 +105,8 @@ class StackInspector(StackWidget):
         counts = ", ".join(f"{n} {kind}s" for kind, n in self.counts.items()) or "no resources"
         lines = [
             f"StackInspector: distro {self.distro or '(unnamed)'}, version {self.version}, "
-            f"health {self.health}; {counts}"
+            f"health {self.health}; {counts}",
+            f"  jobs: {self.engine}",
         ]
         for node in self.tree:
             providers = node["providers"]

@@ -54,6 +54,7 @@ export default {
     const busy = h("span", { testid: "inspector-busy", class: "lw-busy" }, "refreshing…");
     const health = h("span", { testid: "inspector-health", class: "lw-health" });
     const summary = h("span", { testid: "inspector-summary" });
+    const engine = h("div", { testid: "inspector-engine", class: "lw-engine" });
     const body = h("div", { class: "lw-tree" });
     const error = h("div", { testid: "inspector-error", class: "lw-error" });
     // Which <details> are open survives a refresh.
@@ -70,15 +71,16 @@ export default {
       const counts = Object.entries(model.get("counts")).map(([k, n]) => `${n} ${k}s`).join(", ");
       const distro = model.get("distro") || "stack";
       summary.textContent = `${distro} ${model.get("version")} · ${counts}`;
+      engine.textContent = `jobs: ${model.get("engine")}`;
       body.replaceChildren(...tree(model, open));
       busy.hidden = !model.get("busy");
       error.textContent = model.get("error");
       error.hidden = !model.get("error");
     };
     el.append(h("div", { testid: "inspector-root", class: "lw-widget lw-inspector" },
-      h("div", { class: "lw-toolbar" }, refresh, health, summary, busy), body, error));
+      h("div", { class: "lw-toolbar" }, refresh, health, summary, busy), engine, body, error));
     sync();
-    const events = ["tree", "counts", "health", "distro", "version", "busy", "error"]
+    const events = ["tree", "counts", "health", "distro", "version", "engine", "busy", "error"]
       .map((name) => `change:${name}`);
     events.forEach((e) => model.on(e, sync));
     return () => events.forEach((e) => model.off(e, sync));
