@@ -19,9 +19,10 @@ def server_summary(raw: Mapping[str, Any]) -> dict[str, Any]:
     from llama_workbench.lab.overview import Checked, expand
 
     section = raw.get("server")
-    server = expand(dict(section), Checked()) if isinstance(section, Mapping) else {}
-    server = server if isinstance(server, Mapping) else {}
-    auth = server.get("auth") if isinstance(server.get("auth"), Mapping) else {}
+    expanded = expand(dict(section), Checked()) if isinstance(section, Mapping) else None
+    server: Mapping[str, Any] = expanded if isinstance(expanded, Mapping) else {}
+    found = server.get("auth")
+    auth: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     return {
         "auth": _auth_mode(auth),
         "access": _rules(auth.get("access_policy"), "default (owners and admins)"),

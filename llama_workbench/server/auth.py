@@ -63,9 +63,9 @@ class Authenticator:
         provider = config.provider_config
         self.provider: OAuth2Provider | CustomProvider | None = None
         if provider is not None and provider.type == "oauth2_token":
-            self.provider = OAuth2Provider(provider)  # type: ignore[arg-type]
+            self.provider = OAuth2Provider(provider)
         elif provider is not None:
-            self.provider = CustomProvider(provider)  # type: ignore[arg-type]
+            self.provider = CustomProvider(provider)
 
     @property
     def enabled(self) -> bool:
