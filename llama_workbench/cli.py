@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,6 +53,7 @@ def cmd_list_apis(args: argparse.Namespace) -> int:
 def cmd_list_providers(args: argparse.Namespace) -> int:
     from llama_workbench.core.datatypes import Api
     from llama_workbench.providers.registry import default_registry
+    from llama_workbench.providers.utils.installed import distributions_installed
 
     registry = default_registry()
     api = None
@@ -70,7 +70,7 @@ def cmd_list_providers(args: argparse.Namespace) -> int:
             s.api.value,
             s.provider_type,
             "yes"
-            if _installed(s.pip_packages)
+            if distributions_installed(s.pip_packages)
             else f"pip install 'llama-workbench[{s.pip_extra}]'",
             s.description,
         )
@@ -92,25 +92,17 @@ def _aliases(api: Any) -> list[tuple[Any, str, str]]:
     return sorted((a, name, t) for (a, name), t in ALIASES.items() if (a, t) in ours)
 
 
-# Import names in ProviderSpec.pip_packages whose distribution is named otherwise.
-_PIP_NAMES = {"llama_cpp": "llama-cpp-python"}
-
-
 def cmd_list_deps(args: argparse.Namespace) -> int:
     """The pip requirements of the providers a config names (Llama Stack's `list-deps`)."""
     from llama_workbench.providers.deps import config_requirements
+    from llama_workbench.providers.utils.installed import PIP_NAMES
 
     requirements, notes = config_requirements(_source(args.config))
     for note in notes:
         print(f"# {note}", file=sys.stderr)
     for requirement in requirements:
-        print(_PIP_NAMES.get(requirement, requirement))
+        print(PIP_NAMES.get(requirement, requirement))
     return 0
-
-
-def _installed(packages: Sequence[str]) -> bool:
-    names = {"sentence-transformers": "sentence_transformers"}
-    return all(importlib.util.find_spec(names.get(p, p)) is not None for p in packages)
 
 
 def cmd_show_config(args: argparse.Namespace) -> int:
