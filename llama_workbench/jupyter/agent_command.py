@@ -9,12 +9,13 @@ from IPython.core.error import UsageError
 
 from llama_workbench.jupyter.context import interpolate
 from llama_workbench.jupyter.display import Streamer, Table, in_frontend
+from llama_workbench.jupyter.host import first_model
 from llama_workbench.jupyter.parsing import MagicParser, parse, positive_int, split_options
 from llama_workbench.jupyter.parsing import temperature as temperature_type
 
 if TYPE_CHECKING:
     from llama_workbench.agents import AgentSession, StepEvent, Turn
-    from llama_workbench.jupyter.magics import LlamaMagics
+    from llama_workbench.jupyter.host import MagicHost
 
 ACTIONS = ("new", "ask", "sessions", "resume", "history", "approve", "deny")
 DESCRIPTION = (
@@ -62,7 +63,7 @@ def agent_parser() -> MagicParser:
     return p
 
 
-def agent(magic: LlamaMagics, line: str, cell: str | None) -> Any:
+def agent(magic: MagicHost, line: str, cell: str | None) -> Any:
     parser = agent_parser()
     tokens, text = split_options(line, parser)
     first, _, rest = text.partition(" ")
@@ -106,9 +107,8 @@ def agent(magic: LlamaMagics, line: str, cell: str | None) -> Any:
     return None
 
 
-def _new(magic: LlamaMagics, args: Any) -> None:
+def _new(magic: MagicHost, args: Any) -> None:
     from llama_workbench.agents import Agent
-    from llama_workbench.jupyter.commands import first_model
 
     stack = magic.session.stack
     tools: list[Any] = []
@@ -146,7 +146,7 @@ def _new(magic: LlamaMagics, args: Any) -> None:
     )
 
 
-def _resume(magic: LlamaMagics, session_id: str | None) -> None:
+def _resume(magic: MagicHost, session_id: str | None) -> None:
     if not session_id:
         raise UsageError(
             "%llama agent resume: give a session id (%llama agent sessions lists them)"
@@ -161,7 +161,7 @@ def _resume(magic: LlamaMagics, session_id: str | None) -> None:
     print(f"Resumed session {session_id} ({len(magic.session.agent_session.turns)} turns)")
 
 
-def _current(magic: LlamaMagics) -> AgentSession:
+def _current(magic: MagicHost) -> AgentSession:
     session = magic.session.agent_session
     if session is None:
         raise UsageError("%llama agent: no agent yet; start one with %llama agent new [--tool ...]")

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 
 from llama_workbench.jupyter.display import Table
+from llama_workbench.jupyter.host import first_model
 from llama_workbench.jupyter.parsing import MagicParser, parse, positive_int, split
 from llama_workbench.jupyter.parsing import temperature as temperature_type
 
 if TYPE_CHECKING:
-    from llama_workbench.jupyter.magics import LlamaMagics
+    from llama_workbench.jupyter.host import MagicHost
 
 ACTIONS = ("run", "list", "results", "cancel")
 ENDPOINTS = {
@@ -56,7 +57,7 @@ def batch_parser() -> MagicParser:
     return p
 
 
-def batch(magic: LlamaMagics, line: str, cell: str | None) -> Any:
+def batch(magic: MagicHost, line: str, cell: str | None) -> Any:
     parser = batch_parser()
     args = parse(parser, split(line, parser))
     words = list(args.words)
@@ -85,7 +86,7 @@ def _summary_row(b: Any) -> tuple[Any, ...]:
     return (b.id, b.endpoint, b.status, done, b.created_at)
 
 
-def _run(magic: LlamaMagics, stack: Any, source: str, args: Any) -> Any:
+def _run(magic: MagicHost, stack: Any, source: str, args: Any) -> Any:
     endpoint = ENDPOINTS.get(args.endpoint, args.endpoint)
     if endpoint not in _TEXT_COLUMNS:
         raise UsageError(
@@ -107,7 +108,7 @@ def _run(magic: LlamaMagics, stack: Any, source: str, args: Any) -> Any:
 
 
 def _request_lines(
-    magic: LlamaMagics, stack: Any, source: str, endpoint: str, args: Any
+    magic: MagicHost, stack: Any, source: str, endpoint: str, args: Any
 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
     """The batch's request lines and, by custom_id, the input columns each result row keeps."""
     value = magic.user_ns.get(source)
@@ -130,8 +131,6 @@ def _request_lines(
 
 
 def _default_model(stack: Any, endpoint: str) -> str:
-    from llama_workbench.jupyter.commands import first_model
-
     return first_model(stack, "embedding" if endpoint == "/v1/embeddings" else "llm")
 
 
@@ -186,7 +185,7 @@ def _follow(stack: Any, created: Any) -> Any:
     return batch
 
 
-def _finish(magic: LlamaMagics, stack: Any, batch: Any, inputs: dict[str, dict[str, Any]]) -> Any:
+def _finish(magic: MagicHost, stack: Any, batch: Any, inputs: dict[str, dict[str, Any]]) -> Any:
     if batch.status == "failed":
         errors = batch.errors.data if batch.errors else []
         shown = "; ".join(

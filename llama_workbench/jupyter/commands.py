@@ -11,6 +11,7 @@ from IPython.core.error import UsageError
 
 from llama_workbench.jupyter.context import interpolate
 from llama_workbench.jupyter.display import Streamer, Table, in_frontend
+from llama_workbench.jupyter.host import first_model, parse_json
 from llama_workbench.jupyter.parsers import (
     chat_parser,
     config_parser,
@@ -22,10 +23,10 @@ from llama_workbench.jupyter.parsers import (
 from llama_workbench.jupyter.parsing import parse, split, split_options
 
 if TYPE_CHECKING:
-    from llama_workbench.jupyter.magics import LlamaMagics
+    from llama_workbench.jupyter.host import MagicHost
 
 
-def chat(magic: LlamaMagics, line: str, cell: str | None) -> None:
+def chat(magic: MagicHost, line: str, cell: str | None) -> None:
     parser = chat_parser()
     tokens, text = split_options(line, parser)
     args = parse(parser, tokens)
@@ -48,8 +49,6 @@ def chat(magic: LlamaMagics, line: str, cell: str | None) -> None:
         magic.session.history += [messages[-1], {"role": "assistant", "content": answer}]
     value: Any = answer
     if fmt == "json":
-        from llama_workbench.jupyter.magics import parse_json
-
         value = parse_json(answer)
     elif fmt == "code":
         magic.next_cell(_code_of(answer))
@@ -91,26 +90,19 @@ def _code_of(answer: str) -> str:
     return "\n\n".join(b.rstrip() for b in blocks) if blocks else answer.strip()
 
 
-def first_model(stack: Any, kind: str) -> str:
-    for m in stack.models.list():
-        if m.model_type.value == kind:
-            return str(m.identifier)
-    raise UsageError(f"%llama: the stack serves no {kind} model (%llama models lists them)")
-
-
-def history(magic: LlamaMagics, line: str, cell: str | None) -> Table:
+def history(magic: MagicHost, line: str, cell: str | None) -> Table:
     parse(simple_parser("history"), split(line, simple_parser("history")))
     rows = [(i, m["role"], m["content"]) for i, m in enumerate(magic.session.history)]
     return Table("Chat history", ["#", "role", "content"], rows)
 
 
-def reset(magic: LlamaMagics, line: str, cell: str | None) -> None:
+def reset(magic: MagicHost, line: str, cell: str | None) -> None:
     parse(simple_parser("reset"), split(line, simple_parser("reset")))
     magic.session.history.clear()
     print("Chat history cleared.")
 
 
-def models(magic: LlamaMagics, line: str, cell: str | None) -> Table:
+def models(magic: MagicHost, line: str, cell: str | None) -> Table:
     parse(simple_parser("models"), split(line, simple_parser("models")))
     rows = [
         (m.identifier, m.model_type.value, m.provider_id, m.provider_resource_id)
@@ -119,13 +111,13 @@ def models(magic: LlamaMagics, line: str, cell: str | None) -> Table:
     return Table("Models", ["id", "type", "provider", "provider model"], rows)
 
 
-def stack(magic: LlamaMagics, line: str, cell: str | None) -> Any:
+def stack(magic: MagicHost, line: str, cell: str | None) -> Any:
     """The kernel's Stack itself (`stack = %llama stack`), for the Python API."""
     parse(simple_parser("stack"), split(line, simple_parser("stack")))
     return magic.session.stack
 
 
-def status(magic: LlamaMagics, line: str, cell: str | None) -> None:
+def status(magic: MagicHost, line: str, cell: str | None) -> None:
     parse(simple_parser("status"), split(line, simple_parser("status")))
     stack = magic.session.stack
     print(
@@ -170,7 +162,7 @@ def _health(health: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def config(magic: LlamaMagics, line: str, cell: str | None) -> None:
+def config(magic: MagicHost, line: str, cell: str | None) -> None:
     parser = config_parser()
     args = parse(parser, split(line, parser))
     if args.source:
@@ -180,7 +172,7 @@ def config(magic: LlamaMagics, line: str, cell: str | None) -> None:
         print(f"Using '{magic.session.describe}' (switch with %llama config <path|distribution>)")
 
 
-def rag(magic: LlamaMagics, line: str, cell: str | None) -> Any:
+def rag(magic: MagicHost, line: str, cell: str | None) -> Any:
     parser = rag_parser()
     args = parse(parser, split(line, parser))
     stack = magic.session.stack
@@ -234,7 +226,7 @@ def _ingest(stack: Any, store: str, patterns: list[str]) -> Table:
     return Table(f"Ingested into '{store}' ({store_id})", ["file", "status", "error"], rows)
 
 
-def _ask(magic: LlamaMagics, stack: Any, args: Any, question: str) -> Any:
+def _ask(magic: MagicHost, stack: Any, args: Any, question: str) -> Any:
     store_id = _store_id(stack, args.store, create=False)
     found = stack.tool_runtime.rag.query(
         content=question,
@@ -275,7 +267,7 @@ def _short(text: str, limit: int = 160) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def shield(magic: LlamaMagics, line: str, cell: str | None) -> None:
+def shield(magic: MagicHost, line: str, cell: str | None) -> None:
     parser = shield_parser()
     tokens, text = split_options(line, parser) if cell is None else (split(line, parser), "")
     if cell is None:
@@ -297,7 +289,7 @@ def shield(magic: LlamaMagics, line: str, cell: str | None) -> None:
         print(f"{args.shield_id}: {v.violation_level.value}: {v.user_message}")
 
 
-def widget(magic: LlamaMagics, line: str, cell: str | None) -> Any:
+def widget(magic: MagicHost, line: str, cell: str | None) -> Any:
     parser = widget_parser()
     args = parse(parser, split(line, parser))
     from llama_workbench.jupyter.widgets import show

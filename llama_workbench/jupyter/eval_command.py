@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 
 from llama_workbench.jupyter.display import Table
+from llama_workbench.jupyter.host import first_model
 from llama_workbench.jupyter.parsing import MagicParser, parse, positive_int, split
 from llama_workbench.jupyter.parsing import temperature as temperature_type
+from llama_workbench.jupyter.results import eval_results_frame
 
 if TYPE_CHECKING:
-    from llama_workbench.jupyter.magics import LlamaMagics
+    from llama_workbench.jupyter.host import MagicHost
 
 ACTIONS = ("run", "register", "benchmarks", "jobs", "resume")
 DESCRIPTION = (
@@ -49,7 +51,7 @@ def eval_parser() -> MagicParser:
     return p
 
 
-def run_eval_magic(magic: LlamaMagics, line: str, cell: str | None) -> Any:
+def run_eval_magic(magic: MagicHost, line: str, cell: str | None) -> Any:
     parser = eval_parser()
     args = parse(parser, split(line, parser))
     words = list(args.words)
@@ -90,7 +92,7 @@ def run_eval_magic(magic: LlamaMagics, line: str, cell: str | None) -> Any:
     return _run(magic, stack, words[0], args)
 
 
-def _register(magic: LlamaMagics, stack: Any, benchmark_id: str, args: Any) -> Any:
+def _register(magic: MagicHost, stack: Any, benchmark_id: str, args: Any) -> Any:
     from pathlib import Path
 
     value = magic.user_ns.get(args.data)
@@ -113,9 +115,7 @@ def _register(magic: LlamaMagics, stack: Any, benchmark_id: str, args: Any) -> A
     return None
 
 
-def _run(magic: LlamaMagics, stack: Any, benchmark_id: str, args: Any) -> Any:
-    from llama_workbench.jupyter.commands import first_model
-
+def _run(magic: MagicHost, stack: Any, benchmark_id: str, args: Any) -> Any:
     strategy: dict[str, Any] = {"type": "greedy"}
     if args.temperature:
         strategy = {"type": "top_p", "temperature": args.temperature, "top_p": 0.95}
@@ -134,7 +134,7 @@ def _run(magic: LlamaMagics, stack: Any, benchmark_id: str, args: Any) -> Any:
     return _follow(magic, stack, benchmark_id, job)
 
 
-def _follow(magic: LlamaMagics, stack: Any, benchmark_id: str, job: Any) -> Any:
+def _follow(magic: MagicHost, stack: Any, benchmark_id: str, job: Any) -> Any:
     """Progress until the job ends; Ctrl-C cancels it (the finished rows are kept)."""
     from tqdm.auto import tqdm
 
@@ -156,29 +156,10 @@ def _follow(magic: LlamaMagics, stack: Any, benchmark_id: str, job: Any) -> Any:
         raise UsageError(
             f"%llama eval: job {job.job_id} {job.status}: {job.error or ''}".rstrip(": ")
         )
-    frame = results_frame(stack, benchmark_id, job.job_id)
+    frame = eval_results_frame(stack, benchmark_id, job.job_id)
     _summary(stack, benchmark_id, job)
     magic.result(frame)
     return frame
-
-
-def results_frame(stack: Any, benchmark_id: str, job_id: str) -> Any:
-    """One row per example: its input, expected and generated answers, each function's score."""
-    import pandas as pd
-
-    result = stack.eval.job_result(benchmark_id, job_id)
-    benchmark = stack.benchmarks.retrieve(benchmark_id)
-    inputs = stack.datasetio.iterrows(
-        benchmark.dataset_id, start_index=0, limit=len(result.generations)
-    ).data
-    rows = []
-    for i, generation in enumerate(result.generations):
-        row = {k: v for k, v in (inputs[i] if i < len(inputs) else {}).items()}
-        row.update(generation)
-        for fn_id, scored in result.scores.items():
-            row[fn_id] = scored.score_rows[i].get("score") if i < len(scored.score_rows) else None
-        rows.append(row)
-    return pd.DataFrame(rows)
 
 
 def _summary(stack: Any, benchmark_id: str, job: Any) -> None:

@@ -15,10 +15,12 @@ from IPython.core.error import UsageError
 
 from llama_workbench.core.errors import BadRequestError
 from llama_workbench.jupyter.display import Table
+from llama_workbench.jupyter.host import first_model
 from llama_workbench.jupyter.parsing import MagicParser, parse, positive_int, split
+from llama_workbench.jupyter.results import loss_history
 
 if TYPE_CHECKING:
-    from llama_workbench.jupyter.magics import LlamaMagics
+    from llama_workbench.jupyter.host import MagicHost
 
 ACTIONS = ("run", "jobs", "status", "cancel", "resume")
 RUNNING = ("scheduled", "in_progress")
@@ -69,7 +71,7 @@ def _learning_rate(text: str) -> float:
     return value
 
 
-def run_finetune_magic(magic: LlamaMagics, line: str, cell: str | None) -> Any:
+def run_finetune_magic(magic: MagicHost, line: str, cell: str | None) -> Any:
     parser = finetune_parser()
     args = parse(parser, split(line, parser))
     words = list(args.words)
@@ -130,7 +132,7 @@ def run_finetune_magic(magic: LlamaMagics, line: str, cell: str | None) -> Any:
     return _after_start(magic, stack, job_uuid, args)
 
 
-def _after_start(magic: LlamaMagics, stack: Any, job_uuid: str, args: Any) -> Any:
+def _after_start(magic: MagicHost, stack: Any, job_uuid: str, args: Any) -> Any:
     if args.monitor:
         from llama_workbench.jupyter.widgets.finetune import FineTuneMonitor
 
@@ -141,7 +143,7 @@ def _after_start(magic: LlamaMagics, stack: Any, job_uuid: str, args: Any) -> An
     return follow(magic, stack, job_uuid)
 
 
-def follow(magic: LlamaMagics, stack: Any, job_uuid: str) -> str:
+def follow(magic: MagicHost, stack: Any, job_uuid: str) -> str:
     """Progress with the loss until the job ends; Ctrl-C cancels it (checkpoints are kept)."""
     from tqdm.auto import tqdm
 
@@ -229,8 +231,6 @@ def _status_table(s: Any) -> Table:
 
 
 def _first_llm(stack: Any) -> str:
-    from llama_workbench.jupyter.commands import first_model
-
     return first_model(stack, "llm")
 
 
@@ -295,17 +295,6 @@ def _rows_of(value: Any, name: str) -> list[dict[str, Any]]:
             "or a list of dicts"
         )
     return value
-
-
-def loss_history(status: Any, seen: Sequence[tuple[int, float]]) -> list[tuple[int, float]]:
-    """The job's loss per step: from its MLflow run when it has one (every step, also those
-    before a restart), else the points seen while following it."""
-    points = dict(seen)
-    if status.mlflow_run_id and status.mlflow_tracking_uri:
-        from llama_workbench.tracking.mlflow_runs import metric_history
-
-        points.update(metric_history(status.mlflow_tracking_uri, status.mlflow_run_id, "loss"))
-    return sorted(points.items())
 
 
 class LossCurve:

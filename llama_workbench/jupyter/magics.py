@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Callable
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -21,6 +18,7 @@ from llama_workbench.jupyter import (
     prompt_command,
     trace_command,
 )
+from llama_workbench.jupyter.host import Handler
 from llama_workbench.jupyter.parsers import SUBCOMMANDS, top_parser
 from llama_workbench.jupyter.parsing import HelpShown
 from llama_workbench.jupyter.session import NotebookSession
@@ -61,7 +59,7 @@ class LlamaMagics(Magics):
         except HelpShown:
             return None
 
-    # Subcommand plumbing used by commands.py.
+    # What the subcommands get of the magic (host.MagicHost).
     @property
     def user_ns(self) -> dict[str, Any]:
         return self.shell.user_ns if self.shell is not None else {}
@@ -79,7 +77,8 @@ class LlamaMagics(Magics):
             self.shell.set_next_input(code, replace=False)
 
 
-_HANDLERS: dict[str, Callable[[LlamaMagics, str, str | None], Any]] = {
+# The subcommands and what runs each; their help texts are parsers.SUBCOMMANDS (same names).
+_HANDLERS: dict[str, Handler] = {
     "chat": commands.chat,
     "history": commands.history,
     "reset": commands.reset,
@@ -97,12 +96,3 @@ _HANDLERS: dict[str, Callable[[LlamaMagics, str, str | None], Any]] = {
     "prompt": prompt_command.prompt,
     "trace": trace_command.trace,
 }
-
-
-def parse_json(text: str) -> Any:
-    """The JSON in a model's answer (a fenced ```json block or the whole text)."""
-    match = re.search(r"```(?:json)?\s*\n(.*?)```", text, re.DOTALL)
-    try:
-        return json.loads(match.group(1) if match else text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"%llama chat --format json: the answer is not JSON ({exc})") from None

@@ -13,7 +13,7 @@ from llama_workbench.jupyter.display import Table
 from llama_workbench.jupyter.parsing import MagicParser, parse, positive_int, split, split_options
 
 if TYPE_CHECKING:
-    from llama_workbench.jupyter.magics import LlamaMagics
+    from llama_workbench.jupyter.host import MagicHost
 
 DESCRIPTION = (
     "Versioned prompt templates with {{variables}}: create (text on the line or in a "
@@ -52,7 +52,7 @@ def prompt_parser() -> MagicParser:
     return p
 
 
-def prompt(magic: LlamaMagics, line: str, cell: str | None) -> Any:
+def prompt(magic: MagicHost, line: str, cell: str | None) -> Any:
     """`%llama prompt <action> ...`; `%llama prompt --help` describes each action."""
     parser = prompt_parser()
     action, _, rest = line.strip().partition(" ")
@@ -110,7 +110,7 @@ def _version(text: str) -> int:
     return int(text)
 
 
-def _create(magic: LlamaMagics, args: argparse.Namespace, cell: str | None) -> Any:
+def _create(magic: MagicHost, args: argparse.Namespace, cell: str | None) -> Any:
     if cell is not None:
         text = cell.strip()
     else:
@@ -137,7 +137,7 @@ def _create(magic: LlamaMagics, args: argparse.Namespace, cell: str | None) -> A
     return None
 
 
-def _render(magic: LlamaMagics, prompts: Any, args: argparse.Namespace) -> Any:
+def _render(magic: MagicHost, prompts: Any, args: argparse.Namespace) -> Any:
     if not args.args:
         raise UsageError("%llama prompt render: give the prompt id, then name=value pairs")
     prompt_id, *pairs = args.args

@@ -10,7 +10,7 @@ from llama_workbench.jupyter.display import Table
 from llama_workbench.jupyter.parsing import MagicParser, parse, positive_int, split
 
 if TYPE_CHECKING:
-    from llama_workbench.jupyter.magics import LlamaMagics
+    from llama_workbench.jupyter.host import MagicHost
 
 DESCRIPTION = (
     "Traces of the stack's calls (telemetry on in the run config): `%llama trace` shows the last "
@@ -41,7 +41,7 @@ def trace_parser() -> MagicParser:
     return p
 
 
-def trace(magic: LlamaMagics, line: str, cell: str | None) -> Any:
+def trace(magic: MagicHost, line: str, cell: str | None) -> Any:
     """`%llama trace [trace_id] [--last N] [--where k=v] [--depth D] [--metrics]`."""
     parser = trace_parser()
     args = parse(parser, split(line, parser))

@@ -126,10 +126,10 @@ class EvalDashboard(StackWidget):
         self.job = info
 
     def _results(self, benchmark_id: str, job_id: str) -> None:
-        from llama_workbench.jupyter.eval_command import results_frame
+        from llama_workbench.jupyter.results import eval_results_frame
         from llama_workbench.providers.utils.scoring import flat_aggregates
 
-        frame = results_frame(self._stack, benchmark_id, job_id)
+        frame = eval_results_frame(self._stack, benchmark_id, job_id)
         self.rows = jsonable(frame.to_dict("records"))
         result = self._stack.eval.job_result(benchmark_id, job_id)
         self.aggregates = jsonable(

@@ -188,7 +188,7 @@ class FineTuneMonitor(StackWidget):
         self.job = info
 
     def _history(self, status: Any, seen: list[tuple[int, float]]) -> list[tuple[int, float]]:
-        from llama_workbench.jupyter.finetune_command import loss_history
+        from llama_workbench.jupyter.results import loss_history
 
         return loss_history(status, seen)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import traitlets
 
@@ -12,6 +12,7 @@ from llama_workbench.core.errors import BadRequestError, NotFoundError
 from llama_workbench.jupyter.widgets._base import JS_DIR, StackWidget, short
 
 if TYPE_CHECKING:
+    from llama_workbench.apis.vector_io.models import SearchMode
     from llama_workbench.core.stack import Stack
 
 MODES = ("vector", "keyword", "hybrid")
@@ -124,7 +125,10 @@ class RAGExplorer(StackWidget):
 
     def _search(self, asked: dict[str, str], top_k: int) -> None:
         page = self._stack.vector_io.search_vector_store(
-            asked["store_id"], asked["query"], max_num_results=top_k, search_mode=asked["mode"]
+            asked["store_id"],
+            asked["query"],
+            max_num_results=top_k,
+            search_mode=cast("SearchMode", asked["mode"]),  # one of MODES: the trait checks it
         )
         self.results = [_result_row(rank, r) for rank, r in enumerate(page.data, start=1)]
         self.searched = asked
