@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import traitlets
 
 from llama_workbench.core.errors import MissingDependencyError, error_line
+from llama_workbench.jupyter.widgets import _reload
 
 try:
     import anywidget
@@ -41,15 +42,20 @@ class StackWidget(anywidget.AnyWidget):
     # A front-end message {"type": T, **fields} calls the method _actions[T](**fields).
     _actions: ClassVar[dict[str, str]] = {}
 
+    # The files each of `_esm` and `_css` is joined from (watched with ANYWIDGET_HMR=1).
+    _sources: ClassVar[dict[str, tuple[Path, ...]]] = {}
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # A widget's view and stylesheet build on the shared widget.js (DOM and SVG helpers)
         # and widget.css (the box every widget draws): each is joined in front of the widget's
         # own file before anywidget reads `_esm` and `_css`, so a view stays one plain module.
+        sources = dict(cls._sources)
         for attr, base in (("_esm", BASE_JS), ("_css", BASE_CSS)):
             own = cls.__dict__.get(attr)
             if isinstance(own, Path):
-                joined = base.read_text(encoding="utf-8") + "\n" + own.read_text(encoding="utf-8")
-                setattr(cls, attr, joined)
+                sources[attr] = (base, own)
+                setattr(cls, attr, _reload.joined(sources[attr]))
+        cls._sources = sources
         super().__init_subclass__(**kwargs)
 
     def __init__(self, stack: Stack, **traits: Any) -> None:
@@ -62,6 +68,9 @@ class StackWidget(anywidget.AnyWidget):
         self._draining = False
         super().__init__(**traits)
         self.on_msg(self._on_message)
+        files = [f for files in self._sources.values() for f in files]
+        if files and _reload.enabled(files):
+            _reload.watch(self, self._sources)
 
     @property
     def stack(self) -> Stack:
