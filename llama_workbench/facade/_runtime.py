@@ -107,24 +107,33 @@ def fields_of(request_cls: type[BaseModel]) -> Callable[[C], C]:
     don't fit (one missing, one unknown, one given by position) are the request's errors, an
     UnprocessableError that names each field, as a bad request body is.
 
-    A request already built (one `request_cls` or a dict, by position) is taken as its fields.
+    A request already built goes as it is (one `request_cls` by position: what the REST routes
+    pass); a dict by position is taken as the fields.
     """
 
     def decorate(fn: C) -> C:
+        name = fn.__name__
+
         def check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-            if len(args) == 2 and not kwargs and isinstance(args[1], request_cls | Mapping):
-                kwargs = _fields(args[1])
-                args = args[:1]
+            if len(args) == 2 and not kwargs and isinstance(args[1], Mapping):
+                given = dict(args[1])
+                args, kwargs = args[:1], given
             try:
                 _signature(fn).bind(*args, **kwargs)
             except TypeError as exc:
                 _refuse(request_cls, args[1:], kwargs, exc)
             return args[0], kwargs
 
+        def built(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+            return len(args) == 2 and not kwargs and isinstance(args[1], request_cls)
+
         if inspect.iscoroutinefunction(fn):
 
             @functools.wraps(fn)
             async def checked_async(*args: Any, **kwargs: Any) -> Any:
+                if built(args, kwargs):
+                    face = args[0]
+                    return await face._finish(getattr(face._impl, name)(args[1]))
                 face, fields = check(args, kwargs)
                 return await fn(face, **fields)
 
@@ -132,6 +141,9 @@ def fields_of(request_cls: type[BaseModel]) -> Callable[[C], C]:
 
         @functools.wraps(fn)
         def checked(*args: Any, **kwargs: Any) -> Any:
+            if built(args, kwargs):
+                face = args[0]
+                return face._finish(getattr(face._impl, name)(args[1]))
             face, fields = check(args, kwargs)
             return fn(face, **fields)
 
@@ -143,14 +155,6 @@ def fields_of(request_cls: type[BaseModel]) -> Callable[[C], C]:
 @functools.cache
 def _signature(fn: Callable[..., Any]) -> inspect.Signature:
     return inspect.signature(fn)  # on first call, not at import: a face loads in a millisecond
-
-
-def _fields(request: BaseModel | Mapping[str, Any]) -> dict[str, Any]:
-    if isinstance(request, BaseModel):  # the fields it was given, as if passed one by one
-        return {k: getattr(request, k) for k in request.model_fields_set} | (
-            request.model_extra or {}
-        )
-    return dict(request)
 
 
 def _refuse(
