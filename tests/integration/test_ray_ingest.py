@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow  # the embedding model loads in a Ray worker
 
 FAISS = [{"provider_id": "faiss", "provider_type": "inline::faiss", "config": {}}]
 QUERIES = ["When was the lighthouse first lit?", "How many legs do spiders have?", "train fares"]
-FILES = [p for p in corpus_files() if p.suffix in (".md", ".txt", ".pdf", ".docx")][:5]
+FILES = [p for p in corpus_files() if p.suffix in (".md", ".txt", ".pdf", ".docx")][:3]
 
 
 def ingest(stack: Stack) -> tuple[list[Any], list[list[tuple[str, float, str]]]]:
