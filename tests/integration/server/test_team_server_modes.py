@@ -181,3 +181,18 @@ def test_https_and_per_request_provider_keys(
     assert any(p.name == "trace_store.db" for p in files)
     for path in files:
         assert user_key.encode() not in path.read_bytes(), path
+
+
+def test_mutual_tls_wants_a_client_certificate_from_the_ca(
+    stub: StubOpenAIServer, tmp_path: Path
+) -> None:
+    certs = make_certificates(tmp_path)
+    tls = {"tls_certfile": str(certs.cert), "tls_keyfile": str(certs.key)}
+    tls["tls_cafile"] = str(certs.ca)
+    with serve(stub_stack_config(stub.base_url, tmp_path / "data", server=tls)) as server:
+        trust = ssl.create_default_context(cafile=str(certs.ca))
+        with httpx.Client(verify=trust) as anonymous, pytest.raises(httpx.HTTPError):
+            anonymous.get(f"{server.url}/v1/models")
+        trust.load_cert_chain(str(certs.client_cert), str(certs.client_key))
+        with httpx.Client(verify=trust) as known:
+            assert known.get(f"{server.url}/v1/models").status_code == 200
