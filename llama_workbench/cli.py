@@ -40,7 +40,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_list_apis(args: argparse.Namespace) -> int:
-    from llama_workbench.core.resolver import API_DEFINITIONS, BUILTIN_PROTOCOLS
+    from llama_workbench.core.api_table import API_DEFINITIONS, BUILTIN_PROTOCOLS
 
     rows = [
         (d.api.value, d.table_api.value if d.table_api else "") for d in API_DEFINITIONS.values()

@@ -21,8 +21,8 @@ from pydantic import (
 from llama_workbench.core.compat import CompatNote, Notes, adapt_run_config, log_notes
 from llama_workbench.core.datatypes import Api
 from llama_workbench.core.errors import ConfigError
-from llama_workbench.execution.config import ExecutionConfig
 from llama_workbench.core.server_config import ServerConfig
+from llama_workbench.execution.config import ExecutionConfig
 from llama_workbench.storage.config import StorageConfig
 from llama_workbench.tracking.config import TelemetryConfig
 

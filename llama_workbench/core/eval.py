@@ -24,7 +24,7 @@ from llama_workbench.core.routing import ResourceTable
 from llama_workbench.storage.kv import KVStore
 
 if TYPE_CHECKING:
-    from llama_workbench.core.resolver import BuildContext
+    from llama_workbench.core.build_context import BuildContext
 
 
 async def build_eval(ctx: BuildContext) -> dict[Api, Any]:

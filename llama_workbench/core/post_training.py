@@ -8,7 +8,7 @@ from llama_workbench.core.datatypes import Api
 from llama_workbench.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from llama_workbench.core.resolver import BuildContext
+    from llama_workbench.core.build_context import BuildContext
 
 
 async def build_post_training(ctx: BuildContext) -> dict[Api, Any]:

@@ -250,7 +250,7 @@ def drop_dependents(
 
 
 def _drop(config: StackConfig, p: PlannedProvider, lost: set[Api]) -> bool:
-    from llama_workbench.core.resolver import TABLE_APIS
+    from llama_workbench.core.api_table import TABLE_APIS
 
     missing = sorted({TABLE_APIS.get(d, d).value for d in p.spec.api_dependencies} & lost)
     if missing:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-import functools
-import importlib
-import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
+from llama_workbench.core.api_table import (
+    API_DEFINITIONS,
+    TABLE_APIS,
+    import_attr,
+    load_builder,
+)
+from llama_workbench.core.build_context import BuildContext
 from llama_workbench.core.config import StackConfig, validation_problems
 from llama_workbench.core.datatypes import Api, ProviderDeps, ProviderSpec
 from llama_workbench.core.errors import ConfigError, ResolverError
 from llama_workbench.core.prompts import build_prompts
+from llama_workbench.core.protocols import check_protocol
 from llama_workbench.core.provider_compat import (
     drop_dependents,
     drop_orphan_resources,
@@ -25,22 +30,6 @@ from llama_workbench.providers.registry import ProviderRegistry, load_config_cla
 
 if TYPE_CHECKING:
     from llama_workbench.storage.manager import StorageManager
-
-Builder = Callable[["BuildContext"], Awaitable[dict[Api, Any]]]
-
-
-@dataclass(frozen=True)
-class ApiDefinition:
-    """How an API is assembled: its Protocols ("module:Name") and how its router is built."""
-
-    api: Api
-    protocol: str  # what callers use: `stack.<api>`, the routes
-    provider_protocol: str  # what its providers implement
-    build: Builder
-    table_api: Api | None = None  # the API built with it (models for inference, conversations)
-    table_protocol: str | None = None
-    requires: tuple[Api, ...] = ()  # APIs its router calls (built first; must be enabled)
-    uses: tuple[Api, ...] = ()  # APIs its router calls when they are enabled
 
 
 @dataclass(frozen=True)
@@ -58,223 +47,6 @@ class StackPlan:
     config: StackConfig
     order: list[Api]
     providers: dict[Api, list[PlannedProvider]] = field(default_factory=dict)
-
-
-@dataclass
-class BuildContext:
-    """What an API's builder gets: its constructed providers and the stack's shared parts."""
-
-    api: Api
-    config: StackConfig
-    providers: dict[str, Any]
-    storage: StorageManager
-    apis: dict[Api, Any] = field(default_factory=dict)  # the APIs built before this one
-
-
-async def _build_inference(ctx: BuildContext) -> dict[Api, Any]:
-    from llama_workbench.core.completions_store import CompletionsStore
-    from llama_workbench.core.routing import InferenceRouter, ModelsRoutingTable
-    from llama_workbench.storage.config import InferenceStoreRef, SqlStoreRef
-
-    kv = await ctx.storage.kv("metadata")
-    table = ModelsRoutingTable(ctx.providers, kv, ctx.config.registered_resources.models)
-    await table.initialize()
-    store = None
-    ref = ctx.config.storage.stores.get("inference")
-    if isinstance(ref, InferenceStoreRef):
-        store = CompletionsStore(ctx.storage, ref, max_queue=ref.max_write_queue_size)
-    elif isinstance(ref, SqlStoreRef):
-        store = CompletionsStore(ctx.storage, ref)
-    router = InferenceRouter(table, store, ctx.apis.get(Api.files))
-    return {Api.inference: router, Api.models: table}
-
-
-async def _build_single(ctx: BuildContext) -> dict[Api, Any]:
-    """APIs served by their one provider as it is (files, batches, file_processors)."""
-    if len(ctx.providers) > 1:
-        raise ConfigError(
-            f"providers.{ctx.api}: one {ctx.api} provider per stack (have {', '.join(ctx.providers)})."
-        )
-    return {ctx.api: next(iter(ctx.providers.values()))}
-
-
-async def _build_vector_io(ctx: BuildContext) -> dict[Api, Any]:
-    from llama_workbench.core.vector_stores import VectorStoresRouter
-    from llama_workbench.execution.engine import build_engine
-
-    kv = await ctx.storage.kv("metadata")
-    router = VectorStoresRouter(
-        ctx.providers,
-        kv,
-        ctx.apis[Api.inference],
-        ctx.apis[Api.models],
-        ctx.apis.get(Api.files),
-        ctx.config.vector_stores,
-        engine=build_engine(ctx.config),
-    )
-    await router.initialize()
-    return {Api.vector_io: router}
-
-
-async def _build_safety(ctx: BuildContext) -> dict[Api, Any]:
-    from llama_workbench.core.safety import SafetyRouter, ShieldsRoutingTable
-
-    kv = await ctx.storage.kv("metadata")
-    table = ShieldsRoutingTable(ctx.providers, kv, ctx.config.registered_resources.shields)
-    await table.initialize()
-    default = ctx.config.safety.default_shield_id if ctx.config.safety else None
-    return {Api.safety: SafetyRouter(table, default), Api.shields: table}
-
-
-async def _build_tool_runtime(ctx: BuildContext) -> dict[Api, Any]:
-    from llama_workbench.core.tool_runtime import ToolRuntimeRouter
-
-    return {Api.tool_runtime: ToolRuntimeRouter(ctx.providers)}
-
-
-async def _build_responses(ctx: BuildContext) -> dict[Api, Any]:
-    if len(ctx.providers) > 1:
-        raise ConfigError(
-            f"providers.responses: one responses provider per stack (have {', '.join(ctx.providers)})."
-        )
-    provider = next(iter(ctx.providers.values()))
-    # The provider keeps conversations: responses read and extend them.
-    return {Api.responses: provider, Api.conversations: provider.conversations}
-
-
-async def _build_datasetio(ctx: BuildContext) -> dict[Api, Any]:
-    from llama_workbench.core.datasets import build_datasetio
-
-    return await build_datasetio(ctx)
-
-
-async def _build_scoring(ctx: BuildContext) -> dict[Api, Any]:
-    from llama_workbench.core.scoring import build_scoring
-
-    return await build_scoring(ctx)
-
-
-async def _build_post_training(ctx: BuildContext) -> dict[Api, Any]:
-    from llama_workbench.core.post_training import build_post_training
-
-    return await build_post_training(ctx)
-
-
-async def _build_eval(ctx: BuildContext) -> dict[Api, Any]:
-    from llama_workbench.core.eval import build_eval
-
-    return await build_eval(ctx)
-
-
-API_DEFINITIONS: dict[Api, ApiDefinition] = {
-    Api.inference: ApiDefinition(
-        Api.inference,
-        protocol="llama_workbench.apis.inference.api:Inference",
-        provider_protocol="llama_workbench.apis.inference.api:InferenceProvider",
-        build=_build_inference,
-        uses=(Api.files,),  # `file` content parts in chat
-        table_api=Api.models,
-        table_protocol="llama_workbench.apis.models.api:Models",
-    ),
-    Api.files: ApiDefinition(
-        Api.files,
-        protocol="llama_workbench.apis.files.api:Files",
-        provider_protocol="llama_workbench.apis.files.api:FilesProvider",
-        build=_build_single,
-    ),
-    Api.vector_io: ApiDefinition(
-        Api.vector_io,
-        protocol="llama_workbench.apis.vector_io.api:VectorIO",
-        provider_protocol="llama_workbench.apis.vector_io.api:VectorIOProvider",
-        build=_build_vector_io,
-        requires=(Api.inference,),
-        uses=(Api.files,),
-    ),
-    Api.safety: ApiDefinition(
-        Api.safety,
-        protocol="llama_workbench.apis.safety.api:Safety",
-        provider_protocol="llama_workbench.apis.safety.api:SafetyProvider",
-        build=_build_safety,
-        table_api=Api.shields,
-        table_protocol="llama_workbench.apis.shields.api:Shields",
-    ),
-    Api.responses: ApiDefinition(
-        Api.responses,
-        protocol="llama_workbench.apis.responses.api:Responses",
-        provider_protocol="llama_workbench.apis.responses.api:ResponsesProvider",
-        build=_build_responses,
-        table_api=Api.conversations,
-        table_protocol="llama_workbench.apis.conversations.api:Conversations",
-        requires=(Api.inference,),
-        uses=(Api.vector_io, Api.tool_runtime, Api.safety),
-    ),
-    Api.tool_runtime: ApiDefinition(
-        Api.tool_runtime,
-        protocol="llama_workbench.apis.tool_runtime.api:ToolRuntime",
-        provider_protocol="llama_workbench.apis.tool_runtime.api:ToolRuntimeProvider",
-        build=_build_tool_runtime,
-    ),
-    Api.datasetio: ApiDefinition(
-        Api.datasetio,
-        protocol="llama_workbench.apis.datasetio.api:DatasetIO",
-        provider_protocol="llama_workbench.apis.datasetio.api:DatasetIOProvider",
-        build=_build_datasetio,
-        table_api=Api.datasets,
-        table_protocol="llama_workbench.apis.datasets.api:Datasets",
-    ),
-    Api.scoring: ApiDefinition(
-        Api.scoring,
-        protocol="llama_workbench.apis.scoring.api:Scoring",
-        provider_protocol="llama_workbench.apis.scoring.api:ScoringProvider",
-        build=_build_scoring,
-        table_api=Api.scoring_functions,
-        table_protocol="llama_workbench.apis.scoring_functions.api:ScoringFunctions",
-        uses=(Api.datasetio,),
-    ),
-    Api.eval: ApiDefinition(
-        Api.eval,
-        protocol="llama_workbench.apis.eval.api:Eval",
-        provider_protocol="llama_workbench.apis.eval.api:EvalProvider",
-        build=_build_eval,
-        table_api=Api.benchmarks,
-        table_protocol="llama_workbench.apis.benchmarks.api:Benchmarks",
-        requires=(Api.datasetio, Api.scoring, Api.inference),
-        uses=(Api.responses,),
-    ),
-    Api.post_training: ApiDefinition(
-        Api.post_training,
-        protocol="llama_workbench.apis.post_training.api:PostTraining",
-        provider_protocol="llama_workbench.apis.post_training.api:PostTrainingProvider",
-        build=_build_post_training,
-        requires=(Api.datasetio, Api.inference),
-    ),
-    Api.batches: ApiDefinition(
-        Api.batches,
-        protocol="llama_workbench.apis.batches.api:Batches",
-        provider_protocol="llama_workbench.apis.batches.api:BatchesProvider",
-        build=_build_single,
-        requires=(Api.inference, Api.files),
-        uses=(Api.responses,),
-    ),
-    Api.file_processors: ApiDefinition(
-        Api.file_processors,
-        protocol="llama_workbench.apis.file_processors.api:FileProcessors",
-        provider_protocol="llama_workbench.apis.file_processors.api:FileProcessorsProvider",
-        build=_build_single,
-        uses=(Api.files,),
-    ),
-}
-# Built into every stack, with no providers of their own.
-BUILTIN_PROTOCOLS = {
-    Api.providers: "llama_workbench.apis.providers.api:Providers",
-    Api.inspect: "llama_workbench.apis.inspect.api:Inspect",
-    Api.telemetry: "llama_workbench.apis.telemetry.api:Telemetry",  # with `telemetry.enabled`
-    Api.prompts: "llama_workbench.apis.prompts.api:Prompts",  # a core service, in every stack
-    Api.connectors: "llama_workbench.apis.connectors.api:Connectors",
-    Api.admin: "llama_workbench.apis.admin.api:Admin",  # admin-only routes when auth is on
-}
-# APIs whose implementation is the routing table of a routed API (enabled with it).
-TABLE_APIS = {d.table_api: d.api for d in API_DEFINITIONS.values() if d.table_api}
 
 
 def enabled_apis(config: StackConfig) -> list[Api]:
@@ -458,7 +230,7 @@ async def build_stack(
     engine = build_engine(plan.config)
     for api in plan.order:
         definition = API_DEFINITIONS[api]
-        protocol = _import_attr(definition.provider_protocol)
+        protocol = import_attr(definition.provider_protocol)
         built: dict[str, Any] = {}
         for p in plan.providers.get(api, []):
             dep_apis = (*p.spec.api_dependencies, *p.spec.optional_api_dependencies)
@@ -474,74 +246,6 @@ async def build_stack(
             built[p.provider_id] = impl
             instances[f"{api}/{p.provider_id}"] = impl
         context = BuildContext(api, plan.config, built, storage, dict(impls))
-        for built_api, impl in (await definition.build(context)).items():
+        for built_api, impl in (await load_builder(definition)(context)).items():
             impls[built_api] = wrap(built_api, impl) if wrap is not None else impl
     return impls, instances
-
-
-def check_protocol(impl: object, protocol: type, label: str) -> None:
-    """Every method of `protocol` must exist on `impl`, be async, and accept the same arguments."""
-    problems = []
-    for name, proto_fn in protocol_methods(protocol).items():
-        fn = getattr(impl, name, None)
-        if fn is None or not callable(fn):
-            problems.append(f"missing method {name}()")
-        elif not (inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)):
-            problems.append(f"{name}() must be 'async def'")
-        elif not _accepts_same_arguments(fn, proto_fn):
-            wanted = ", ".join(_unbound(proto_fn).parameters)
-            have = ", ".join(inspect.signature(fn).parameters)
-            problems.append(f"{name}({have}) must accept ({wanted})")
-    if problems:
-        raise ResolverError(
-            f"{label} does not implement {protocol.__name__}: " + "; ".join(problems)
-        )
-
-
-@functools.cache
-def protocol_methods(protocol: type) -> dict[str, Callable[..., Any]]:
-    """Public methods a Protocol declares, including those of the Protocols it extends."""
-    methods: dict[str, Callable[..., Any]] = {}
-    for cls in reversed(protocol.__mro__):
-        if cls in (object, Protocol) or not getattr(cls, "_is_protocol", False):
-            continue
-        for name, value in vars(cls).items():
-            if not name.startswith("_") and inspect.isfunction(value):
-                methods[name] = value
-    return methods
-
-
-def _unbound(fn: Callable[..., Any]) -> inspect.Signature:
-    sig = inspect.signature(fn)
-    return sig.replace(parameters=list(sig.parameters.values())[1:])
-
-
-def _accepts_same_arguments(fn: Callable[..., Any], proto_fn: Callable[..., Any]) -> bool:
-    params = list(_unbound(proto_fn).parameters.values())
-    args = [
-        object()
-        for p in params
-        if p.default is inspect.Parameter.empty and p.kind == p.POSITIONAL_OR_KEYWORD
-    ]
-    try:
-        inspect.signature(fn).bind(*args)
-    except TypeError:
-        return False
-    return True
-
-
-@functools.cache
-def public_protocol(api: Api) -> type:
-    """The Protocol callers of `api` use (the sync and async faces are generated from it)."""
-    if api in BUILTIN_PROTOCOLS:
-        return _import_attr(BUILTIN_PROTOCOLS[api])
-    if api in TABLE_APIS:
-        protocol = API_DEFINITIONS[TABLE_APIS[api]].table_protocol
-        assert protocol is not None
-        return _import_attr(protocol)
-    return _import_attr(API_DEFINITIONS[api].protocol)
-
-
-def _import_attr(path: str) -> Any:
-    module, _, attr = path.partition(":")
-    return getattr(importlib.import_module(module), attr)

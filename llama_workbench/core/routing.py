@@ -7,7 +7,7 @@ import builtins
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -34,6 +34,7 @@ from llama_workbench.core.access import (
 )
 from llama_workbench.core.completions_store import CompletionsStore, assembled
 from llama_workbench.core.config import ModelInput
+from llama_workbench.core.datatypes import Api
 from llama_workbench.core.errors import (
     BadRequestError,
     ConflictError,
@@ -47,6 +48,9 @@ logger = logging.getLogger(__name__)
 
 R = TypeVar("R", bound=BaseModel)
 Req = TypeVar("Req", bound=BaseModel)
+
+if TYPE_CHECKING:
+    from llama_workbench.core.build_context import BuildContext
 
 
 class ResourceTable(Generic[R]):
@@ -310,7 +314,9 @@ class InferenceRouter:
     ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
         # The model gets the files' text; the stored completion keeps the request as sent.
         routed = await inline_file_parts(request, self._files)
-        result = await self._route(routed, ModelType.llm, lambda p, r: p.chat_completion(r))
+        result: ChatCompletion | AsyncIterator[ChatCompletionChunk] = await self._route(
+            routed, ModelType.llm, lambda p, r: p.chat_completion(r)
+        )
         if self._store is None or request.store is False:
             return result
         if isinstance(result, ChatCompletion):
@@ -346,10 +352,15 @@ class InferenceRouter:
     async def completion(
         self, request: CompletionRequest
     ) -> Completion | AsyncIterator[Completion]:
-        return await self._route(request, ModelType.llm, lambda p, r: p.completion(r))
+        result: Completion | AsyncIterator[Completion] = await self._route(
+            request, ModelType.llm, lambda p, r: p.completion(r)
+        )
+        return result
 
     async def embeddings(self, request: EmbeddingsRequest) -> EmbeddingsResponse:
-        result = await self._route(request, ModelType.embedding, lambda p, r: p.embeddings(r))
+        result: EmbeddingsResponse = await self._route(
+            request, ModelType.embedding, lambda p, r: p.embeddings(r)
+        )
         return result
 
     async def rerank(self, request: RerankRequest) -> RerankResponse:
@@ -438,3 +449,20 @@ async def _relabel_stream(stream: AsyncIterator[Any], model_id: str) -> AsyncIte
         aclose = getattr(stream, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+async def build_inference(ctx: BuildContext) -> dict[Api, Any]:
+    """The inference router over its providers, and the models routing table."""
+    from llama_workbench.storage.config import InferenceStoreRef, SqlStoreRef
+
+    kv = await ctx.storage.kv("metadata")
+    table = ModelsRoutingTable(ctx.providers, kv, ctx.config.registered_resources.models)
+    await table.initialize()
+    store = None
+    ref = ctx.config.storage.stores.get("inference")
+    if isinstance(ref, InferenceStoreRef):
+        store = CompletionsStore(ctx.storage, ref, max_queue=ref.max_write_queue_size)
+    elif isinstance(ref, SqlStoreRef):
+        store = CompletionsStore(ctx.storage, ref)
+    router = InferenceRouter(table, store, ctx.apis.get(Api.files))
+    return {Api.inference: router, Api.models: table}

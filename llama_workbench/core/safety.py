@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llama_workbench.apis.safety.api import SafetyProvider
 from llama_workbench.apis.safety.models import (
@@ -25,11 +25,15 @@ from llama_workbench.core.access import (
     owner_for_new_resource,
 )
 from llama_workbench.core.config import ShieldInput
+from llama_workbench.core.datatypes import Api
 from llama_workbench.core.errors import BadRequestError, ConflictError, NotFoundError
 from llama_workbench.core.routing import ResourceTable
 from llama_workbench.storage.kv import KVStore
 
 BATCH_CONCURRENCY = 64  # shields that batch (toxicity) merge what arrives together
+
+if TYPE_CHECKING:
+    from llama_workbench.core.build_context import BuildContext
 
 
 class ShieldsRoutingTable:
@@ -213,3 +217,12 @@ def _merge(
             merged.user_message = result.user_message
         merged.metadata[shield.identifier] = result.metadata
     return merged
+
+
+async def build_safety(ctx: BuildContext) -> dict[Api, Any]:
+    """The safety router over its providers, and the shields routing table."""
+    kv = await ctx.storage.kv("metadata")
+    table = ShieldsRoutingTable(ctx.providers, kv, ctx.config.registered_resources.shields)
+    await table.initialize()
+    default = ctx.config.safety.default_shield_id if ctx.config.safety else None
+    return {Api.safety: SafetyRouter(table, default), Api.shields: table}

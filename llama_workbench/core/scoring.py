@@ -31,6 +31,7 @@ from llama_workbench.core.access import (
     check_create,
     owner_for_new_resource,
 )
+from llama_workbench.core.build_context import BuildContext
 from llama_workbench.core.config import validation_problems
 from llama_workbench.core.datatypes import Api
 from llama_workbench.core.errors import (
@@ -41,7 +42,6 @@ from llama_workbench.core.errors import (
     NotFoundError,
     UnprocessableError,
 )
-from llama_workbench.core.resolver import BuildContext
 from llama_workbench.core.routing import ResourceTable
 from llama_workbench.providers.utils.scoring import gather_all, overlay_params
 from llama_workbench.storage.kv import KVStore

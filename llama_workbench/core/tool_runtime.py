@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llama_workbench.apis.tool_runtime.api import (
     KeyedToolRuntime,
@@ -13,6 +13,7 @@ from llama_workbench.apis.tool_runtime.api import (
 )
 from llama_workbench.apis.tool_runtime.models import ToolDef, ToolGroup, ToolInvocationResult
 from llama_workbench.core.access import TOOL_GROUP, can_access, check_access, check_create
+from llama_workbench.core.datatypes import Api
 from llama_workbench.core.errors import (
     BadRequestError,
     ConflictError,
@@ -23,6 +24,9 @@ from llama_workbench.core.errors import (
 # (provider, tool group id) pairs, and the groups whose tools could not be listed.
 _Owners = builtins.list[tuple[ToolRuntimeProvider, str]]
 _Failures = builtins.list[tuple[str, LlamaWorkbenchError]]
+
+if TYPE_CHECKING:
+    from llama_workbench.core.build_context import BuildContext
 
 
 class ToolRuntimeRouter:
@@ -188,3 +192,8 @@ class ToolRuntimeRouter:
 
 def _keyed(provider: ToolRuntimeProvider) -> bool:
     return not isinstance(provider, KeyedToolRuntime) or provider.has_api_key()
+
+
+async def build_tool_runtime(ctx: BuildContext) -> dict[Api, Any]:
+    """The tool runtime router over its providers."""
+    return {Api.tool_runtime: ToolRuntimeRouter(ctx.providers)}

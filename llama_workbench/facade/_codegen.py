@@ -74,7 +74,7 @@ class FaceWriter:
         self.imports.add("typing", "TYPE_CHECKING", runtime=True)
 
     def module(self) -> str:
-        from llama_workbench.core.resolver import protocol_methods
+        from llama_workbench.core.protocols import protocol_methods
 
         protocols = [self.protocol, *getattr(self.protocol, "__sub_protocols__", {}).values()]
         sync = self.sync
@@ -114,7 +114,7 @@ class FaceWriter:
         return "\n".join(lines) + "\n"
 
     def _method(self, protocol: type, name: str, sync: bool) -> Method:
-        from llama_workbench.core.resolver import protocol_methods
+        from llama_workbench.core.protocols import protocol_methods
 
         fn = protocol_methods(protocol)[name]
         namespace = vars(sys.modules[fn.__module__])
@@ -284,7 +284,7 @@ def face_name(protocol: type, sync: bool) -> str:
 
 def api_protocols() -> dict[Api, type]:
     """Every API a stack may serve, with the Protocol its callers use."""
-    from llama_workbench.core.resolver import public_protocol
+    from llama_workbench.core.api_table import public_protocol
 
     found: dict[Api, type] = {}
     for api in Api:

@@ -25,10 +25,11 @@ from opentelemetry.trace import Status, StatusCode
 from pydantic import BaseModel
 
 from llama_workbench.apis.inference.models import EmbeddingsResponse
+from llama_workbench.core.api_table import TABLE_APIS, public_protocol
 from llama_workbench.core.bridge import is_async_iterator
 from llama_workbench.core.datatypes import Api
 from llama_workbench.core.errors import LlamaWorkbenchError, MissingDependencyError
-from llama_workbench.core.resolver import TABLE_APIS, protocol_methods, public_protocol
+from llama_workbench.core.protocols import protocol_methods
 from llama_workbench.tracking import propagation
 from llama_workbench.tracking.attributes import (
     call_content,

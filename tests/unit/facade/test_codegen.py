@@ -6,7 +6,7 @@ import inspect
 
 import pytest
 
-from llama_workbench.core.resolver import protocol_methods
+from llama_workbench.core.protocols import protocol_methods
 from llama_workbench.facade import _codegen
 from llama_workbench.facade._runtime import AsyncFace, Face, SyncFace
 
