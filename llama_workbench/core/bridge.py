@@ -169,7 +169,8 @@ class SyncStream(Iterator[T]):
         if not ok:
             self._done = True
             raise item
-        return item
+        value: T = item
+        return value
 
     def _get(self) -> tuple[bool, Any]:
         while True:

@@ -93,7 +93,8 @@ def _sa_type(column_type: ColumnType) -> TypeEngine[Any]:
     import sqlalchemy as sa
 
     if column_type is ColumnType.DATETIME:
-        return _utc_datetime_type()()
+        utc: TypeEngine[Any] = _utc_datetime_type()()
+        return utc
     types: dict[ColumnType, TypeEngine[Any]] = {
         ColumnType.INTEGER: sa.Integer(),
         ColumnType.STRING: sa.String(),

@@ -65,9 +65,10 @@ def create_router(impl: ToolRuntime) -> APIRouter:
         summary="Retrieve context from vector stores.",
     )
     async def rag_query(request: RAGQueryRequest) -> RAGQueryResult:
-        return await impl.rag.query(  # type: ignore[attr-defined]
+        result: RAGQueryResult = await impl.rag.query(  # type: ignore[attr-defined]
             request.content, request.vector_store_ids, request.query_config
         )
+        return result
 
     @router.post("/v1/tool-runtime/rag-tool/insert", summary="Index documents into a vector store.")
     async def rag_insert(request: RAGInsertRequest) -> None:
