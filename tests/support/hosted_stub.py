@@ -30,7 +30,7 @@ class Failure:
 class HostedStub:
     """`with HostedStub(routes) as s:` serves `routes(s, app)` at s.url until the block ends.
 
-    Every request is kept in `requests` (method, path, query, headers, raw and JSON body); a
+    Every request is kept in `requests` (method, path, query and its raw string, headers, raw and JSON body); a
     failure queued with `fail_next` answers the next request that passes the service's checks.
     """
 
@@ -73,6 +73,7 @@ class HostedStub:
             "method": request.method,
             "path": request.url.path,
             "query": dict(request.query_params),
+            "query_string": request.url.query,
             "headers": dict(request.headers),
             "raw": raw,
             "body": body,

@@ -65,9 +65,14 @@ async def chunks(model: str, text: str | None, call: dict[str, Any] | None) -> A
 
 
 def openai_routes(
-    prefix: str, authorize: Authorize, models: list[str], embedding_models: tuple[str, ...] = ()
+    prefix: str,
+    authorize: Authorize,
+    models: list[str],
+    embedding_models: tuple[str, ...] = (),
+    custom_metadata: dict[str, dict[str, Any]] | None = None,
 ) -> Callable[[HostedStub, FastAPI], None]:
-    """Routes of /chat/completions, /models (and /embeddings) under `prefix`."""
+    """Routes of /chat/completions, /models (and /embeddings) under `prefix`; a Llama Stack
+    server lists its models with `custom_metadata` (model_type, ...)."""
 
     def routes(stub: HostedStub, app: FastAPI) -> None:
         async def gate(request: Request) -> tuple[dict[str, Any], Response | None]:
@@ -99,6 +104,9 @@ def openai_routes(
             if refused is not None:
                 return refused
             data = [{"id": m, "object": "model", "created": 0, "owned_by": "test"} for m in models]
+            for entry in data:
+                if custom_metadata and entry["id"] in custom_metadata:
+                    entry["custom_metadata"] = custom_metadata[entry["id"]]
             return JSONResponse({"object": "list", "data": data})
 
         @app.post(f"{prefix}/embeddings")

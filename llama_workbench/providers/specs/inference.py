@@ -85,6 +85,14 @@ _NATIVE = (
      "Anthropic's Messages API (tool use, streaming, system prompts)."),
     ("bedrock", "BedrockConfig", ("botocore",), "bedrock",
      "Amazon Bedrock's OpenAI-compatible endpoint: a Bedrock API key, or SigV4 (botocore)."),
+    ("vertexai", "VertexAIConfig", ("google-auth",), "vertexai",
+     "Vertex AI's OpenAI-compatible endpoint: an access token, or Application Default Credentials."),
+    ("watsonx", "WatsonXConfig", (), None,
+     "IBM watsonx.ai's chat and embeddings APIs (IBM Cloud IAM tokens from the API key)."),
+    ("oci", "OCIConfig", ("oci",), "oci",
+     "OCI Generative AI's OpenAI-compatible endpoint, every request signed (the oci package)."),
+    ("passthrough", "PassthroughConfig", (), None,
+     "Another Llama Stack server: requests forwarded as they are, with 0.7.3's key rules."),
 )  # fmt: skip
 
 

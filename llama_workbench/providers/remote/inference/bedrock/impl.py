@@ -63,7 +63,7 @@ class _BedrockAuth(httpx.Auth):
                     f"Provider '{self._adapter.provider_id}' has no credentials: set api_key to "
                     "a Bedrock API key (the starter config reads AWS_BEARER_TOKEN_BEDROCK), pass "
                     'one per request in X-LlamaStack-Provider-Data as {"aws_bearer_token_bedrock":'
-                    ' ...}, or give AWS credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, '
+                    " ...}, or give AWS credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
                     "~/.aws, an instance role) to sign requests with SigV4."
                 )
             sign(request, credentials, self._adapter.config)

@@ -5,7 +5,7 @@ errors; then a cassette in the documented reply shapes replays offline."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +53,21 @@ def api() -> Iterator[HostedStub]:
         yield stub
 
 
+MADE: list[Any] = []  # adapters made by the current test, shut down after it
+
+
+@pytest.fixture(autouse=True)
+async def _shut_down() -> AsyncIterator[None]:
+    yield
+    while MADE:
+        await MADE.pop().shutdown()
+
+
 def adapter(base: str, key: str | None = KEY, **config: Any) -> AnthropicAdapter:
     settings = {"base_url": f"{base}/v1", "api_key": key, "backoff_s": 0.0, **config}
-    return AnthropicAdapter("anthropic", AnthropicConfig(**settings))
+    made = AnthropicAdapter("anthropic", AnthropicConfig(**settings))
+    MADE.append(made)
+    return made
 
 
 def chat(**kw: Any) -> ChatCompletionRequest:

@@ -5,7 +5,7 @@ Bedrock API key as a bearer token, or a SigV4 signature the stand-in checks as A
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +74,21 @@ def signing(env: pytest.MonkeyPatch, secret: str = aws_sigv4.SECRET_KEY) -> None
     env.setenv("AWS_SESSION_TOKEN", aws_sigv4.SESSION_TOKEN)
 
 
+MADE: list[Any] = []  # adapters made by the current test, shut down after it
+
+
+@pytest.fixture(autouse=True)
+async def _shut_down() -> AsyncIterator[None]:
+    yield
+    while MADE:
+        await MADE.pop().shutdown()
+
+
 def adapter(base: str, key: str | None = KEY, **config: Any) -> BedrockAdapter:
     settings = {"base_url": f"{base}/v1", "api_key": key, "region_name": REGION, **config}
-    return BedrockAdapter("bedrock", BedrockConfig(backoff_s=0.0, **settings))
+    made = BedrockAdapter("bedrock", BedrockConfig(backoff_s=0.0, **settings))
+    MADE.append(made)
+    return made
 
 
 def chat(**kw: Any) -> ChatCompletionRequest:
