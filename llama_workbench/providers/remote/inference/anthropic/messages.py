@@ -38,8 +38,14 @@ FINISH_REASONS: dict[str, Any] = {
     "refusal": "content_filter",
 }
 # OpenAI fields the Messages API has no counterpart for: refused, never dropped.
-_UNSERVED = ("logprobs", "top_logprobs", "frequency_penalty", "presence_penalty", "seed")
-_UNSERVED += ("logit_bias",)
+_UNSERVED = (
+    "logprobs",
+    "top_logprobs",
+    "frequency_penalty",
+    "presence_penalty",
+    "seed",
+    "logit_bias",
+)
 # Ours, not the service's: kept by this stack (stored completions), never sent.
 _LOCAL = {"store", "metadata"}
 

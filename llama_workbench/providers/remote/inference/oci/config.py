@@ -18,7 +18,7 @@ class OCIConfig(OpenAICompatConfig):
     file."""
 
     oci_auth_type: Literal["instance_principal", "config_file"] = Field(
-        default_factory=lambda: os.getenv("OCI_AUTH_TYPE", "instance_principal"),  # type: ignore[arg-type,return-value]
+        default_factory=lambda: os.getenv("OCI_AUTH_TYPE", "instance_principal"),  # type: ignore[arg-type]
         description="instance_principal (on OCI compute) or config_file (a user's API key).",
     )
     oci_region: str = Field(

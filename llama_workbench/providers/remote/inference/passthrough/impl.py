@@ -36,10 +36,10 @@ class PassthroughAdapter(OpenAICompatAdapter):
                 # One header per name, whatever its case; control characters never go out.
                 headers = {k: v for k, v in headers.items() if k.lower() != header.lower()}
                 headers[header] = "".join(c for c in value if c.isprintable())
-        key, _ = self._api_key()
-        if key is not None:
+        api_key, _ = self._api_key()
+        if api_key is not None:
             headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
-            headers.update(self._key_headers(key))
+            headers.update(self._key_headers(api_key))
         return headers
 
     def _target(self, path: str, body: dict[str, Any] | None) -> tuple[str, dict[str, str]]:
