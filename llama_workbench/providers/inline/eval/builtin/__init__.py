@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from llama_workbench.core.datatypes import ProviderDeps
 from llama_workbench.providers.inline.eval.builtin.config import BuiltinEvalConfig
 
+if TYPE_CHECKING:
+    from llama_workbench.providers.inline.eval.builtin.impl import BuiltinEval
 
-async def create(config: BuiltinEvalConfig, deps: ProviderDeps) -> object:
+
+async def create(config: BuiltinEvalConfig, deps: ProviderDeps) -> BuiltinEval:
     from llama_workbench.providers.inline.eval.builtin.impl import BuiltinEval
 
     impl = BuiltinEval(config, deps)

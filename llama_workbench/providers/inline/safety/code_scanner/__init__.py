@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from llama_workbench.core.datatypes import ProviderDeps
 from llama_workbench.providers.inline.safety.code_scanner.config import CodeScannerConfig
 from llama_workbench.providers.utils.installed import require_installed
 
+if TYPE_CHECKING:
+    from llama_workbench.providers.inline.safety.code_scanner.impl import CodeScannerImpl
 
-async def create(config: CodeScannerConfig, deps: ProviderDeps) -> object:
+
+async def create(config: CodeScannerConfig, deps: ProviderDeps) -> CodeScannerImpl:
     from llama_workbench.providers.inline.safety.code_scanner.impl import CodeScannerImpl
     from llama_workbench.providers.inline.safety.code_scanner.rules import (
         PROVIDER,

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from llama_workbench.core.datatypes import Api, ProviderDeps
 from llama_workbench.core.errors import ResolverError
 from llama_workbench.providers.inline.safety.llama_guard.config import LlamaGuardConfig
 
+if TYPE_CHECKING:
+    from llama_workbench.providers.inline.safety.llama_guard.impl import LlamaGuardSafety
+
 __all__ = ["LlamaGuardConfig", "create"]
 
 
-async def create(config: LlamaGuardConfig, deps: ProviderDeps) -> object:
+async def create(config: LlamaGuardConfig, deps: ProviderDeps) -> LlamaGuardSafety:
     from llama_workbench.providers.inline.safety.llama_guard.impl import LlamaGuardSafety
 
     models = deps.apis.get(Api.models)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from llama_workbench.core.datatypes import ProviderDeps
 from llama_workbench.providers.inline.vector_io.sqlite_vec.config import SqliteVecVectorIOConfig
 
+if TYPE_CHECKING:
+    from llama_workbench.providers.inline.vector_io.sqlite_vec.impl import SqliteVecVectorIO
 
-async def create(config: SqliteVecVectorIOConfig, deps: ProviderDeps) -> object:
+
+async def create(config: SqliteVecVectorIOConfig, deps: ProviderDeps) -> SqliteVecVectorIO:
     from llama_workbench.providers.inline.vector_io.sqlite_vec.impl import SqliteVecVectorIO
 
     impl = SqliteVecVectorIO(config, deps)

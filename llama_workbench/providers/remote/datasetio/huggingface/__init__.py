@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from llama_workbench.core.datatypes import ProviderDeps
 from llama_workbench.providers.remote.datasetio.huggingface.config import (
     HuggingfaceDatasetIOConfig,
 )
 
+if TYPE_CHECKING:
+    from llama_workbench.providers.remote.datasetio.huggingface.impl import HuggingfaceDatasetIO
 
-async def create(config: HuggingfaceDatasetIOConfig, deps: ProviderDeps) -> object:
+
+async def create(config: HuggingfaceDatasetIOConfig, deps: ProviderDeps) -> HuggingfaceDatasetIO:
     from llama_workbench.providers.remote.datasetio.huggingface.impl import (
         HuggingfaceDatasetIO,
     )

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from llama_workbench.core.datatypes import ProviderDeps
 from llama_workbench.providers.remote.tool_runtime.model_context_protocol.config import (
     ModelContextProtocolConfig,
 )
 
+if TYPE_CHECKING:
+    from llama_workbench.providers.remote.tool_runtime.model_context_protocol.impl import (
+        ModelContextProtocolToolRuntime,
+    )
 
-async def create(config: ModelContextProtocolConfig, deps: ProviderDeps) -> object:
+
+async def create(
+    config: ModelContextProtocolConfig, deps: ProviderDeps
+) -> ModelContextProtocolToolRuntime:
     from llama_workbench.providers.remote.tool_runtime.model_context_protocol.impl import (
         ModelContextProtocolToolRuntime,
     )

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from llama_workbench.core.datatypes import ProviderDeps
 from llama_workbench.providers.remote.tool_runtime.wolfram_alpha.config import (
     WolframAlphaToolConfig,
 )
 
+if TYPE_CHECKING:
+    from llama_workbench.providers.remote.tool_runtime.wolfram_alpha.impl import (
+        WolframAlphaToolRuntime,
+    )
 
-async def create(config: WolframAlphaToolConfig, deps: ProviderDeps) -> object:
+
+async def create(config: WolframAlphaToolConfig, deps: ProviderDeps) -> WolframAlphaToolRuntime:
     from llama_workbench.providers.remote.tool_runtime.wolfram_alpha.impl import (
         WolframAlphaToolRuntime,
     )
