@@ -2,14 +2,15 @@
 
 Each actor builds one small stack of its own (the inference providers of the job's models): it
 holds one model client, or loads an inline model once. The driver writes every finished row to
-the job's store as it arrives, so a job that loses a worker (Ray restarts it and retries the
-row) or its driver (job_resume) never redoes a finished row."""
+the job's store as it arrives, so a job that loses a worker (the rows not yet stored run again on
+a new pool) or its driver (job_resume) never redoes a finished row."""
 
 from __future__ import annotations
 
 import asyncio
 import importlib
 import json
+import logging
 import os
 import socket
 import tempfile
@@ -21,6 +22,8 @@ from llama_workbench.core.errors import LlamaWorkbenchError
 
 if TYPE_CHECKING:
     from llama_workbench.execution.engine import ExecutionEngine
+
+logger = logging.getLogger(__name__)
 
 # Rows per block: one (each row comes back as it finishes) up to this many rows, then more.
 _MAX_BLOCKS = 20_000
@@ -36,6 +39,7 @@ class RowFailedError(LlamaWorkbenchError):
     error_type = "row_failed"
 
 
+_POOLS = 3  # actor pools a job may go through when workers die
 _STOP_POLL_S = 0.25  # how often a worker running a row asks whether the job was cancelled
 
 
@@ -140,14 +144,59 @@ def _stream(
     stop: threading.Event,
     stop_flag: list[Any],
 ) -> None:
+    """Run the rows on a fresh actor pool; a worker that dies fails that pool at once (no actor
+    restart, no task retry) and the rows not yet delivered run again on a new pool, at most
+    _POOLS times. Ray Data's own recovery binds the dead worker's row to that actor's restart:
+    the job then waits on one restart (re-importing the package, rebuilding the worker's stack)
+    and hangs with no error if the restarted actor ends up dead."""
+    import ray
     import ray.data
 
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
-    settings = engine.settings
     flag = ray.remote(num_cpus=0)(StopFlag).remote()
     stop_flag.append(flag)
-    records = [{"index": i, "payload": json.dumps(p, default=str)} for i, p in items]
+    pending = dict(items)
+    try:
+        for attempt in range(1, _POOLS + 1):
+            try:
+                _one_pool(engine, stack_config, handler, pending, deliver, stop, flag)
+                return
+            except RowFailedError:
+                raise
+            except Exception as exc:
+                if stop.is_set():
+                    return
+                if not _worker_died(exc):
+                    raise
+                if attempt == _POOLS:
+                    raise RowFailedError(
+                        f"Ray workers died {_POOLS} times; {len(pending)} rows not run: "
+                        f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                    ) from exc
+                logger.warning(
+                    "a Ray worker died (%s); %d rows run again on a new pool",
+                    type(exc).__name__,
+                    len(pending),
+                )
+    finally:
+        ray.kill(flag)
+
+
+def _one_pool(
+    engine: ExecutionEngine,
+    stack_config: dict[str, Any],
+    handler: str,
+    pending: dict[int, dict[str, Any]],
+    deliver: Callable[[int, dict[str, Any], str], None],
+    stop: threading.Event,
+    flag: Any,
+) -> None:
+    """One Ray Data pass over `pending`; each row delivered is removed from it."""
+    import ray.data
+
+    settings = engine.settings
+    records = [{"index": i, "payload": json.dumps(p, default=str)} for i, p in pending.items()]
     dataset = ray.data.from_items(records, override_num_blocks=min(len(records), _MAX_BLOCKS))
     size = min(settings.num_workers, len(records))
     mapped = dataset.map_batches(
@@ -156,6 +205,9 @@ def _stream(
         batch_size=1,
         # One row at a time per actor: a slow row never holds others queued behind it.
         compute=ray.data.ActorPoolStrategy(size=size, max_tasks_in_flight_per_actor=1),
+        # A dead worker fails this pass (the driver runs what is left on a new pool).
+        max_restarts=0,
+        max_task_retries=0,
         **settings.ray_resources(),
     )
     rows = mapped.iter_rows()
@@ -166,11 +218,28 @@ def _stream(
             outcome = json.loads(row["result"])
             if "cancelled" in outcome:
                 continue
+            index = int(row["index"])
             if "error" in outcome:
-                raise RowFailedError(f"row {int(row['index'])}: {outcome['error']}")
-            deliver(int(row["index"]), outcome["ok"], str(row["worker"]))
+                raise RowFailedError(f"row {index}: {outcome['error']}")
+            if pending.pop(index, None) is None:
+                continue  # delivered already (never stored twice)
+            deliver(index, outcome["ok"], str(row["worker"]))
     finally:
         close = getattr(rows, "close", None)
         if close is not None:
             close()  # stops the streaming executor and its actors
-        ray.kill(flag)
+
+
+def _worker_died(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) says a Ray worker process or its node died."""
+    from ray import exceptions
+
+    died = (exceptions.RayActorError, exceptions.WorkerCrashedError, exceptions.NodeDiedError)
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, died):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

@@ -93,23 +93,18 @@ def test_eval_job_on_ray_end_to_end_and_resume(
         assert run.data.metrics["basic::equality/accuracy"] == 0.75
 
 
-@pytest.mark.xfail(
-    reason="since the StopFlag actor (prompt cancel) joined the actors' constructor arguments, "
-    "a killed RowWorker's restart did not finish the job in 120 s in one run; passed before",
-    strict=False,
-)
 def test_a_worker_killed_mid_job_loses_no_row(
     ray_head: RayCluster, tmp_path: Path, model: ScriptedModelServer
 ) -> None:
     model.responder = answer(delay_s=0.4)
     with Stack.from_config(ray_config(tmp_path, model, ray_head.address)) as stack:
         job = stack.eval.run_eval("qa-bench", CANDIDATE)
-        wait_until(
-            lambda: stack.eval.job_status("qa-bench", job.job_id).completed_rows >= 1, limit_s=120
-        )
-        victims = ray_head.worker_pids("RowWorker")
-        assert victims, "no RowWorker actor process found"
-        os.kill(victims[0], signal.SIGKILL)  # Ray restarts the actor and retries its row
+        progress = lambda: stack.eval.job_status("qa-bench", job.job_id).completed_rows  # noqa: E731
+        wait_until(lambda: progress() >= 1, limit_s=120)
+        # A worker of this job running a row (an earlier job's actors may still be exiting).
+        wait_until(lambda: _running_rows(ray_head), limit_s=30)
+        os.kill(_running_rows(ray_head)[0], signal.SIGKILL)
+        kept = progress()  # stored before the kill: never asked again
         wait_until(lambda: finished(stack, job.job_id), limit_s=120)
         status = stack.eval.job_status("qa-bench", job.job_id)
         assert status.status == "completed" and status.completed_rows == 4, status.error
@@ -120,10 +115,25 @@ def test_a_worker_killed_mid_job_loses_no_row(
             "blue",
             "Atlantic",
         ]
-        # Each row stored once; only a row in flight on the killed worker may be asked twice.
+        # Every row stored once; only rows not stored when the worker died are asked again
+        # (its row, and those in flight or not yet handed back when its pool failed), once.
         counts = asked(model)
         assert set(counts) == {r["input_query"] for r in _rows()}
-        assert sum(counts.values()) <= 5
+        assert set(counts.values()) <= {1, 2}
+        assert sum(counts.values()) - 4 <= 4 - kept
+
+
+def _running_rows(cluster: RayCluster) -> list[int]:
+    """Pids of RowWorker actors in the middle of a row (their title names the method)."""
+    running = []
+    for pid in cluster.worker_pids("RowWorker"):
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if ".submit" in title:
+            running.append(pid)
+    return running
 
 
 def test_an_unreachable_cluster_is_one_clear_error(
