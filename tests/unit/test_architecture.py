@@ -19,8 +19,6 @@ DEFERRED_BACK_EDGES = {
     ("core.compat", "core.config"),
     # stack.openai(): the in-process SDK clients talk to the stack's own REST app.
     ("core.inprocess_clients", "server.app"),
-    # Ray runs a file batch's ingestion, which calls back into the store's files service.
-    ("core.vector_stores.distributed", "core.vector_stores.files"),
 }
 
 # Arrows that must not exist, at any level (package prefixes, with the dot).

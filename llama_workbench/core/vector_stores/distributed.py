@@ -15,12 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 from llama_workbench.apis.vector_io.models import ChunkingStrategyContextual
 from llama_workbench.core.errors import UnprocessableError
-from llama_workbench.core.vector_stores.ingest import _parsed, _reporter, _Source, chunk_sizes
+from llama_workbench.core.vector_stores.ingest import (
+    TextLimits,
+    _parsed,
+    _reporter,
+    _Source,
+    chunk_sizes,
+    committed_chunks,
+)
 
 if TYPE_CHECKING:
     from llama_workbench.apis.vector_io.api import ProgressCallback
+    from llama_workbench.core.vector_stores.files import FileIngestion
     from llama_workbench.core.vector_stores.records import FileRecord
-    from llama_workbench.core.vector_stores.router import VectorStoresRouter
     from llama_workbench.execution.engine import ExecutionEngine
 
 _HANDLER = "llama_workbench.core.vector_stores.distributed:embed_file"
@@ -48,7 +55,7 @@ async def embed_file(stack: Any, payload: dict[str, Any]) -> dict[str, Any]:
     model = payload["model"]
     tokenizer, limit = await inference.tokenizer_info(model)
     spans = word_token_spans if tokenizer is None else hf_token_spans(tokenizer)
-    limits = SimpleNamespace(spans=spans, max_input_tokens=limit)
+    limits = TextLimits(spans, "words" if tokenizer is None else model, limit)
     content = base64.b64decode(payload["content"])
     try:
         _, pieces = await _parsed(
@@ -84,7 +91,7 @@ async def embed_file(stack: Any, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 async def ingest_on_ray(
-    router: VectorStoresRouter,
+    files: FileIngestion,
     engine: ExecutionEngine,
     entries: list[FileRecord],
     batch_id: str,
@@ -95,19 +102,18 @@ async def ingest_on_ray(
     """Index a file batch's files on Ray; each file is stored (and shown completed) as it returns.
 
     Files still running when the batch is cancelled end cancelled, their chunks removed."""
-    from llama_workbench.core.vector_stores.files import _committed
     from llama_workbench.execution.rows import run_rows_on_ray
 
     items, state = [], {}
     models = set()
     for index, entry in enumerate(entries):
-        record = router.store(entry.file.vector_store_id)
-        provider = router._provider(record)
+        record = files.catalog.store(entry.file.vector_store_id)
+        provider = files.catalog.provider(record)
         entry = entry.model_copy(update={"batch_id": batch_id})
-        await router._records.put_file(entry)
-        present = await _committed(provider, record.identifier, entry.file.id, resume)
-        limits = await router.text_limits(record.embedding_model)
-        content = await router._files().retrieve_file_content(entry.file.id)
+        await files.catalog.records.put_file(entry)
+        present = await committed_chunks(provider, record.identifier, entry.file.id, resume)
+        limits = await files.catalog.text_limits(record.embedding_model)
+        content = await files.files_api().retrieve_file_content(entry.file.id)
         state[index] = (entry, record, provider, present, limits)
         models.add(record.embedding_model)
         present_index = sorted(int(c.rsplit("-", 1)[1]) for c in present)
@@ -115,7 +121,7 @@ async def ingest_on_ray(
             (index, {"model": record.embedding_model, "filename": entry.filename,
                      "content": base64.b64encode(content).decode(), "present": present_index,
                      "sizes": list(chunk_sizes(entry.file.chunking_strategy, limits)),
-                     "batch_size": router._config.embedding_batch_size})
+                     "batch_size": files.catalog.config.embedding_batch_size})
         )  # fmt: skip
     done: set[int] = set()
 
@@ -123,14 +129,14 @@ async def ingest_on_ray(
         entry, record, provider, _present, limits = state[index]
         done.add(index)
         if "error" in result:
-            await router._failed(provider, record, entry, UnprocessableError(result["error"]), None)
+            await files.failed(provider, record, entry, UnprocessableError(result["error"]), None)
             return
         source = _Source(record, entry.file.id, entry.filename, limits.tokenizer_name, _now())
         chunks = [
             source.chunk(SimpleNamespace(**piece), piece["text"], vector)
             for piece, vector in zip(result["pieces"], result["vectors"], strict=True)
         ]
-        size = router._config.embedding_batch_size
+        size = files.catalog.config.embedding_batch_size
         for start in range(0, len(chunks), size):
             await provider.add_chunks(record.identifier, chunks[start : start + size])
         report = _reporter(on_progress, entry.file.id, entry.filename, result["total"])
@@ -138,9 +144,9 @@ async def ingest_on_ray(
         entry.chunks = result["total"]
         vectors_bytes = 4 * record.embedding_dimension * result["total"]
         entry.file.usage_bytes = result["text_bytes"] + vectors_bytes
-        await router._finish(entry, "completed", None)
+        await files.finish(entry, "completed", None)
 
-    resolved = [await router._models.resolve(m) for m in sorted(models)]
+    resolved = [await files.catalog.models.resolve(m) for m in sorted(models)]
     stack = engine.worker_stack(resolved)
     work = asyncio.ensure_future(run_rows_on_ray(engine, stack, _HANDLER, items, finished))
     watcher = asyncio.ensure_future(_watch(cancelled, work))
@@ -156,10 +162,10 @@ async def ingest_on_ray(
         if index in done:
             continue
         if failure is not None:
-            await router._failed(provider, record, entry, failure, on_progress)
+            await files.failed(provider, record, entry, failure, on_progress)
         else:  # cancelled before its file came back
             await provider.delete_file_chunks(record.identifier, entry.file.id)
-            await router._finish(entry, "cancelled", None)
+            await files.finish(entry, "cancelled", None)
 
 
 async def _watch(cancelled: Callable[[], Awaitable[bool]], work: asyncio.Future[Any]) -> None:

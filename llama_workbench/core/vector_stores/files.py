@@ -7,7 +7,6 @@ import builtins
 import logging
 import time
 import uuid
-from abc import ABC, abstractmethod
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +30,12 @@ from llama_workbench.core.errors import (
 )
 from llama_workbench.core.vector_stores.contextual import contextual_model, contextualizer
 from llama_workbench.core.vector_stores.distributed import ingest_on_ray, runs_on_ray
-from llama_workbench.core.vector_stores.ingest import chunk_sizes, ingest_file, resolved_strategy
+from llama_workbench.core.vector_stores.ingest import (
+    chunk_sizes,
+    committed_chunks,
+    ingest_file,
+    resolved_strategy,
+)
 from llama_workbench.core.vector_stores.records import (
     BatchRecord,
     FileRecord,
@@ -45,11 +49,8 @@ from llama_workbench.core.vector_stores.records import (
 if TYPE_CHECKING:
     from llama_workbench.apis.vector_io.api import VectorIOProvider
     from llama_workbench.apis.vector_io.models import VectorStoreRecord
-    from llama_workbench.core.config import VectorStoresConfig
     from llama_workbench.core.policy import Action
-    from llama_workbench.core.routing import InferenceRouter, ResourceTable
-    from llama_workbench.core.vector_stores.ingest import TextLimits
-    from llama_workbench.core.vector_stores.records import StoreRecords
+    from llama_workbench.core.vector_stores.catalog import StoreCatalog
     from llama_workbench.execution.engine import ExecutionEngine
 
 logger = logging.getLogger(__name__)
@@ -58,38 +59,30 @@ INTERRUPTED = "Indexing was interrupted and its vector store or provider is gone
 BATCH_CONCURRENCY = 2
 
 
-class StoreFiles(ABC):
-    """The file half of the Vector IO API (mixed into VectorStoresRouter, which provides these)."""
+class FileIngestion:
+    """The file half of the Vector IO API, owned by VectorStoresRouter: files attached one at a
+    time or in background batches (chunked, embedded, indexed into the store's provider),
+    listed, read back and removed. Work in the background is its own and ends at shutdown."""
 
-    # Provided by VectorStoresRouter.
-    _providers: dict[str, VectorIOProvider]
-    _table: ResourceTable[VectorStoreRecord]
-    _records: StoreRecords
-    _files_api: Any
-    _config: VectorStoresConfig
-    _tasks: set[asyncio.Task[Any]]
-    _inference: InferenceRouter
-    _engine: ExecutionEngine | None
+    def __init__(
+        self, catalog: StoreCatalog, files_api: Any, engine: ExecutionEngine | None = None
+    ) -> None:
+        self.catalog = catalog
+        self._files_api = files_api
+        self._engine = engine  # Ray runs file batches (parse, chunk, embed) when it is Ray
+        self._tasks: set[asyncio.Task[Any]] = set()
 
-    @abstractmethod
-    def store(self, vector_store_id: str, action: Action = "read") -> VectorStoreRecord: ...
+    async def shutdown(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    @abstractmethod
-    def _provider(self, record: VectorStoreRecord) -> VectorIOProvider: ...
-
-    @abstractmethod
-    def strategy(self, value: Any) -> Any: ...
-
-    @abstractmethod
-    async def embed(
-        self, model_id: str, texts: builtins.list[str]
-    ) -> builtins.list[builtins.list[float]]: ...
-
-    @abstractmethod
-    async def text_limits(self, model_id: str) -> TextLimits: ...
-
-    @abstractmethod
-    async def _touch(self, record: VectorStoreRecord) -> None: ...
+    def cancel(self, vector_store_id: str) -> None:
+        """Stop the store's work in the background (it is being deleted)."""
+        for task in list(self._tasks):
+            if task.get_name().startswith(f"{vector_store_id}:"):
+                task.cancel()
 
     async def attach_file(
         self,
@@ -101,26 +94,30 @@ class StoreFiles(ABC):
         *,
         background: bool = False,
     ) -> VectorStoreFileObject:
-        record = self.store(vector_store_id, "update")
+        record = self.catalog.store(vector_store_id, "update")
         strategy = await self._strategy_for(record, chunking_strategy)
         filename, size, error = await self._file_meta(file_id)
         entry = new_entry(record, file_id, filename, checked_attributes(attributes), strategy)
         if error is not None:
             # As OpenAI and Llama Stack 0.7.3 do: the store lists the file, failed, with the reason.
-            return (await self._finish(entry, "failed", error)).file
-        await self._touch(record)
-        await self._records.put_file(entry)  # in_progress on disk before any work: resumable
-        task = self._start(
+            return (await self.finish(entry, "failed", error)).file
+        await self.catalog.touch(record)
+        await self.catalog.records.put_file(entry)  # in_progress on disk before any work: resumable
+        task: asyncio.Task[FileRecord] = self._start(
             self._ingest(entry, on_progress, lambda: False), f"{record.identifier}:{file_id}"
         )
         if not background:
             return (await asyncio.shield(task)).file
-        wait = self._config.attach_wait_s if size <= self._config.attach_wait_max_bytes else 0.0
+        wait = (
+            self.catalog.config.attach_wait_s
+            if size <= self.catalog.config.attach_wait_max_bytes
+            else 0.0
+        )
         done, _ = await asyncio.wait({task}, timeout=wait)
         return task.result().file if done else entry.file
 
     def _start(self, work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
-        """Run `work` in the background, owned by the router (cancelled at shutdown)."""
+        """Run `work` in the background (cancelled at shutdown, or when its store goes)."""
         task = asyncio.get_running_loop().create_task(work, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -129,14 +126,14 @@ class StoreFiles(ABC):
     async def _strategy_for(self, record: VectorStoreRecord, value: Any) -> ChunkingStrategy:
         """The request's strategy, `auto` resolved to the `static` sizes this store's model gets
         (a contextual one without a model is a 400)."""
-        strategy = self.strategy(value)
-        contextual_model(strategy, self._config.contextual_retrieval_params)
-        return resolved_strategy(strategy, await self.text_limits(record.embedding_model))
+        strategy = self.catalog.strategy(value)
+        contextual_model(strategy, self.catalog.config.contextual_retrieval_params)
+        return resolved_strategy(strategy, await self.catalog.text_limits(record.embedding_model))
 
     async def _file_meta(self, file_id: str) -> tuple[str, int, FileLastError | None]:
         """The file's name and size, or why it can't be attached (an unknown id)."""
         try:
-            meta = await self._files().retrieve_file(file_id)
+            meta = await self.files_api().retrieve_file(file_id)
         except NotFoundError as exc:
             return "", 0, FileLastError(code="invalid_file", message=str(exc))
         return meta.filename, meta.bytes, None
@@ -154,14 +151,14 @@ class StoreFiles(ABC):
         `resume` keeps the chunks an interrupted run committed and indexes only the rest
         (chunk ids are the file's id and the chunk's index, the same in every run).
         """
-        record = self.store(entry.file.vector_store_id)
-        provider = self._provider(record)
+        record = self.catalog.store(entry.file.vector_store_id)
+        provider = self.catalog.provider(record)
         entry = entry.model_copy(update={"batch_id": batch_id or entry.batch_id})
-        await self._records.put_file(entry)
-        present = await _committed(provider, record.identifier, entry.file.id, resume)
+        await self.catalog.records.put_file(entry)
+        present = await committed_chunks(provider, record.identifier, entry.file.id, resume)
         try:
-            content = await self._files().retrieve_file_content(entry.file.id)
-            limits = await self.text_limits(record.embedding_model)
+            content = await self.files_api().retrieve_file_content(entry.file.id)
+            limits = await self.catalog.text_limits(record.embedding_model)
             result = await ingest_file(
                 provider=provider,
                 store=record,
@@ -170,8 +167,8 @@ class StoreFiles(ABC):
                 content=content,
                 sizes=chunk_sizes(entry.file.chunking_strategy, limits),
                 limits=limits,
-                embed=lambda texts: self.embed(record.embedding_model, texts),
-                batch_size=self._config.embedding_batch_size,
+                embed=lambda texts: self.catalog.embed(record.embedding_model, texts),
+                batch_size=self.catalog.config.embedding_batch_size,
                 on_progress=on_progress,
                 cancelled=cancelled,
                 present=present,
@@ -183,17 +180,19 @@ class StoreFiles(ABC):
             raise
         except CancelledError:
             await provider.delete_file_chunks(record.identifier, entry.file.id)
-            return await self._finish(entry, "cancelled", None)
+            return await self.finish(entry, "cancelled", None)
         except Exception as exc:
-            return await self._failed(provider, record, entry, exc, on_progress)
+            return await self.failed(provider, record, entry, exc, on_progress)
         entry.chunks = result.chunks
         entry.file.usage_bytes = result.usage_bytes
-        return await self._finish(entry, "completed", None)
+        return await self.finish(entry, "completed", None)
 
     def _contextual(self, strategy: ChunkingStrategy) -> Any:
-        return contextualizer(strategy, self._inference, self._config.contextual_retrieval_params)
+        return contextualizer(
+            strategy, self.catalog.inference, self.catalog.config.contextual_retrieval_params
+        )
 
-    async def _failed(
+    async def failed(
         self,
         provider: VectorIOProvider,
         record: VectorStoreRecord,
@@ -207,7 +206,7 @@ class StoreFiles(ABC):
             if not isinstance(exc, LlamaWorkbenchError) or exc.status_code >= 500
             else "invalid_file"
         )
-        failed = await self._finish(entry, "failed", FileLastError(code=code, message=str(exc)))
+        failed = await self.finish(entry, "failed", FileLastError(code=code, message=str(exc)))
         if on_progress is not None:
             from llama_workbench.apis.vector_io.api import IngestProgress
 
@@ -216,17 +215,17 @@ class StoreFiles(ABC):
             )
         return failed
 
-    async def _finish(
+    async def finish(
         self, entry: FileRecord, status: str, error: FileLastError | None
     ) -> FileRecord:
         entry = entry.model_copy(deep=True)
         entry.file.status = status  # type: ignore[assignment]
         entry.file.last_error = error
-        if self._table.get(entry.file.vector_store_id) is not None:  # not deleted meanwhile
-            await self._records.put_file(entry)
+        if self.catalog.exists(entry.file.vector_store_id):  # not deleted meanwhile
+            await self.catalog.records.put_file(entry)
         return entry
 
-    def _files(self) -> Any:
+    def files_api(self) -> Any:
         if self._files_api is None:
             raise BadRequestError(
                 "This stack has no files API: add a files provider (inline::localfs) to attach files."
@@ -242,8 +241,8 @@ class StoreFiles(ABC):
         order: Order = "desc",
         filter: str | None = None,
     ) -> VectorStoreFileListResponse:
-        self.store(vector_store_id)
-        files = [f.file for f in await self._records.files(vector_store_id)]
+        self.catalog.store(vector_store_id)
+        files = [f.file for f in await self.catalog.records.files(vector_store_id)]
         return file_page(files, after, before, limit, order, filter)
 
     async def retrieve_vector_store_file(
@@ -259,8 +258,8 @@ class StoreFiles(ABC):
         include_metadata: bool = False,
     ) -> VectorStoreFileContentResponse:
         await self._file_record(vector_store_id, file_id)
-        record = self.store(vector_store_id)
-        chunks = await self._provider(record).file_chunks(record.identifier, file_id)
+        record = self.catalog.store(vector_store_id)
+        chunks = await self.catalog.provider(record).file_chunks(record.identifier, file_id)
         data = [
             SearchContent(
                 text=c.content,
@@ -277,25 +276,25 @@ class StoreFiles(ABC):
     ) -> VectorStoreFileObject:
         entry = await self._file_record(vector_store_id, file_id, "update")
         entry.file.attributes = checked_attributes(attributes)
-        await self._records.put_file(entry)
+        await self.catalog.records.put_file(entry)
         return entry.file
 
     async def delete_vector_store_file(
         self, vector_store_id: str, file_id: str
     ) -> VectorStoreFileDeleteResponse:
         await self._file_record(vector_store_id, file_id, "update")
-        record = self.store(vector_store_id)
-        await self._provider(record).delete_file_chunks(record.identifier, file_id)
-        await self._records.delete_file(vector_store_id, file_id)
+        record = self.catalog.store(vector_store_id)
+        await self.catalog.provider(record).delete_file_chunks(record.identifier, file_id)
+        await self.catalog.records.delete_file(vector_store_id, file_id)
         return VectorStoreFileDeleteResponse(id=file_id)
 
     async def _file_record(
         self, vector_store_id: str, file_id: str, action: Action = "read"
     ) -> FileRecord:
-        self.store(vector_store_id, action)
-        entry = await self._records.get_file(vector_store_id, file_id)
+        self.catalog.store(vector_store_id, action)
+        entry = await self.catalog.records.get_file(vector_store_id, file_id)
         if entry is None:
-            known = [f.file.id for f in await self._records.files(vector_store_id)]
+            known = [f.file.id for f in await self.catalog.records.files(vector_store_id)]
             raise NotFoundError("File", file_id, known, parent=f"vector store '{vector_store_id}'")
         return entry
 
@@ -309,7 +308,7 @@ class StoreFiles(ABC):
         chunking_strategy: dict[str, Any] | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> VectorStoreFileBatchObject:
-        record = self.store(vector_store_id, "update")
+        record = self.catalog.store(vector_store_id, "update")
         if not file_ids:
             raise BadRequestError("file_ids must list at least one file.")
         strategy = await self._strategy_for(record, chunking_strategy)
@@ -321,7 +320,7 @@ class StoreFiles(ABC):
             entry = new_entry(record, file_id, filename, checked, strategy, batch_id)
             if error is not None:  # an unknown id fails alone; the rest of the batch runs
                 entry.file.status, entry.file.last_error = "failed", error
-            await self._records.put_file(entry)
+            await self.catalog.records.put_file(entry)
             entries.append(entry)
         batch = BatchRecord(
             batch=VectorStoreFileBatchObject(
@@ -333,8 +332,8 @@ class StoreFiles(ABC):
             ),
             file_ids=[e.file.id for e in entries],
         )
-        await self._records.put_batch(batch)
-        await self._touch(record)
+        await self.catalog.records.put_batch(batch)
+        await self.catalog.touch(record)
         runnable = [e for e in entries if e.file.status == "in_progress"]
         self._start(
             self._run_batch(batch, runnable, on_progress), f"{record.identifier}:{batch_id}"
@@ -352,7 +351,7 @@ class StoreFiles(ABC):
         gate = asyncio.Semaphore(BATCH_CONCURRENCY)
 
         async def cancelled_now() -> bool:
-            current = await self._records.get_batch(store_id, batch_id)
+            current = await self.catalog.records.get_batch(store_id, batch_id)
             return current is None or current.cancelled
 
         if runs_on_ray(self._engine, entries):
@@ -370,7 +369,7 @@ class StoreFiles(ABC):
         async def one(entry: FileRecord) -> None:
             async with gate:
                 if await cancelled_now():
-                    await self._finish(entry, "cancelled", None)
+                    await self.finish(entry, "cancelled", None)
                     return
                 flag = {"cancelled": False}
                 watcher = asyncio.create_task(self._watch_cancel(store_id, batch_id, flag))
@@ -390,27 +389,31 @@ class StoreFiles(ABC):
     async def _watch_cancel(self, store_id: str, batch_id: str, flag: dict[str, bool]) -> None:
         while True:
             await asyncio.sleep(0.2)
-            current = await self._records.get_batch(store_id, batch_id)
+            current = await self.catalog.records.get_batch(store_id, batch_id)
             if current is None or current.cancelled:
                 flag["cancelled"] = True
                 return
 
     async def _settle_batch(self, store_id: str, batch_id: str) -> None:
-        current = await self._records.get_batch(store_id, batch_id)
-        if current is None or self._table.get(store_id) is None:
+        current = await self.catalog.records.get_batch(store_id, batch_id)
+        if current is None or not self.catalog.exists(store_id):
             return
-        files = [f.file for f in await self._records.files(store_id) if f.batch_id == batch_id]
+        files = [
+            f.file for f in await self.catalog.records.files(store_id) if f.batch_id == batch_id
+        ]
         tally = counts(files)
         current.batch.status = settled_status(current.cancelled, tally)
         current.batch.file_counts = tally
-        await self._records.put_batch(current)
+        await self.catalog.records.put_batch(current)
 
     async def retrieve_file_batch(
         self, vector_store_id: str, batch_id: str
     ) -> VectorStoreFileBatchObject:
         batch = await self._batch(vector_store_id, batch_id)
         files = [
-            f.file for f in await self._records.files(vector_store_id) if f.batch_id == batch_id
+            f.file
+            for f in await self.catalog.records.files(vector_store_id)
+            if f.batch_id == batch_id
         ]
         tally = counts(files)
         update: dict[str, Any] = {"file_counts": tally}
@@ -433,7 +436,9 @@ class StoreFiles(ABC):
     ) -> VectorStoreFileListResponse:
         await self._batch(vector_store_id, batch_id)
         files = [
-            f.file for f in await self._records.files(vector_store_id) if f.batch_id == batch_id
+            f.file
+            for f in await self.catalog.records.files(vector_store_id)
+            if f.batch_id == batch_id
         ]
         return file_page(files, after, before, limit, order, filter)
 
@@ -444,31 +449,31 @@ class StoreFiles(ABC):
         if batch.batch.status == "in_progress":
             batch.cancelled = True
             batch.batch.status = "cancelled"
-            await self._records.put_batch(batch)
+            await self.catalog.records.put_batch(batch)
         return await self.retrieve_file_batch(vector_store_id, batch_id)
 
     async def _batch(
         self, vector_store_id: str, batch_id: str, action: Action = "read"
     ) -> BatchRecord:
-        self.store(vector_store_id, action)
-        batch = await self._records.get_batch(vector_store_id, batch_id)
+        self.catalog.store(vector_store_id, action)
+        batch = await self.catalog.records.get_batch(vector_store_id, batch_id)
         if batch is None:
-            known = [b.batch.id for b in await self._records.batches(vector_store_id)]
+            known = [b.batch.id for b in await self.catalog.records.batches(vector_store_id)]
             raise NotFoundError(
                 "File batch", batch_id, known, parent=f"vector store '{vector_store_id}'"
             )
         return batch
 
-    async def _recover_interrupted(self) -> None:
+    async def recover_interrupted(self) -> None:
         """Files left in_progress by a process that stopped resume in the background from their
         last committed chunk; those whose store or provider is gone are marked failed."""
         pending: dict[str | None, builtins.list[FileRecord]] = {}
-        for entry in await self._records.files():
+        for entry in await self.catalog.records.files():
             if entry.file.status != "in_progress":
                 continue
-            record = self._table.get(entry.file.vector_store_id)
-            if record is None or record.provider_id not in self._providers:
-                await self._finish(
+            record = self.catalog.table.get(entry.file.vector_store_id)
+            if record is None or record.provider_id not in self.catalog.providers:
+                await self.finish(
                     entry, "failed", FileLastError(code="server_error", message=INTERRUPTED)
                 )
                 continue
@@ -476,7 +481,7 @@ class StoreFiles(ABC):
         for entry in pending.pop(None, []):
             name = f"{entry.file.vector_store_id}:{entry.file.id}"
             self._start(self._ingest(entry, None, lambda: False, resume=True), name)
-        for batch in await self._records.batches():
+        for batch in await self.catalog.records.batches():
             if batch.batch.status != "in_progress":
                 continue
             store_id, batch_id = batch.batch.vector_store_id, batch.batch.id
@@ -486,14 +491,3 @@ class StoreFiles(ABC):
                 self._start(work, f"{store_id}:{batch_id}")
             else:
                 await self._settle_batch(store_id, batch_id)
-
-
-async def _committed(
-    provider: VectorIOProvider, store_id: str, file_id: str, resume: bool
-) -> set[str]:
-    """Resuming: the ids of the chunks an interrupted run committed (kept, not indexed again).
-    Otherwise a retry (or re-attach) replaces what an earlier attempt left: none are kept."""
-    if resume:
-        return {c.chunk_id for c in await provider.file_chunks(store_id, file_id)}
-    await provider.delete_file_chunks(store_id, file_id)
-    return set()

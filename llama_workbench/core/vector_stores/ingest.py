@@ -205,3 +205,14 @@ def _reporter(
             )
 
     return report
+
+
+async def committed_chunks(
+    provider: VectorIOProvider, store_id: str, file_id: str, resume: bool
+) -> set[str]:
+    """Resuming: the ids of the chunks an interrupted run committed (kept, not indexed again).
+    Otherwise a retry (or re-attach) replaces what an earlier attempt left: none are kept."""
+    if resume:
+        return {c.chunk_id for c in await provider.file_chunks(store_id, file_id)}
+    await provider.delete_file_chunks(store_id, file_id)
+    return set()

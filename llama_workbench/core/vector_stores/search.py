@@ -1,17 +1,26 @@
-"""Search pieces of the vector stores router: attribute filters and hybrid rank fusion."""
+"""Searching a vector store: attribute filters, hybrid rank fusion, reranking, the results."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from llama_workbench.apis.inference.rerank_models import RerankRequest
-from llama_workbench.apis.vector_io.models import RankingOptions, ScoredChunk
+from llama_workbench.apis.vector_io.models import (
+    RankingOptions,
+    ScoredChunk,
+    SearchContent,
+    SearchResult,
+    VectorStoreRecord,
+)
 from llama_workbench.core.config import QualifiedModel, VectorStoresConfig
-from llama_workbench.core.errors import BadRequestError
+from llama_workbench.core.errors import BadRequestError, UnprocessableError
+
+if TYPE_CHECKING:
+    from llama_workbench.core.vector_stores.catalog import StoreCatalog
 
 _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "eq": lambda a, b: a == b,
@@ -230,3 +239,85 @@ async def rerank_hits(
     )
     ranked = await inference.rerank(request)
     return [ScoredChunk(chunk=hits[r.index].chunk, score=r.relevance_score) for r in ranked.data]
+
+
+async def search_store(
+    stores: StoreCatalog,
+    record: VectorStoreRecord,
+    query: str,
+    mode: str,
+    k: int,
+    options: RankingOptions | None,
+    filters: dict[str, Any] | None,
+) -> list[ScoredChunk]:
+    """The store's best `k` chunks for `query`: vector, keyword or hybrid, filtered by file
+    attributes, above the score threshold, reranked when ranking_options ask for it."""
+    if mode not in ("vector", "keyword", "hybrid"):
+        raise BadRequestError(f"search_mode '{mode}' is unknown; use vector, keyword or hybrid.")
+    provider = stores.provider(record)
+    embedding = None
+    if mode != "keyword":
+        (embedding,) = await stores.embed(record.embedding_model, [query])
+    attributes = None
+    if filters is not None:
+        attributes = await stores.records.attributes(record.identifier)
+    threshold = options.score_threshold if options and options.score_threshold else None
+    reranker = rerank_model(options, stores.config)
+    if reranker is not None:  # the reranker picks the best k of more candidates
+        final_k, k = k, k * RERANK_CANDIDATES
+    fetch = k * (4 if filters else 1) * (2 if mode == "hybrid" else 1)
+    while True:
+        vector = (
+            unit_scores(await provider.query_vector(record.identifier, embedding, fetch))
+            if embedding
+            else []
+        )
+        keyword = (
+            await provider.query_keyword(record.identifier, query, fetch)
+            if mode != "vector"
+            else []
+        )
+        hits = fuse(vector, keyword, options) if mode == "hybrid" else vector or keyword
+        exhausted = len(vector) < fetch and len(keyword) < fetch
+        if filters is not None and attributes is not None:
+            hits = [h for h in hits if matches(filters, _attributes_of(h, attributes))]
+        if threshold is not None:
+            hits = [h for h in hits if h.score >= threshold]
+        if len(hits) >= k or exhausted or filters is None:
+            if reranker is not None:
+                return await rerank_hits(stores.inference, reranker, query, hits[:k], final_k)
+            return hits[:k]
+        fetch *= 4  # filters removed too many: look further down the ranking
+
+
+def parsed_ranking(value: RankingOptions | dict[str, Any] | None) -> RankingOptions | None:
+    if value is None or isinstance(value, RankingOptions):
+        return value
+    try:
+        return RankingOptions.model_validate(value)
+    except ValidationError as exc:
+        raise UnprocessableError(f"Invalid ranking_options: {exc.errors()[0]['msg']}") from None
+
+
+def _attributes_of(hit: ScoredChunk, by_file: Mapping[str, Any]) -> Mapping[str, Any]:
+    file_id = hit.chunk.chunk_metadata.file_id
+    return by_file.get(file_id, {}) if file_id else hit.chunk.metadata
+
+
+def search_result(hit: ScoredChunk, by_file: Mapping[str, Any]) -> SearchResult:
+    chunk = hit.chunk
+    meta = chunk.chunk_metadata
+    file_id = meta.file_id or str(chunk.metadata.get("document_id") or chunk.chunk_id)
+    filename = meta.filename or str(chunk.metadata.get("filename") or meta.source or file_id)
+    attributes = (
+        by_file.get(file_id)
+        if meta.file_id
+        else {k: v for k, v in chunk.metadata.items() if isinstance(v, str | int | float | bool)}
+    )
+    return SearchResult(
+        file_id=file_id,
+        filename=filename,
+        score=hit.score,
+        attributes=attributes or None,
+        content=[SearchContent(text=chunk.content, chunk_metadata=meta, metadata=chunk.metadata)],
+    )
