@@ -19,7 +19,7 @@ API_DEFINITIONS: dict[Api, ApiDefinition] = {
         Api.inference,
         protocol="llama_workbench.apis.inference.api:Inference",
         provider_protocol="llama_workbench.apis.inference.api:InferenceProvider",
-        build="llama_workbench.core.routing:build_inference",
+        build="llama_workbench.core.inference_router:build_inference",
         uses=(Api.files,),  # `file` content parts in chat
         table_api=Api.models,
         table_protocol="llama_workbench.apis.models.api:Models",

@@ -39,7 +39,7 @@ from llama_workbench.core.errors import (
     NotFoundError,
     UnprocessableError,
 )
-from llama_workbench.core.routing import ResourceTable
+from llama_workbench.core.resource_table import ResourceTable
 from llama_workbench.storage.kv import KVStore
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from llama_workbench.core.access import (
 )
 from llama_workbench.core.datatypes import Api
 from llama_workbench.core.errors import BadRequestError, ConfigError, ConflictError, NotFoundError
-from llama_workbench.core.routing import ResourceTable
+from llama_workbench.core.resource_table import ResourceTable
 from llama_workbench.storage.kv import KVStore
 
 if TYPE_CHECKING:

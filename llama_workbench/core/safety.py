@@ -27,7 +27,7 @@ from llama_workbench.core.access import (
 from llama_workbench.core.config import ShieldInput
 from llama_workbench.core.datatypes import Api
 from llama_workbench.core.errors import BadRequestError, ConflictError, NotFoundError
-from llama_workbench.core.routing import ResourceTable
+from llama_workbench.core.resource_table import ResourceTable
 from llama_workbench.storage.kv import KVStore
 
 BATCH_CONCURRENCY = 64  # shields that batch (toxicity) merge what arrives together

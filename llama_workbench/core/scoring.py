@@ -42,7 +42,7 @@ from llama_workbench.core.errors import (
     NotFoundError,
     UnprocessableError,
 )
-from llama_workbench.core.routing import ResourceTable
+from llama_workbench.core.resource_table import ResourceTable
 from llama_workbench.providers.utils.scoring import gather_all, overlay_params
 from llama_workbench.storage.kv import KVStore
 

@@ -20,15 +20,15 @@ from llama_workbench.apis.vector_io.models import (
 )
 from llama_workbench.core.access import VECTOR_STORE, can_access, check_access
 from llama_workbench.core.errors import BadRequestError, NotFoundError, UnprocessableError
-from llama_workbench.core.routing import ResourceTable
+from llama_workbench.core.resource_table import ResourceTable
 from llama_workbench.core.vector_stores.ingest import TextLimits
 from llama_workbench.core.vector_stores.records import StoreRecords
 
 if TYPE_CHECKING:
     from llama_workbench.apis.vector_io.api import VectorIOProvider
     from llama_workbench.core.config import VectorStoresConfig
+    from llama_workbench.core.inference_router import InferenceRouter, ModelsRoutingTable
     from llama_workbench.core.policy import Action
-    from llama_workbench.core.routing import InferenceRouter, ModelsRoutingTable
     from llama_workbench.storage.kv import KVStore
 
 logger = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from llama_workbench.core.errors import BadRequestError, UnprocessableError
 
 if TYPE_CHECKING:
     from llama_workbench.core.config import ContextualRetrievalParams
-    from llama_workbench.core.routing import InferenceRouter
+    from llama_workbench.core.inference_router import InferenceRouter
 
 logger = logging.getLogger(__name__)
 

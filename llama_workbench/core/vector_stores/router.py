@@ -35,7 +35,7 @@ from llama_workbench.apis.vector_io.models import (
 from llama_workbench.core.access import VECTOR_STORE, check_create, owner_for_new_resource
 from llama_workbench.core.config import VectorStoresConfig
 from llama_workbench.core.errors import BadRequestError, NotFoundError, UnprocessableError
-from llama_workbench.core.routing import InferenceRouter, ModelsRoutingTable
+from llama_workbench.core.inference_router import InferenceRouter, ModelsRoutingTable
 from llama_workbench.core.vector_stores.catalog import DAY_S, StoreCatalog, expired, visible
 from llama_workbench.core.vector_stores.files import FileIngestion
 from llama_workbench.core.vector_stores.records import counts, paginate

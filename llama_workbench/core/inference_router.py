@@ -1,4 +1,4 @@
-"""Routing tables (registries of resources, persisted in the kv store) and the routers over them."""
+"""The Inference API's router and the Models API's routing table (registered and listed models)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import builtins
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -42,6 +42,7 @@ from llama_workbench.core.errors import (
     ProviderUnavailableError,
 )
 from llama_workbench.core.file_parts import inline_file_parts
+from llama_workbench.core.resource_table import ResourceTable
 from llama_workbench.storage.kv import KVStore
 
 logger = logging.getLogger(__name__)
@@ -51,46 +52,6 @@ Req = TypeVar("Req", bound=BaseModel)
 
 if TYPE_CHECKING:
     from llama_workbench.core.build_context import BuildContext
-
-
-class ResourceTable(Generic[R]):
-    """Resources of one kind by identifier; those marked `persist` live in the kv store.
-
-    The same class serves models now and shields, vector stores, datasets, scoring functions,
-    benchmarks and tool groups as their APIs arrive: each is a pydantic model with `identifier`.
-    """
-
-    def __init__(self, kind: str, resource_cls: type[R], kv: KVStore) -> None:
-        self.kind = kind
-        self._cls = resource_cls
-        self._kv = kv
-        self._items: dict[str, R] = {}
-
-    async def load(self) -> None:
-        """Read the persisted resources (registered by users in earlier runs)."""
-        for _key, value in await self._kv.items_with_prefix(f"{self.kind}:"):
-            item = self._cls.model_validate_json(value)
-            self._items[_identifier(item)] = item
-
-    def get(self, identifier: str) -> R | None:
-        return self._items.get(identifier)
-
-    def all(self) -> builtins.list[R]:
-        return list(self._items.values())
-
-    async def put(self, item: R, *, persist: bool) -> None:
-        identifier = _identifier(item)
-        if persist:
-            await self._kv.set(f"{self.kind}:{identifier}", item.model_dump_json())
-        self._items[identifier] = item
-
-    async def remove(self, identifier: str) -> None:
-        await self._kv.delete(f"{self.kind}:{identifier}")
-        self._items.pop(identifier, None)
-
-
-def _identifier(item: BaseModel) -> str:
-    return str(item.identifier)  # type: ignore[attr-defined]
 
 
 class ModelsRoutingTable:
