@@ -246,10 +246,16 @@ class _Answer:
         self._http = http
 
     def _timed_out(self, request: httpx.Request) -> Exception:
-        return self._http.ReadTimeout("The stack did not answer in time.", request=request)
+        error: Exception = self._http.ReadTimeout(
+            "The stack did not answer in time.", request=request
+        )
+        return error
 
     def _broken(self, request: httpx.Request, error: BaseException) -> Exception:
-        return self._http.ReadError(f"The answer broke off: {error!r}", request=request)
+        broken: Exception = self._http.ReadError(
+            f"The answer broke off: {error!r}", request=request
+        )
+        return broken
 
 
 # -- sync: the app runs on the stack's loop, the caller's thread waits
@@ -351,7 +357,10 @@ class InProcessTransport(_Answer, httpx.BaseTransport):
             raise
         body_cls = _body_class(_ThreadBody, self._http.SyncByteStream)
         stream = body_cls(sink, task, timeout, timed_out, functools.partial(self._broken, request))
-        return self._http.Response(status, headers=headers, stream=stream, request=request)
+        response: httpx.Response = self._http.Response(
+            status, headers=headers, stream=stream, request=request
+        )
+        return response
 
 
 @functools.cache
@@ -474,7 +483,10 @@ class AsyncInProcessTransport(_Answer, httpx.AsyncBaseTransport):
         stream = body_cls(
             sink, cancel, timeout, timed_out, functools.partial(self._broken, request)
         )
-        return self._http.Response(status, headers=headers, stream=stream, request=request)
+        response: httpx.Response = self._http.Response(
+            status, headers=headers, stream=stream, request=request
+        )
+        return response
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
