@@ -45,9 +45,10 @@ def model() -> Iterator[ScriptedModelServer]:
 
 
 def slow_ocean(body: dict[str, Any]) -> Turn:
-    """The last row takes 30 s: a job to cancel while that row is on a worker."""
+    """The last row takes 10 s: a job to cancel while that row is on a worker (the model server
+    waits for it when it stops, so no longer than the resume takes)."""
     turn = answer()(body)
-    turn.delay_s = 30.0 if "ocean" in body["messages"][-1]["content"] else 0.0
+    turn.delay_s = 10.0 if "ocean" in body["messages"][-1]["content"] else 0.0
     return turn
 
 
@@ -63,7 +64,7 @@ def test_eval_job_on_ray_end_to_end_and_resume(
         job = stack.eval.run_eval("qa-bench", CANDIDATE)
         progress = lambda: stack.eval.job_status("qa-bench", job.job_id).completed_rows  # noqa: E731
         wait_until(lambda: progress() >= 2, limit_s=120)
-        stack.eval.job_cancel("qa-bench", job.job_id)  # the 30 s row is still on its worker
+        stack.eval.job_cancel("qa-bench", job.job_id)  # the 10 s row is still on its worker
         cancelled = stack.eval.job_status("qa-bench", job.job_id)
         kept = cancelled.completed_rows
         assert cancelled.status == "cancelled" and 2 <= kept < 4

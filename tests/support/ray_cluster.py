@@ -93,7 +93,8 @@ def _start(temp_dir: Path, num_cpus: int) -> RayCluster:
     command = [
         ray, "start", "--head", "--block", "--disable-usage-stats",
         f"--num-cpus={num_cpus}", f"--temp-dir={temp_dir}", "--include-dashboard=false",
-        "--object-store-memory=100000000", "--node-ip-address=127.0.0.1", f"--port={port}",
+        "--object-store-memory=100000000", "--include-log-monitor=false",
+        "--node-ip-address=127.0.0.1", f"--port={port}",
         f"--ray-client-server-port={ports[0]}", f"--dashboard-agent-listen-port={ports[1]}",
         f"--dashboard-agent-grpc-port={ports[2]}", f"--runtime-env-agent-port={ports[3]}",
         f"--metrics-export-port={ports[4]}", f"--node-manager-port={ports[5]}",
@@ -134,11 +135,13 @@ def _accepts(address: str) -> bool:
 
 
 def _stop(cluster: RayCluster) -> None:
-    """SIGTERM to `ray start` (it stops what it started), then any of ours left, by pid."""
+    """SIGTERM to `ray start`'s group (it and what it started), then any of ours left, by pid.
+
+    A test cluster keeps nothing: 2 s of grace (its default of 5 s always ran out here)."""
     if cluster.process.poll() is None:
         os.killpg(cluster.process.pid, signal.SIGTERM)
         try:
-            cluster.process.wait(5)
+            cluster.process.wait(2)
         except subprocess.TimeoutExpired:
             os.killpg(cluster.process.pid, signal.SIGKILL)
             cluster.process.wait(5)
