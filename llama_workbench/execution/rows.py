@@ -15,6 +15,7 @@ import os
 import socket
 import tempfile
 import threading
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -199,17 +200,11 @@ def _one_pool(
     records = [{"index": i, "payload": json.dumps(p, default=str)} for i, p in pending.items()]
     dataset = ray.data.from_items(records, override_num_blocks=min(len(records), _MAX_BLOCKS))
     size = min(settings.num_workers, len(records))
-    mapped = dataset.map_batches(
-        RowWorker,
-        fn_constructor_kwargs={"stack_config": stack_config, "handler": handler, "stop": flag},
-        batch_size=1,
-        # One row at a time per actor: a slow row never holds others queued behind it.
-        compute=ray.data.ActorPoolStrategy(size=size, max_tasks_in_flight_per_actor=1),
-        # A dead worker fails this pass (the driver runs what is left on a new pool).
-        max_restarts=0,
-        max_task_retries=0,
-        **settings.ray_resources(),
-    )
+    with warnings.catch_warnings():
+        # Ray 2.60 deprecates the actor options given as keywords (max_restarts, ...) and
+        # names no other way to give them yet.
+        warnings.filterwarnings("ignore", "`ray_remote_args` is deprecated")
+        mapped = _map_rows(dataset, stack_config, handler, flag, size, settings)
     rows = mapped.iter_rows()
     try:
         for row in rows:
@@ -228,6 +223,24 @@ def _one_pool(
         close = getattr(rows, "close", None)
         if close is not None:
             close()  # stops the streaming executor and its actors
+
+
+def _map_rows(
+    dataset: Any, stack_config: dict[str, Any], handler: str, flag: Any, size: int, settings: Any
+) -> Any:
+    import ray.data
+
+    return dataset.map_batches(
+        RowWorker,
+        fn_constructor_kwargs={"stack_config": stack_config, "handler": handler, "stop": flag},
+        batch_size=1,
+        # One row at a time per actor: a slow row never holds others queued behind it.
+        compute=ray.data.ActorPoolStrategy(size=size, max_tasks_in_flight_per_actor=1),
+        # A dead worker fails this pass (the driver runs what is left on a new pool).
+        max_restarts=0,
+        max_task_retries=0,
+        **settings.ray_resources(),
+    )
 
 
 def _worker_died(exc: BaseException) -> bool:
