@@ -16,7 +16,7 @@ import socket
 import tempfile
 import threading
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from llama_workbench.core.errors import LlamaWorkbenchError
@@ -29,8 +29,8 @@ logger = logging.getLogger(__name__)
 # Rows per block: one (each row comes back as it finishes) up to this many rows, then more.
 _MAX_BLOCKS = 20_000
 
-Handler = Callable[[Any, dict[str, Any]], Awaitable[dict[str, Any]]]
-Finished = Callable[[int, dict[str, Any]], Awaitable[None]]
+Handler = Callable[[Any, dict[str, Any]], Coroutine[Any, Any, dict[str, Any]]]
+Finished = Callable[[int, dict[str, Any]], Coroutine[Any, Any, None]]
 
 
 class RowFailedError(LlamaWorkbenchError):
@@ -90,7 +90,9 @@ class RowWorker:
 
         from llama_workbench.core.bridge import submit
 
-        future = submit(self._handler(self._stack, payload), self._stack.loop)
+        future: concurrent.futures.Future[dict[str, Any]] = submit(
+            self._handler(self._stack, payload), self._stack.loop
+        )
         while True:
             try:
                 return future.result(timeout=_STOP_POLL_S)
@@ -155,7 +157,7 @@ def _stream(
 
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
-    flag = ray.remote(num_cpus=0)(StopFlag).remote()
+    flag: Any = ray.remote(num_cpus=0)(StopFlag).remote()
     stop_flag.append(flag)
     pending = dict(items)
     try:
