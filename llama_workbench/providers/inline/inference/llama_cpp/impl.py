@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,16 +11,12 @@ from llama_workbench.apis.inference.models import (
     ChatCompletionRequest,
     Completion,
     CompletionRequest,
-    EmbeddingsRequest,
-    EmbeddingsResponse,
     SamplingFields,
 )
-from llama_workbench.apis.models.models import Model, ModelType, ProviderModel
+from llama_workbench.apis.models.models import ModelType, ProviderModel
 from llama_workbench.core.errors import (
     BadRequestError,
     ConfigError,
-    NotFoundError,
-    ProviderUnavailableError,
 )
 from llama_workbench.providers.inline.inference.llama_cpp.config import LlamaCppInferenceConfig
 from llama_workbench.providers.inline.inference.llama_cpp.loader import (
@@ -43,11 +38,12 @@ from llama_workbench.providers.inline.inference.llama_cpp.responses import (
     completion_stream,
 )
 from llama_workbench.providers.inline.inference.llama_cpp.runner import ModelRunner, Sampling, Task
+from llama_workbench.providers.utils.local_llm import LocalLLMProvider, token_budgets
 
 _NAME = "inline::llama-cpp"
 
 
-class LlamaCppInferenceImpl:
+class LlamaCppInferenceImpl(LocalLLMProvider[ModelRunner]):
     """Serves the configured GGUF models; each loads on its first request, off the event loop.
 
     Sampling: temperature 0 or unset is greedy (deterministic); a temperature > 0 samples, with
@@ -55,28 +51,28 @@ class LlamaCppInferenceImpl:
     a llama.cpp grammar. Parameters it can't honour are a BadRequestError.
     """
 
+    provider_type = _NAME
+    local_models = "a local .gguf file"
+
     def __init__(self, config: LlamaCppInferenceConfig, provider_id: str) -> None:
         self._config = config
-        self._provider_id = provider_id
         self._settings = RunnerSettings(
             n_ctx=config.n_ctx, n_threads=config.n_threads, n_batch=config.n_batch
         )
-        self._runners: dict[str, ModelRunner] = {}
-        self._closed = False
+        runners = {}
         for model in config.models:
             path = check_gguf(model.path, f"models[{model.model_id}].path") if model.path else None
-            self._runners[model.model_id] = ModelRunner(path, self._settings, provider_id)
+            runners[model.model_id] = ModelRunner(path, self._settings, provider_id)
+        super().__init__(provider_id, runners)
 
-    def runner(self, model_id: str) -> ModelRunner:
-        """The runner serving `model_id` (a provider model id), or a 404 naming the served ones."""
-        if self._closed:
-            raise ProviderUnavailableError(self._provider_id, "the provider was shut down")
-        runner = self._runners.get(model_id)
-        if runner is None:
-            raise NotFoundError(
-                "model", model_id, self._runners, hint=f"(provider '{self._provider_id}')"
-            )
-        return runner
+    def new_runner(self, path: Path) -> ModelRunner:
+        return ModelRunner(path, self._settings, self._provider_id)
+
+    def check_path(self, path: str, what: str) -> Path:
+        return check_gguf(path, what)
+
+    def close_runner(self, runner: ModelRunner) -> None:
+        runner.close()
 
     # -- models
 
@@ -90,46 +86,13 @@ class LlamaCppInferenceImpl:
             for m in self._config.models
         ]
 
-    async def register_model(self, model: Model) -> Model:
-        """Accept a configured model id, or an existing .gguf path (served from then on)."""
-        if model.model_type != ModelType.llm:
-            raise BadRequestError(
-                f"{_NAME} serves LLMs; '{model.identifier}' is a {model.model_type.value} model."
-            )
-        resource = model.provider_resource_id
-        if resource in self._runners:
-            return model
-        if Path(resource).expanduser().exists():
-            try:
-                path = check_gguf(resource, "provider_model_id")
-            except ConfigError as exc:
-                raise BadRequestError(exc.message) from exc
-            self._runners[resource] = ModelRunner(path, self._settings, self._provider_id)
-            return model
-        served = ", ".join(sorted(self._runners))
-        raise BadRequestError(
-            f"Provider '{self._provider_id}' does not serve '{resource}'. Configured models: "
-            f"{served}; or give a local .gguf file as provider_model_id."
-        )
-
-    async def shutdown(self) -> None:
-        self._closed = True
-        await asyncio.gather(*(asyncio.to_thread(r.close) for r in self._runners.values()))
-
     # -- inference
-
-    async def embeddings(self, request: EmbeddingsRequest) -> EmbeddingsResponse:
-        raise BadRequestError(
-            f"Model '{request.model}' is served by {_NAME}, which serves LLMs; use an embedding "
-            "model (e.g. from inline::sentence-transformers)."
-        )
 
     async def chat_completion(
         self, request: ChatCompletionRequest
     ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
         _reject_unsupported(request)
-        if request.logprobs or request.top_logprobs:
-            raise BadRequestError(f"logprobs are not supported by {_NAME}")
+        self.check_chat(request)
         runner = self.runner(request.model)
         tool = forced_tool(request)
 
@@ -147,10 +110,7 @@ class LlamaCppInferenceImpl:
         self, request: CompletionRequest
     ) -> Completion | AsyncIterator[Completion]:
         _reject_unsupported(request)
-        if request.logprobs is not None or request.suffix is not None:
-            raise BadRequestError(f"logprobs and suffix are not supported by {_NAME}")
-        if request.best_of is not None and request.best_of != (request.n or 1):
-            raise BadRequestError(f"best_of is not supported by {_NAME} (use n)")
+        self.check_completion(request)
         runner = self.runner(request.model)
 
         def prepare(lm: LoadedModel) -> tuple[Task, list[str]]:
@@ -172,16 +132,12 @@ class LlamaCppInferenceImpl:
         limit: int | None,
         gbnf: str | None,
     ) -> Task:
-        wanted = limit or self._config.default_max_tokens
-        max_tokens = []
-        for ids in prompts:
-            room = lm.n_ctx - len(ids)
-            if room <= 0:
-                raise BadRequestError(
-                    f"The prompt has {len(ids)} tokens; the context holds {lm.n_ctx} "
-                    f"(n_ctx in the {_NAME} config)."
-                )
-            max_tokens.append(min(wanted, room))
+        max_tokens = token_budgets(
+            prompts,
+            lm.n_ctx,
+            limit or self._config.default_max_tokens,
+            f"the context holds {lm.n_ctx} (n_ctx in the {_NAME} config).",
+        )
         sampling = Sampling(
             temperature=request.temperature,
             top_p=request.top_p,

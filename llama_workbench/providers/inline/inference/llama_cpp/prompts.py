@@ -20,6 +20,8 @@ from llama_workbench.providers.utils.chat_template import (
     template_message,
     with_system,
 )
+from llama_workbench.providers.utils.local_llm import completion_prompt_ids
+from llama_workbench.providers.utils.local_llm import echo_texts as shared_echo_texts
 from llama_workbench.providers.utils.structured_output import json_instruction
 
 logger = logging.getLogger(__name__)
@@ -103,41 +105,22 @@ def grammar(request: ChatCompletionRequest, tool: Tool | None) -> str | None:
 
 
 def completion_prompts(lm: LoadedModel, request: CompletionRequest) -> list[list[int]]:
-    """Each prompt as token ids: text is tokenized, token ids are checked against the vocabulary."""
-    prompt = request.prompt
-    if isinstance(prompt, str) or (prompt and all(isinstance(p, int) for p in prompt)):
-        items: list[Any] = [prompt]
-    else:
-        items = list(prompt)
-    if not items:
-        raise BadRequestError("prompt is empty")
-    result: list[list[int]] = []
-    for item in items:
-        if isinstance(item, str):
-            # add_bos follows the model's own setting; special tokens in the text are parsed.
-            ids = list(lm.llm.tokenize(item.encode("utf-8"), add_bos=True, special=True))
-        else:
-            ids = [int(t) for t in item]
-            if any(t < 0 or t >= lm.n_vocab for t in ids):
-                raise BadRequestError(
-                    f"prompt has token ids outside the vocabulary (0..{lm.n_vocab - 1})"
-                )
-        if not ids:
-            raise BadRequestError("a prompt is empty")
-        result.append(ids)
-    return result
+    """Each prompt as token ids; add_bos follows the model's own setting, special tokens in
+    the text are parsed."""
+    return completion_prompt_ids(
+        request,
+        lm.n_vocab,
+        lambda text: list(lm.llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)),
+    )
 
 
 def echo_texts(lm: LoadedModel, request: CompletionRequest, prompts: list[list[int]]) -> list[str]:
     """The text `echo` puts before each completion: the prompt as given (token ids decoded)."""
-    if not request.echo:
-        return [""] * len(prompts)
-    given = request.prompt
-    if isinstance(given, str):
-        return [given]
-    if all(isinstance(p, str) for p in given):
-        return [str(p) for p in given]
-    return [bytes(lm.llm.detokenize(ids)).decode("utf-8", errors="replace") for ids in prompts]
+    return shared_echo_texts(
+        request,
+        prompts,
+        lambda ids: bytes(lm.llm.detokenize(ids)).decode("utf-8", errors="replace"),
+    )
 
 
 def _tool_instruction(tool: Tool) -> str:

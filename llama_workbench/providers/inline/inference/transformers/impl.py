@@ -13,17 +13,12 @@ from llama_workbench.apis.inference.models import (
     ChatCompletionRequest,
     Completion,
     CompletionRequest,
-    EmbeddingsRequest,
-    EmbeddingsResponse,
     SamplingFields,
 )
-from llama_workbench.apis.models.models import Model, ModelType, ProviderModel
+from llama_workbench.apis.models.models import ModelType, ProviderModel
 from llama_workbench.core.errors import (
     BadRequestError,
-    ConfigError,
     MissingDependencyError,
-    NotFoundError,
-    ProviderUnavailableError,
 )
 from llama_workbench.providers.inline.inference.transformers.config import (
     TransformersInferenceConfig,
@@ -54,9 +49,10 @@ from llama_workbench.providers.inline.inference.transformers.responses import (
     completion_stream,
 )
 from llama_workbench.providers.utils.call_recording import recorded
+from llama_workbench.providers.utils.local_llm import LocalLLMProvider, token_budgets
 
 
-class TransformersInferenceImpl:
+class TransformersInferenceImpl(LocalLLMProvider[GenerationEngine]):
     """Serves the configured models; each loads on its first request, in a worker thread.
 
     Sampling: temperature 0 or unset is greedy (deterministic); a temperature > 0 samples, with
@@ -65,11 +61,13 @@ class TransformersInferenceImpl:
     a BadRequestError.
     """
 
+    provider_type = "inline::transformers"
+    local_models = "a local model folder, adapter folder or .gguf file"
+
     def __init__(
         self, config: TransformersInferenceConfig, provider_id: str, data_dir: Path
     ) -> None:
         self._config = config
-        self._provider_id = provider_id
         cache_dir = Path(config.cache_dir).expanduser() if config.cache_dir else data_dir / "models"
         self._settings = EngineSettings(
             dtype=config.dtype,
@@ -81,23 +79,26 @@ class TransformersInferenceImpl:
             compute_type=config.compute_type,
             loop_guard_repeats=config.loop_guard_repeats,
         )
-        self._engines: dict[str, GenerationEngine] = {}
-        self._closed = False
+        engines = {}
         for model in config.models:
             path = check_path(model.path, f"models[{model.model_id}].path") if model.path else None
             tokenizer = check_path(model.tokenizer, "tokenizer") if model.tokenizer else None
-            self._engines[model.model_id] = GenerationEngine(path, tokenizer, self._settings)
+            engines[model.model_id] = GenerationEngine(path, tokenizer, self._settings)
+        super().__init__(provider_id, engines)
+        self._engines = engines  # the runners (one dict): what this provider calls them
+
+    def new_runner(self, path: Path) -> GenerationEngine:
+        return GenerationEngine(path, None, self._settings)
+
+    def check_path(self, path: str, what: str) -> Path:
+        return check_path(path, what)
+
+    def close_runner(self, runner: GenerationEngine) -> None:
+        runner.close()
 
     def engine(self, model_id: str) -> GenerationEngine:
         """The engine serving `model_id` (a provider model id), or a 404 naming the served ones."""
-        if self._closed:
-            raise ProviderUnavailableError(self._provider_id, "the provider was shut down")
-        engine = self._engines.get(model_id)
-        if engine is None:
-            raise NotFoundError(
-                "model", model_id, self._engines, hint=f"(provider '{self._provider_id}')"
-            )
-        return engine
+        return self.runner(model_id)
 
     def model_source(self, model_id: str) -> ModelSource:
         """Where `model_id` (a provider model id) loads from: post-training loads its own copy."""
@@ -119,7 +120,7 @@ class TransformersInferenceImpl:
         """The engine and its precision, and how each model is served once loaded."""
         served = {
             model_id: engine.loaded.describe() if engine.loaded else "not loaded"
-            for model_id, engine in self._engines.items()
+            for model_id, engine in self._runners.items()
         }
         return {
             "status": "OK",
@@ -137,49 +138,14 @@ class TransformersInferenceImpl:
             for m in self._config.models
         ]
 
-    async def register_model(self, model: Model) -> Model:
-        """Accept a configured model id, or an existing model path (served from then on)."""
-        if model.model_type != ModelType.llm:
-            raise BadRequestError(
-                f"inline::transformers serves LLMs; '{model.identifier}' is a "
-                f"{model.model_type.value} model."
-            )
-        resource = model.provider_resource_id
-        if resource in self._engines:
-            return model
-        if Path(resource).expanduser().exists():
-            try:
-                path = check_path(resource, "provider_model_id")
-            except ConfigError as exc:
-                raise BadRequestError(exc.message) from exc
-            self._engines[resource] = GenerationEngine(path, None, self._settings)
-            return model
-        served = ", ".join(sorted(self._engines))
-        raise BadRequestError(
-            f"Provider '{self._provider_id}' does not serve '{resource}'. Configured models: "
-            f"{served}; or give a local model folder, adapter folder or .gguf file as "
-            "provider_model_id."
-        )
-
-    async def shutdown(self) -> None:
-        self._closed = True
-        await asyncio.gather(*(asyncio.to_thread(e.close) for e in self._engines.values()))
-
     # -- inference
-
-    async def embeddings(self, request: EmbeddingsRequest) -> EmbeddingsResponse:
-        raise BadRequestError(
-            f"Model '{request.model}' is served by inline::transformers, which serves LLMs; "
-            "use an embedding model (e.g. from inline::sentence-transformers)."
-        )
 
     @recorded("inline::transformers", ChatCompletion, ChatCompletionChunk)
     async def chat_completion(
         self, request: ChatCompletionRequest
     ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
         _reject_unsupported(request)
-        if request.logprobs or request.top_logprobs:
-            raise BadRequestError("logprobs are not supported by inline::transformers")
+        self.check_chat(request)
         engine = self.engine(request.model)
         lm = await asyncio.wrap_future(engine.load_future())
         prompt = await asyncio.to_thread(chat_prompt_ids, lm.tokenizer, request)
@@ -194,10 +160,7 @@ class TransformersInferenceImpl:
         self, request: CompletionRequest
     ) -> Completion | AsyncIterator[Completion]:
         _reject_unsupported(request)
-        if request.logprobs is not None or request.suffix is not None:
-            raise BadRequestError("logprobs and suffix are not supported by inline::transformers")
-        if request.best_of is not None and request.best_of != (request.n or 1):
-            raise BadRequestError("best_of is not supported by inline::transformers (use n)")
+        self.check_completion(request)
         engine = self.engine(request.model)
         lm = await asyncio.wrap_future(engine.load_future())
         prompts = await asyncio.to_thread(completion_prompts, lm.tokenizer, request)
@@ -216,16 +179,12 @@ class TransformersInferenceImpl:
         limit: int | None,
         prefixes: list[str],
     ) -> Plan:
-        wanted = limit or self._config.default_max_tokens
-        max_tokens = []
-        for ids in prompts:
-            room = lm.context_length - len(ids)
-            if room <= 0:
-                raise BadRequestError(
-                    f"The prompt has {len(ids)} tokens; the model's context holds "
-                    f"{lm.context_length}."
-                )
-            max_tokens.append(min(wanted, room))
+        max_tokens = token_budgets(
+            prompts,
+            lm.context_length,
+            limit or self._config.default_max_tokens,
+            f"the model's context holds {lm.context_length}.",
+        )
         extra, c = request.model_extra or {}, self._config
         sampling = Sampling(
             request.temperature,

@@ -15,6 +15,8 @@ from llama_workbench.providers.utils.chat_template import (
     template_message,
     with_system,
 )
+from llama_workbench.providers.utils.local_llm import completion_prompt_ids
+from llama_workbench.providers.utils.local_llm import echo_texts as shared_echo_texts
 from llama_workbench.providers.utils.structured_output import json_instruction
 from llama_workbench.providers.utils.tool_calls import tools_system_prompt
 
@@ -67,39 +69,11 @@ def chat_prompt_ids(tokenizer: Any, request: ChatCompletionRequest) -> list[int]
 
 def completion_prompts(tokenizer: Any, request: CompletionRequest) -> list[list[int]]:
     """Each prompt as token ids: text is tokenized, token ids are checked against the vocabulary."""
-    prompt = request.prompt
-    if isinstance(prompt, str):
-        items: list[Any] = [prompt]
-    elif prompt and all(isinstance(p, int) for p in prompt):
-        items = [prompt]
-    else:
-        items = list(prompt)
-    if not items:
-        raise BadRequestError("prompt is empty")
-    vocab = len(tokenizer)
-    result: list[list[int]] = []
-    for item in items:
-        if isinstance(item, str):
-            ids = list(tokenizer(item)["input_ids"])
-        else:
-            ids = [int(t) for t in item]
-            if any(t < 0 or t >= vocab for t in ids):
-                raise BadRequestError(
-                    f"prompt has token ids outside the vocabulary (0..{vocab - 1})"
-                )
-        if not ids:
-            raise BadRequestError("a prompt is empty")
-        result.append(ids)
-    return result
+    return completion_prompt_ids(
+        request, len(tokenizer), lambda text: list(tokenizer(text)["input_ids"])
+    )
 
 
 def echo_texts(tokenizer: Any, request: CompletionRequest, prompts: list[list[int]]) -> list[str]:
     """The text `echo` puts before each completion: the prompt as given (token ids decoded)."""
-    if not request.echo:
-        return [""] * len(prompts)
-    given = request.prompt
-    if isinstance(given, str):
-        return [given]
-    if all(isinstance(p, str) for p in given):
-        return [str(p) for p in given]
-    return [str(tokenizer.decode(ids)) for ids in prompts]
+    return shared_echo_texts(request, prompts, lambda ids: str(tokenizer.decode(ids)))

@@ -1,0 +1,165 @@
+"""What the in-process LLM providers (inline::transformers, inline::llama-cpp) share: the models
+they serve, each behind a runner that loads it on first use, and the checks every request gets."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
+
+from llama_workbench.apis.models.models import Model, ModelType
+from llama_workbench.core.errors import (
+    BadRequestError,
+    ConfigError,
+    NotFoundError,
+    ProviderUnavailableError,
+)
+
+if TYPE_CHECKING:
+    from llama_workbench.apis.inference.models import (
+        ChatCompletionRequest,
+        CompletionRequest,
+        EmbeddingsRequest,
+        EmbeddingsResponse,
+    )
+
+R = TypeVar("R")
+
+
+class LocalLLMProvider(Generic[R]):
+    """The models of an in-process LLM provider: `runners` by provider model id (the configured
+    models, then local paths registered at run time), each closed in a worker thread at shutdown.
+
+    A subclass names itself (`provider_type`), builds a runner for a local path (`new_runner`),
+    checks such a path (`check_path`) and says what paths it takes (`local_models`).
+    """
+
+    provider_type = "inline::?"
+    local_models = "a local model file"
+
+    def __init__(self, provider_id: str, runners: dict[str, R]) -> None:
+        self._provider_id = provider_id
+        self._runners = runners
+        self._closed = False
+
+    def new_runner(self, path: Path) -> R:
+        raise NotImplementedError
+
+    def check_path(self, path: str, what: str) -> Path:
+        raise NotImplementedError
+
+    def close_runner(self, runner: R) -> None:
+        raise NotImplementedError
+
+    def runner(self, model_id: str) -> R:
+        """The runner serving `model_id` (a provider model id), or a 404 naming the served ones."""
+        if self._closed:
+            raise ProviderUnavailableError(self._provider_id, "the provider was shut down")
+        runner = self._runners.get(model_id)
+        if runner is None:
+            raise NotFoundError(
+                "model", model_id, self._runners, hint=f"(provider '{self._provider_id}')"
+            )
+        return runner
+
+    async def register_model(self, model: Model) -> Model:
+        """Accept a configured model id, or an existing local path (served from then on)."""
+        if model.model_type != ModelType.llm:
+            raise BadRequestError(
+                f"{self.provider_type} serves LLMs; '{model.identifier}' is a "
+                f"{model.model_type.value} model."
+            )
+        resource = model.provider_resource_id
+        if resource in self._runners:
+            return model
+        if Path(resource).expanduser().exists():
+            try:
+                path = self.check_path(resource, "provider_model_id")
+            except ConfigError as exc:
+                raise BadRequestError(exc.message) from exc
+            self._runners[resource] = self.new_runner(path)
+            return model
+        served = ", ".join(sorted(self._runners))
+        raise BadRequestError(
+            f"Provider '{self._provider_id}' does not serve '{resource}'. Configured models: "
+            f"{served}; or give {self.local_models} as provider_model_id."
+        )
+
+    async def shutdown(self) -> None:
+        self._closed = True
+        close: Callable[[R], None] = self.close_runner
+        await asyncio.gather(*(asyncio.to_thread(close, r) for r in self._runners.values()))
+
+    async def embeddings(self, request: EmbeddingsRequest) -> EmbeddingsResponse:
+        raise BadRequestError(
+            f"Model '{request.model}' is served by {self.provider_type}, which serves LLMs; "
+            "use an embedding model (e.g. from inline::sentence-transformers)."
+        )
+
+    def check_chat(self, request: ChatCompletionRequest) -> None:
+        """What no in-process LLM gives a chat completion: a 400, never silently dropped."""
+        if request.logprobs or request.top_logprobs:
+            self._refuse("logprobs are not supported")
+
+    def check_completion(self, request: CompletionRequest) -> None:
+        if request.logprobs is not None or request.suffix is not None:
+            self._refuse("logprobs and suffix are not supported")
+        if request.best_of is not None and request.best_of != (request.n or 1):
+            self._refuse("best_of is not supported", "(use n)")
+
+    def _refuse(self, what: str, after: str = "") -> NoReturn:
+        raise BadRequestError(f"{what} by {self.provider_type}{f' {after}' if after else ''}")
+
+
+def token_budgets(prompts: list[list[int]], context: int, wanted: int, too_long: str) -> list[int]:
+    """Each prompt's max new tokens: `wanted`, or what its context has room for. A prompt that
+    fills the context is a 400 (`too_long` names the context's size and where it is set)."""
+    budgets = []
+    for ids in prompts:
+        room = context - len(ids)
+        if room <= 0:
+            raise BadRequestError(f"The prompt has {len(ids)} tokens; {too_long}")
+        budgets.append(min(wanted, room))
+    return budgets
+
+
+def completion_prompt_ids(
+    request: CompletionRequest, vocab: int, tokenize: Callable[[str], list[int]]
+) -> list[list[int]]:
+    """Each prompt as token ids: text is tokenized, token ids are checked against the vocabulary."""
+    prompt = request.prompt
+    if isinstance(prompt, str) or (prompt and all(isinstance(p, int) for p in prompt)):
+        items: list[Any] = [prompt]
+    else:
+        items = list(prompt)
+    if not items:
+        raise BadRequestError("prompt is empty")
+    result: list[list[int]] = []
+    for item in items:
+        if isinstance(item, str):
+            ids = tokenize(item)
+        else:
+            ids = [int(t) for t in item]
+            if any(t < 0 or t >= vocab for t in ids):
+                raise BadRequestError(
+                    f"prompt has token ids outside the vocabulary (0..{vocab - 1})"
+                )
+        if not ids:
+            raise BadRequestError("a prompt is empty")
+        result.append(ids)
+    return result
+
+
+def echo_texts(
+    request: CompletionRequest, prompts: list[list[int]], decode: Callable[[list[int]], str]
+) -> list[str]:
+    """The text `echo` puts before each completion: the prompt as given (token ids decoded)."""
+    if not request.echo:
+        return [""] * len(prompts)
+    given = request.prompt
+    if isinstance(given, str):
+        return [given]
+    if all(isinstance(p, str) for p in given):
+        return [str(p) for p in given]
+    return [decode(ids) for ids in prompts]
