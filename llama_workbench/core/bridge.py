@@ -49,7 +49,8 @@ def shared_loop() -> asyncio.AbstractEventLoop:
     return _shared.loop
 
 
-def _running_loop() -> asyncio.AbstractEventLoop | None:
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running in this thread, if one is."""
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
@@ -73,7 +74,7 @@ def run_sync(coro: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop) -> T
     Works inside Jupyter, whose own loop is running in the calling thread: the work happens on
     `loop`, in another thread, so nothing nests. Ctrl-C cancels the work instead of orphaning it.
     """
-    if _running_loop() is loop:
+    if running_loop() is loop:
         coro.close()
         raise LlamaWorkbenchError(
             "A synchronous stack call was made from inside the stack's own event loop, which "
@@ -100,7 +101,7 @@ def _wait(future: concurrent.futures.Future[T]) -> T:
 
 async def run_async(coro: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop) -> T:
     """Await `coro` on `loop` from whatever loop the caller runs (the same one: no hop)."""
-    if _running_loop() is loop:
+    if running_loop() is loop:
         return await coro
     future = submit(coro, loop)
     try:

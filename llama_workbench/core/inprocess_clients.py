@@ -31,11 +31,11 @@ import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, MutableMapping
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import httpx
 
-from llama_workbench.core.bridge import submit
+from llama_workbench.core.bridge import running_loop, submit
 from llama_workbench.core.errors import LlamaWorkbenchError, MissingDependencyError
 
 if TYPE_CHECKING:
@@ -246,10 +246,9 @@ class _Answer:
         self._http = http
 
     def _timed_out(self, request: httpx.Request) -> Exception:
-        error: Exception = self._http.ReadTimeout(
-            "The stack did not answer in time.", request=request
+        return cast(
+            Exception, self._http.ReadTimeout("The stack did not answer in time.", request=request)
         )
-        return error
 
     def _broken(self, request: httpx.Request, error: BaseException) -> Exception:
         broken: Exception = self._http.ReadError(
@@ -340,7 +339,7 @@ class InProcessTransport(_Answer, httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         loop = self._stack.loop
-        if _running_loop() is loop:
+        if running_loop() is loop:
             raise LlamaWorkbenchError(
                 "A synchronous in-process client was called from the stack's own event loop, "
                 "which would deadlock. Use the async client instead: `stack.aopenai()`."
@@ -487,13 +486,6 @@ class AsyncInProcessTransport(_Answer, httpx.AsyncBaseTransport):
             status, headers=headers, stream=stream, request=request
         )
         return response
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 __all__ = [
