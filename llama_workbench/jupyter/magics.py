@@ -77,7 +77,7 @@ class LlamaMagics(Magics):
             self.shell.set_next_input(code, replace=False)
 
 
-# The subcommands and what runs each; their help texts are parsers.SUBCOMMANDS (same names).
+# The subcommands and what runs each, in the order of their help (parsers.SUBCOMMANDS).
 _HANDLERS: dict[str, Handler] = {
     "chat": commands.chat,
     "history": commands.history,
@@ -88,11 +88,11 @@ _HANDLERS: dict[str, Handler] = {
     "config": commands.config,
     "rag": commands.rag,
     "shield": commands.shield,
-    "widget": commands.widget,
     "agent": agent_command.agent,
     "eval": eval_command.run_eval_magic,
     "batch": batch_command.batch,
     "finetune": finetune_command.run_finetune_magic,
     "prompt": prompt_command.prompt,
     "trace": trace_command.trace,
+    "widget": commands.widget,
 }
