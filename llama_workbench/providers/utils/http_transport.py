@@ -26,6 +26,10 @@ def fast_transport(
 
     class _Transport(AiohttpTransport):
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if request.url.userinfo:
+                # httpx never sends a URL's user:password on the wire (its auth step turns them
+                # into a header); aiohttp would, and refuses them beside an Authorization header.
+                request.url = request.url.copy_with(userinfo=b"")
             try:
                 return await super().handle_async_request(request)
             except httpx.TransportError as exc:

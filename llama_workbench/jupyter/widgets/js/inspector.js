@@ -6,6 +6,7 @@
 //   inspector-busy       shown while reloading
 //   inspector-health     the stack's health (data-status = OK|Error|...)
 //   inspector-summary    distro, version and resource counts
+//   inspector-engine     where jobs run (in-process, or a Ray cluster with its free CPUs/GPUs)
 //   inspector-api        one <details> per API (data-api = its name)
 //   inspector-provider   one <details> per provider (data-provider-id, data-health)
 //   inspector-config     a provider's config (secrets arrive masked from Python)
