@@ -3,6 +3,7 @@ they serve, each behind a runner that loads it on first use, and the checks ever
 
 from __future__ import annotations
 
+import abc
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 
 
-class LocalLLMProvider(Generic[R]):
+class LocalLLMProvider(abc.ABC, Generic[R]):
     """The models of an in-process LLM provider: `runners` by provider model id (the configured
     models, then local paths registered at run time), each closed in a worker thread at shutdown.
 
@@ -43,14 +44,17 @@ class LocalLLMProvider(Generic[R]):
         self._runners = runners
         self._closed = False
 
+    @abc.abstractmethod
     def new_runner(self, path: Path) -> R:
-        raise NotImplementedError
+        """A runner for the model at `path` (it loads the model on first use)."""
 
+    @abc.abstractmethod
     def check_path(self, path: str, what: str) -> Path:
-        raise NotImplementedError
+        """`path` as a Path when this provider can serve it, else a clear error naming `what`."""
 
+    @abc.abstractmethod
     def close_runner(self, runner: R) -> None:
-        raise NotImplementedError
+        """Release what `runner` holds (runs in a worker thread at shutdown)."""
 
     def runner(self, model_id: str) -> R:
         """The runner serving `model_id` (a provider model id), or a 404 naming the served ones."""
