@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging as _logging
 
+from llama_workbench.core import app_hook as _app_hook
 from llama_workbench.core import gc_tuning as _gc_tuning
 
 with _gc_tuning.paused():  # the import below creates ~50k long-lived objects and no garbage
@@ -61,6 +62,16 @@ def unload_ipython_extension(shell: object) -> None:
 
     unload(shell)
 
+
+def _in_process_app(stack: Stack) -> object:
+    """The stack's REST app for its in-process clients: server/app.py's, without auth."""
+    from llama_workbench.server.app import create_app
+
+    return create_app(stack, authenticate=False)
+
+
+# The composition root: core reaches the server layer's app through this hook, never by import.
+_app_hook.provide_app_factory(_in_process_app)
 
 _gc_tuning.install_exit_freeze()
 

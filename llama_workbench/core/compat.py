@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llama_workbench.core.errors import ConfigError
+from llama_workbench.core.vector_stores_config import VectorStoresConfig
 
 logger = logging.getLogger("llama_workbench.config")
 
@@ -246,8 +247,6 @@ def _adapt_resources(resources: dict[str, Any], notes: Notes) -> None:
 
 def _adapt_vector_stores(section: dict[str, Any], notes: Notes) -> None:
     """Llama Stack's keys we don't read are reported; any other unknown key is a typo."""
-    from llama_workbench.core.config import VectorStoresConfig
-
     read = set(VectorStoresConfig.model_fields) | _VECTOR_STORES_EXTRA_READ
     for key in [k for k in section if k not in read]:
         if key in _VECTOR_STORES_UNREAD:

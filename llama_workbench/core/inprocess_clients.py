@@ -2,9 +2,9 @@
 
 `stack.openai()` returns an `openai.OpenAI` (`stack.aopenai()` an `AsyncOpenAI`, and
 `stack.llama_stack_client()` a `llama_stack_client.LlamaStackClient`) whose httpx transport hands
-each request to the stack's own FastAPI app (`server/app.py`: the same routes, request
-validation and error answers as `llama-workbench stack run`) as an ASGI call on the stack's event
-loop. No socket is opened. The SDK code written for a server runs unchanged, errors included
+each request to the stack's own FastAPI app (`server/app.py`, reached through `core/app_hook.py`:
+the same routes, request validation and error answers as `llama-workbench stack run`) as an ASGI
+call on the stack's event loop. No socket is opened. The SDK code written for a server runs unchanged, errors included
 (a 404 is `openai.NotFoundError`, a 400 `openai.BadRequestError`).
 
 Calls run as library mode's local principal: the app is built without bearer-token auth (there
@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import httpx
 
+from llama_workbench.core.app_hook import rest_app
 from llama_workbench.core.bridge import running_loop, submit
 from llama_workbench.core.errors import LlamaWorkbenchError, MissingDependencyError
 
@@ -60,14 +61,13 @@ def stack_app(stack: Stack) -> Any:
         app = _apps.get(stack)
         if app is None:
             try:
-                from llama_workbench.server.app import create_app
+                app = _apps[stack] = rest_app(stack)
             except ModuleNotFoundError as exc:
                 if not exc.name or exc.name.startswith("llama_workbench"):
                     raise
                 raise MissingDependencyError(
                     exc.name.split(".")[0], "clients", needed_by="the in-process clients"
                 ) from None
-            app = _apps[stack] = create_app(stack, authenticate=False)
     return app
 
 

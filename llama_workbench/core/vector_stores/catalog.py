@@ -26,9 +26,9 @@ from llama_workbench.core.vector_stores.records import StoreRecords
 
 if TYPE_CHECKING:
     from llama_workbench.apis.vector_io.api import VectorIOProvider
-    from llama_workbench.core.config import VectorStoresConfig
     from llama_workbench.core.inference_router import InferenceRouter, ModelsRoutingTable
     from llama_workbench.core.policy import Action
+    from llama_workbench.core.vector_stores_config import VectorStoresConfig
     from llama_workbench.storage.kv import KVStore
 
 logger = logging.getLogger(__name__)

@@ -23,8 +23,8 @@ from llama_workbench.apis.vector_io.models import (
 from llama_workbench.core.errors import BadRequestError, UnprocessableError
 
 if TYPE_CHECKING:
-    from llama_workbench.core.config import ContextualRetrievalParams
     from llama_workbench.core.inference_router import InferenceRouter
+    from llama_workbench.core.vector_stores_config import ContextualRetrievalParams
 
 logger = logging.getLogger(__name__)
 

@@ -33,7 +33,6 @@ from llama_workbench.apis.vector_io.models import (
     VectorStoreRecord,
 )
 from llama_workbench.core.access import VECTOR_STORE, check_create, owner_for_new_resource
-from llama_workbench.core.config import VectorStoresConfig
 from llama_workbench.core.errors import BadRequestError, NotFoundError, UnprocessableError
 from llama_workbench.core.inference_router import InferenceRouter, ModelsRoutingTable
 from llama_workbench.core.vector_stores.catalog import DAY_S, StoreCatalog, expired, visible
@@ -46,6 +45,7 @@ from llama_workbench.core.vector_stores.search import (
     search_result,
     search_store,
 )
+from llama_workbench.core.vector_stores_config import VectorStoresConfig
 from llama_workbench.execution.engine import ExecutionEngine
 from llama_workbench.storage.kv import KVStore
 

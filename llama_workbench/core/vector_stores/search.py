@@ -16,8 +16,8 @@ from llama_workbench.apis.vector_io.models import (
     SearchResult,
     VectorStoreRecord,
 )
-from llama_workbench.core.config import QualifiedModel, VectorStoresConfig
 from llama_workbench.core.errors import BadRequestError, UnprocessableError
+from llama_workbench.core.vector_stores_config import QualifiedModel, VectorStoresConfig
 
 if TYPE_CHECKING:
     from llama_workbench.core.vector_stores.catalog import StoreCatalog
