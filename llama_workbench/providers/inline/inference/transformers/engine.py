@@ -215,8 +215,10 @@ class GenerationEngine:
             thread.join(timeout=60)
         with self._load_lock:
             self._closed = True
+            had_model = self._loaded is not None
             self._loaded = self._load = None
-        gc.collect()
+        if had_model:  # free the weights now; a never-loaded engine holds nothing to collect
+            gc.collect()
 
     def _run(self) -> None:
         while True:
