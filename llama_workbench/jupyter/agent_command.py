@@ -27,7 +27,11 @@ DESCRIPTION = (
 
 
 def agent_parser() -> MagicParser:
-    p = MagicParser(prog="%llama agent", description=DESCRIPTION)
+    p = MagicParser(
+        prog="%llama agent",
+        summary="Agent sessions: new (tools, shields), ask (a turn, steps shown), sessions, resume, history.",
+        description=DESCRIPTION,
+    )
     p.add_argument("action", nargs="?", choices=ACTIONS, default="ask")
     p.add_argument(
         "session_id", nargs="?", help="resume: the session to continue; approve/deny: a request id."

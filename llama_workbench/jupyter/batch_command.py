@@ -45,7 +45,11 @@ DESCRIPTION = (
 
 
 def batch_parser() -> MagicParser:
-    p = MagicParser(prog="%llama batch", description=DESCRIPTION)
+    p = MagicParser(
+        prog="%llama batch",
+        summary="Run a DataFrame of requests as a batch (progress, a DataFrame of results); list.",
+        description=DESCRIPTION,
+    )
     p.add_argument("words", nargs="*", help="[run] <variable|file> | list | results ID | cancel ID")
     p.add_argument("--model", "-m", help="run: the model (default: the first that fits).")
     p.add_argument(

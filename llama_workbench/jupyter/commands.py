@@ -15,9 +15,13 @@ from llama_workbench.jupyter.host import first_model, parse_json
 from llama_workbench.jupyter.parsers import (
     chat_parser,
     config_parser,
+    history_parser,
+    models_parser,
     rag_parser,
+    reset_parser,
     shield_parser,
-    simple_parser,
+    stack_parser,
+    status_parser,
     widget_parser,
 )
 from llama_workbench.jupyter.parsing import parse, split, split_options
@@ -91,19 +95,22 @@ def _code_of(answer: str) -> str:
 
 
 def history(magic: MagicHost, line: str, cell: str | None) -> Table:
-    parse(simple_parser("history"), split(line, simple_parser("history")))
+    parser = history_parser()
+    parse(parser, split(line, parser))
     rows = [(i, m["role"], m["content"]) for i, m in enumerate(magic.session.history)]
     return Table("Chat history", ["#", "role", "content"], rows)
 
 
 def reset(magic: MagicHost, line: str, cell: str | None) -> None:
-    parse(simple_parser("reset"), split(line, simple_parser("reset")))
+    parser = reset_parser()
+    parse(parser, split(line, parser))
     magic.session.history.clear()
     print("Chat history cleared.")
 
 
 def models(magic: MagicHost, line: str, cell: str | None) -> Table:
-    parse(simple_parser("models"), split(line, simple_parser("models")))
+    parser = models_parser()
+    parse(parser, split(line, parser))
     rows = [
         (m.identifier, m.model_type.value, m.provider_id, m.provider_resource_id)
         for m in magic.session.stack.models.list()
@@ -113,12 +120,14 @@ def models(magic: MagicHost, line: str, cell: str | None) -> Table:
 
 def stack(magic: MagicHost, line: str, cell: str | None) -> Any:
     """The kernel's Stack itself (`stack = %llama stack`), for the Python API."""
-    parse(simple_parser("stack"), split(line, simple_parser("stack")))
+    parser = stack_parser()
+    parse(parser, split(line, parser))
     return magic.session.stack
 
 
 def status(magic: MagicHost, line: str, cell: str | None) -> None:
-    parse(simple_parser("status"), split(line, simple_parser("status")))
+    parser = status_parser()
+    parse(parser, split(line, parser))
     stack = magic.session.stack
     print(
         f"Stack '{stack.config.distro_name}' ({magic.session.describe}), data in {stack.data_dir}"

@@ -26,7 +26,11 @@ DESCRIPTION = (
 
 
 def eval_parser() -> MagicParser:
-    p = MagicParser(prog="%llama eval", description=DESCRIPTION)
+    p = MagicParser(
+        prog="%llama eval",
+        summary="Run a benchmark (progress, a DataFrame, the MLflow run); benchmarks, jobs, resume.",
+        description=DESCRIPTION,
+    )
     p.add_argument("words", nargs="*", help="[run] <benchmark> | benchmarks | jobs | resume ...")
     p.add_argument(
         "--model", "-m", help="run: the candidate model (default: the first chat model)."

@@ -35,7 +35,11 @@ DESCRIPTION = (
 
 
 def finetune_parser() -> MagicParser:
-    p = MagicParser(prog="%llama finetune", description=DESCRIPTION)
+    p = MagicParser(
+        prog="%llama finetune",
+        summary="Fine-tune a model on rows (LoRA): progress, loss curve, the new model; jobs.",
+        description=DESCRIPTION,
+    )
     p.add_argument("words", nargs="*", help="[run] <data> | jobs | status|cancel|resume <job>")
     p.add_argument("--model", "-m", help="run: the base model (default: the first chat model).")
     p.add_argument("--job-id", "-j", help="run: the job's id (default: <data>-<random>).")

@@ -9,24 +9,14 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.display import display
 
 from llama_workbench.core.errors import LlamaWorkbenchError, error_line
-from llama_workbench.jupyter import (
-    agent_command,
-    batch_command,
-    commands,
-    eval_command,
-    finetune_command,
-    prompt_command,
-    trace_command,
-)
-from llama_workbench.jupyter.host import Handler
-from llama_workbench.jupyter.parsers import SUBCOMMANDS, top_parser
 from llama_workbench.jupyter.parsing import HelpShown
 from llama_workbench.jupyter.session import NotebookSession
+from llama_workbench.jupyter.subcommands import SUBCOMMANDS, find, top_parser
 
 
 @magics_class
 class LlamaMagics(Magics):
-    """`%llama <subcommand> ...`; `%llama --help` lists the subcommands."""
+    """`%llama <subcommand> ...`, dispatched by the one table in jupyter/subcommands.py."""
 
     def __init__(self, shell: Any, session: NotebookSession) -> None:
         super().__init__(shell)
@@ -38,14 +28,14 @@ class LlamaMagics(Magics):
         name, _, rest = line.strip().partition(" ")
         if name in ("", "-h", "--help", "help"):
             return self._help(rest)
-        handler = _HANDLERS.get(name)
-        if handler is None:
+        subcommand = find(name)
+        if subcommand is None:
             raise UsageError(
-                f"%llama: unknown subcommand '{name}'; use one of: {', '.join(SUBCOMMANDS)} "
-                "(%llama --help)"
+                f"%llama: unknown subcommand '{name}'; use one of: "
+                f"{', '.join(s.name for s in SUBCOMMANDS)} (%llama --help)"
             )
         try:
-            return handler(self, rest, cell)
+            return subcommand.run(self, rest, cell)
         except HelpShown:
             return None
         except LlamaWorkbenchError as exc:
@@ -54,10 +44,12 @@ class LlamaMagics(Magics):
             raise UsageError(error_line(exc)) from None
 
     def _help(self, rest: str) -> None:
-        try:
-            top_parser().parse_args(["--help"])
-        except HelpShown:
-            return None
+        """`%llama --help` lists the subcommands; `%llama help <subcommand>` shows its --help."""
+        name = rest.strip()
+        subcommand = find(name)
+        if name and subcommand is None:
+            raise UsageError(f"%llama help: unknown subcommand '{name}' (%llama --help)")
+        (subcommand.parser() if subcommand is not None else top_parser()).print_help()
 
     # What the subcommands get of the magic (host.MagicHost).
     @property
@@ -75,24 +67,3 @@ class LlamaMagics(Magics):
     def next_cell(self, code: str) -> None:
         if self.shell is not None:
             self.shell.set_next_input(code, replace=False)
-
-
-# The subcommands and what runs each, in the order of their help (parsers.SUBCOMMANDS).
-_HANDLERS: dict[str, Handler] = {
-    "chat": commands.chat,
-    "history": commands.history,
-    "reset": commands.reset,
-    "models": commands.models,
-    "status": commands.status,
-    "stack": commands.stack,
-    "config": commands.config,
-    "rag": commands.rag,
-    "shield": commands.shield,
-    "agent": agent_command.agent,
-    "eval": eval_command.run_eval_magic,
-    "batch": batch_command.batch,
-    "finetune": finetune_command.run_finetune_magic,
-    "prompt": prompt_command.prompt,
-    "trace": trace_command.trace,
-    "widget": commands.widget,
-}

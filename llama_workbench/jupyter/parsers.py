@@ -1,51 +1,19 @@
-"""The `%llama` command line: one parser per subcommand, each with its --help."""
+"""The parsers of the `%llama` subcommands that commands.py runs, each with its texts and --help."""
 
 from __future__ import annotations
 
-import argparse
-
 from llama_workbench.jupyter.parsing import MagicParser, positive_int, temperature
 
-SUBCOMMANDS = {
-    "chat": "Chat with a model; streams the answer, keeps the notebook's history.",
-    "history": "Show the chat history of this notebook.",
-    "reset": "Forget the chat history.",
-    "models": "List the models the stack serves.",
-    "status": "The stack: APIs, providers, models, shields, vector stores.",
-    "stack": "The kernel's Stack object, for Python calls: `stack = %llama stack`.",
-    "config": "Show the stack in use, or switch to a run config path or distribution.",
-    "rag": "Index documents into a vector store (ingest) and ask questions with citations (ask).",
-    "shield": "Check a text with a shield.",
-    "agent": "Agent sessions: new (tools, shields), ask (a turn, steps shown), sessions, resume, history.",
-    "eval": "Run a benchmark (progress, a DataFrame, the MLflow run); benchmarks, jobs, resume.",
-    "batch": "Run a DataFrame of requests as a batch (progress, a DataFrame of results); list.",
-    "finetune": "Fine-tune a model on rows (LoRA): progress, loss curve, the new model; jobs.",
-    "prompt": "Prompt templates with {{variables}}: create, list, show, render, set-default, delete.",
-    "trace": "The last traces of the stack's calls (span trees, latency, tokens) and metrics.",
-    "widget": "Open a dashboard: chat, rag, safety, inspector (the stack), eval, finetune.",
-}
 FORMATS = ("markdown", "text", "json", "code")
 
 
-def top_parser() -> MagicParser:
-    lines = [f"  {name:<8} {text}" for name, text in SUBCOMMANDS.items()]
-    parser = MagicParser(
-        prog="%llama",
-        description="The stack from the notebook. Subcommands:\n" + "\n".join(lines),
-        epilog="`%llama <subcommand> --help` for each. As a cell magic (%%llama chat ...), the "
-        "cell's body is the prompt or text.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        add_help=True,
-    )
-    parser.add_argument("subcommand", nargs="?", choices=list(SUBCOMMANDS))
-    return parser
-
-
 def chat_parser() -> MagicParser:
+    summary = "Chat with a model; streams the answer, keeps the notebook's history."
     p = MagicParser(
         prog="%llama chat",
-        description=SUBCOMMANDS["chat"] + " {var}, {In[n]}, "
-        "{Out[n]} and {Err[n]} in the prompt are filled in from the notebook.",
+        summary=summary,
+        description=summary + " {var}, {In[n]}, {Out[n]} and {Err[n]} in the prompt are filled "
+        "in from the notebook.",
     )
     p.add_argument("--model", "-m", help="Model id (default: the first chat model).")
     p.add_argument("--system", "-s", help="System prompt for this call.")
@@ -72,13 +40,20 @@ def chat_parser() -> MagicParser:
 
 
 def config_parser() -> MagicParser:
-    p = MagicParser(prog="%llama config", description=SUBCOMMANDS["config"])
+    p = MagicParser(
+        prog="%llama config",
+        summary="Show the stack in use, or switch to a run config path or distribution.",
+    )
     p.add_argument("source", nargs="?", help="A run config .yaml path or a distribution name.")
     return p
 
 
 def rag_parser() -> MagicParser:
-    p = MagicParser(prog="%llama rag", description=SUBCOMMANDS["rag"])
+    p = MagicParser(
+        prog="%llama rag",
+        summary="Index documents into a vector store (ingest) and ask questions with citations "
+        "(ask).",
+    )
     p.add_argument("action", choices=["ingest", "ask", "stores"])
     p.add_argument("args", nargs="*", help="ingest: files or globs; ask: the question.")
     p.add_argument("--store", help="Vector store name (created by ingest if new).")
@@ -90,19 +65,44 @@ def rag_parser() -> MagicParser:
 
 
 def shield_parser() -> MagicParser:
-    p = MagicParser(prog="%llama shield", description=SUBCOMMANDS["shield"])
+    p = MagicParser(prog="%llama shield", summary="Check a text with a shield.")
     p.add_argument("shield_id", help="A shield id (%%llama status lists them).")
     p.add_argument("text", nargs="*", help="The text (or the body of a %%%%llama shield cell).")
     p.add_argument("--role", default="user", choices=["user", "assistant"], help="Whose text.")
     return p
 
 
-def simple_parser(name: str) -> MagicParser:
-    return MagicParser(prog=f"%llama {name}", description=SUBCOMMANDS[name])
+def history_parser() -> MagicParser:
+    return MagicParser(prog="%llama history", summary="Show the chat history of this notebook.")
+
+
+def reset_parser() -> MagicParser:
+    return MagicParser(prog="%llama reset", summary="Forget the chat history.")
+
+
+def models_parser() -> MagicParser:
+    return MagicParser(prog="%llama models", summary="List the models the stack serves.")
+
+
+def status_parser() -> MagicParser:
+    return MagicParser(
+        prog="%llama status",
+        summary="The stack: APIs, providers, models, shields, vector stores.",
+    )
+
+
+def stack_parser() -> MagicParser:
+    return MagicParser(
+        prog="%llama stack",
+        summary="The kernel's Stack object, for Python calls: `stack = %llama stack`.",
+    )
 
 
 def widget_parser() -> MagicParser:
-    p = MagicParser(prog="%llama widget", description=SUBCOMMANDS["widget"])
+    p = MagicParser(
+        prog="%llama widget",
+        summary="Open a dashboard: chat, rag, safety, inspector (the stack), eval, finetune.",
+    )
     p.add_argument("name", choices=["chat", "rag", "safety", "inspector", "eval", "finetune"])
     p.add_argument("--model", "-m", help="chat: the model to start with.")
     p.add_argument("--job", "-j", help="finetune: the job to follow (default: the latest).")

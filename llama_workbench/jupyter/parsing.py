@@ -15,7 +15,16 @@ class HelpShown(Exception):
 
 
 class MagicParser(argparse.ArgumentParser):
-    """argparse that raises instead of exiting the kernel."""
+    """argparse that raises instead of exiting the kernel.
+
+    `summary` is the subcommand's line in `%llama --help` (and its description, unless one is
+    given): the parser holds every text of its subcommand.
+    """
+
+    def __init__(self, *args: Any, summary: str, **kwargs: Any) -> None:
+        kwargs.setdefault("description", summary)
+        super().__init__(*args, **kwargs)
+        self.summary = summary
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")

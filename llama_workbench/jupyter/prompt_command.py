@@ -36,7 +36,11 @@ _SHOWN = 60  # characters of a prompt's text in a table
 
 
 def prompt_parser() -> MagicParser:
-    p = MagicParser(prog="%llama prompt", description=DESCRIPTION)
+    p = MagicParser(
+        prog="%llama prompt",
+        summary="Prompt templates with {{variables}}: create, list, show, render, set-default, delete.",
+        description=DESCRIPTION,
+    )
     p.add_argument("action", choices=list(ACTIONS))
     p.add_argument("args", nargs="*", help="the prompt id, then render's name=value pairs")
     p.add_argument(

@@ -25,7 +25,11 @@ HEADERS = ["trace", "span", "ms", "status", "model", "provider", "tokens in/out"
 
 
 def trace_parser() -> MagicParser:
-    p = MagicParser(prog="%llama trace", description=DESCRIPTION)
+    p = MagicParser(
+        prog="%llama trace",
+        summary="The last traces of the stack's calls (span trees, latency, tokens) and metrics.",
+        description=DESCRIPTION,
+    )
     p.add_argument("trace_id", nargs="?", help="one trace by id (default: the last ones)")
     p.add_argument("--last", "-n", type=positive_int, default=5, help="how many traces (5)")
     p.add_argument(
