@@ -1,5 +1,6 @@
 """What the in-process LLM providers (inline::transformers, inline::llama-cpp) share: the models
-they serve, each behind a runner that loads it on first use, and the checks every request gets."""
+they serve, each behind a runner that loads it on first use, and the checks every request gets.
+Their answers (completions, chunk streams, usage) are built in local_llm_responses.py."""
 
 from __future__ import annotations
 

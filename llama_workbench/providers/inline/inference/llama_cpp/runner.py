@@ -93,6 +93,9 @@ class Event:
     finish_reason: str | None = None
     completion_tokens: int = 0
     error: BaseException | None = None
+    loop_guard: bool = (
+        False  # llama.cpp has no loop guard: never set (the shared responses read it)
+    )
 
 
 @dataclass

@@ -1,29 +1,21 @@
-"""Jobs' events to OpenAI-shaped responses: whole completions, or chunk streams as tokens arrive."""
+"""Jobs' events to OpenAI-shaped responses (built in providers/utils/local_llm_responses.py).
+
+What is this engine's own: the plan that becomes jobs, and tool calls parsed from the text.
+"""
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import aclosing
 from dataclasses import dataclass
 
 from llama_workbench.apis.inference.models import (
-    ChatChoice,
     ChatCompletion,
     ChatCompletionChunk,
     ChatCompletionMessage,
     ChatCompletionRequest,
-    ChoiceDelta,
-    ChunkChoice,
     Completion,
-    CompletionChoice,
-    FinishReason,
     Tool,
     ToolCall,
-    ToolCallDelta,
-    ToolCallFunctionDelta,
-    Usage,
 )
 from llama_workbench.core.errors import (
     LlamaWorkbenchError,
@@ -33,8 +25,26 @@ from llama_workbench.core.errors import (
 )
 from llama_workbench.providers.inline.inference.transformers.engine import GenerationEngine
 from llama_workbench.providers.inline.inference.transformers.jobs import Event, Job, Sampling, Sink
+from llama_workbench.providers.utils import local_llm_responses as shared
+from llama_workbench.providers.utils.local_llm_responses import (
+    LOOP_NOTE,
+    ChoiceResult,
+    Generation,
+)
 from llama_workbench.providers.utils.structured_output import check_json_output, check_strict_calls
 from llama_workbench.providers.utils.tool_calls import may_be_tool_call, parse_tool_calls
+
+__all__ = [
+    "LOOP_NOTE",
+    "ChoiceResult",
+    "Plan",
+    "chat_completion_from",
+    "chat_stream",
+    "collect",
+    "completion_from",
+    "completion_stream",
+    "run_events",
+]
 
 
 @dataclass(frozen=True)
@@ -56,13 +66,9 @@ class Plan:
             for j in range(self.n)
         ]
 
-    def usage(self, completion_tokens: int) -> Usage:
-        prompt = sum(len(p) for p in self.prompts)
-        return Usage(
-            prompt_tokens=prompt,
-            completion_tokens=completion_tokens,
-            total_tokens=prompt + completion_tokens,
-        )
+    def generation(self, engine: GenerationEngine) -> Generation:
+        """The plan run on `engine`, as the shared response builders read it."""
+        return Generation(self.prompts, self.n, self.prefixes, lambda: run_events(engine, self))
 
 
 async def run_events(engine: GenerationEngine, plan: Plan) -> AsyncGenerator[Event, None]:
@@ -92,88 +98,42 @@ async def run_events(engine: GenerationEngine, plan: Plan) -> AsyncGenerator[Eve
         sink.closed.set()
 
 
-LOOP_NOTE = "ended: the output was repeating itself"
-
-
-def choice_metadata(loop_guard: bool) -> dict[str, str] | None:
-    """What a choice says about how it ended, beyond finish_reason (None: nothing to say)."""
-    return {"loop_guard": LOOP_NOTE} if loop_guard else None
-
-
-@dataclass
-class ChoiceResult:
-    text: str = ""
-    finish_reason: str = "stop"
-    completion_tokens: int = 0
-    loop_guard: bool = False
-
-
 async def collect(engine: GenerationEngine, plan: Plan) -> list[ChoiceResult]:
     """Every choice's whole text, finish reason and token count."""
-    results = [
-        ChoiceResult(text=plan.prefixes[i // plan.n]) for i in range(len(plan.prompts) * plan.n)
-    ]
-    async with aclosing(run_events(engine, plan)) as events:
-        async for event in events:
-            result = results[event.index]
-            result.text += event.delta
-            if event.finish_reason is not None:
-                result.finish_reason = event.finish_reason
-                result.completion_tokens = event.completion_tokens
-                result.loop_guard = event.loop_guard
-    return results
+    return await shared.collect(plan.generation(engine))
 
 
 def chat_completion_from(
     results: list[ChoiceResult], plan: Plan, request: ChatCompletionRequest, tools: list[Tool]
 ) -> ChatCompletion:
-    choices = []
-    for index, result in enumerate(results):
+    def message(result: ChoiceResult) -> tuple[ChatCompletionMessage, str]:
         parallel = request.parallel_tool_calls is not False
         calls = parse_tool_calls(result.text, tools, parallel) if tools else None
         _check_required_call(request, bool(calls and calls.tool_calls), result.text)
         check_strict_calls(calls.tool_calls if calls else [], tools)
         if calls and calls.tool_calls:
-            message = ChatCompletionMessage(content=calls.content, tool_calls=calls.tool_calls)
-            finish: str = "tool_calls"
-        else:
-            message = ChatCompletionMessage(
-                content=check_json_output(result.text, request.response_format)
+            return ChatCompletionMessage(content=calls.content, tool_calls=calls.tool_calls), (
+                "tool_calls"
             )
-            finish = result.finish_reason
-        choices.append(
-            ChatChoice(
-                index=index,
-                message=message,
-                finish_reason=_reason(finish),
-                metadata=choice_metadata(result.loop_guard),
-            )
-        )
-    usage = plan.usage(sum(r.completion_tokens for r in results))
-    return ChatCompletion(model=request.model, choices=choices, usage=usage)
+        content = check_json_output(result.text, request.response_format)
+        return ChatCompletionMessage(content=content), result.finish_reason
+
+    return shared.chat_completion_from(results, plan.prompts, request.model, message)
 
 
 def completion_from(results: list[ChoiceResult], plan: Plan, model: str) -> Completion:
-    choices = [
-        CompletionChoice(
-            index=i,
-            text=r.text,
-            finish_reason=_reason(r.finish_reason),
-            metadata=choice_metadata(r.loop_guard),
-        )
-        for i, r in enumerate(results)
-    ]
-    return Completion(
-        model=model, choices=choices, usage=plan.usage(sum(r.completion_tokens for r in results))
-    )
+    return shared.completion_from(results, plan.prompts, model)
 
 
 class _ChoiceText:
     """One streamed choice: with tools, text that may be a call is held back until decided."""
 
-    def __init__(self, tools: list[Tool], parallel: bool = True) -> None:
+    opening: str | None = ""
+
+    def __init__(self, request: ChatCompletionRequest, tools: list[Tool]) -> None:
+        self.request = request
         self.tools = tools
-        self.parallel = parallel  # false: the first call only (parallel_tool_calls)
+        self.parallel = request.parallel_tool_calls is not False  # false: the first call only
         self.text = ""
         self._held = ""
         self._streaming = not tools
@@ -188,7 +148,7 @@ class _ChoiceText:
         self._streaming, held, self._held = True, self._held, ""
         return held
 
-    def finish(self) -> tuple[str, list[ToolCall]]:
+    def finish(self, reason: str) -> tuple[str, list[ToolCall]]:
         """What is still held back: as tool calls if it parses as calls, else as content."""
         held, self._held = self._held, ""
         if not held or self._streaming:
@@ -197,96 +157,24 @@ class _ChoiceText:
         check_strict_calls(parsed.tool_calls, self.tools)
         return (parsed.content or "", parsed.tool_calls) if parsed.tool_calls else (held, [])
 
+    def check(self, calls: list[ToolCall]) -> None:
+        _check_required_call(self.request, bool(calls), self.text)
+        if not calls:
+            check_json_output(self.text, self.request.response_format)
 
-async def chat_stream(
+
+def chat_stream(
     engine: GenerationEngine, plan: Plan, request: ChatCompletionRequest, tools: list[Tool]
 ) -> AsyncIterator[ChatCompletionChunk]:
     """Chunks as tokens arrive: role first, then content deltas, finish_reason last (then usage)."""
-    chunk_id, created, model = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), request.model
-
-    def chunk(
-        index: int, delta: ChoiceDelta, finish: str | None = None, looped: bool = False
-    ) -> ChatCompletionChunk:
-        choice = ChunkChoice(
-            index=index,
-            delta=delta,
-            finish_reason=_reason(finish) if finish else None,
-            metadata=choice_metadata(looped),
-        )
-        return ChatCompletionChunk(id=chunk_id, created=created, model=model, choices=[choice])
-
-    parallel = request.parallel_tool_calls is not False
-    states = [_ChoiceText(tools, parallel) for _ in range(len(plan.prompts) * plan.n)]
-    for index in range(len(states)):
-        yield chunk(index, ChoiceDelta(role="assistant", content=""))
-    used = 0
-    async with aclosing(run_events(engine, plan)) as events:
-        async for event in events:
-            state = states[event.index]
-            text = state.feed(event.delta)
-            if text:
-                yield chunk(event.index, ChoiceDelta(content=text))
-            if event.finish_reason is None:
-                continue
-            used += event.completion_tokens
-            rest, calls = state.finish()
-            if rest:
-                yield chunk(event.index, ChoiceDelta(content=rest))
-            _check_required_call(request, bool(calls), state.text)
-            if calls:
-                yield chunk(event.index, ChoiceDelta(tool_calls=_call_deltas(calls)))
-            else:
-                check_json_output(state.text, request.response_format)
-            finish = "tool_calls" if calls else event.finish_reason
-            yield chunk(event.index, ChoiceDelta(), finish, event.loop_guard)
-    if request.stream_options and request.stream_options.include_usage:
-        yield ChatCompletionChunk(
-            id=chunk_id, created=created, model=model, choices=[], usage=plan.usage(used)
-        )
+    return shared.chat_stream(plan.generation(engine), request, lambda: _ChoiceText(request, tools))
 
 
-async def completion_stream(
+def completion_stream(
     engine: GenerationEngine, plan: Plan, model: str, include_usage: bool
 ) -> AsyncIterator[Completion]:
     """Partial completions carrying text deltas; each choice's last one has its finish_reason."""
-    cmpl_id, created = f"cmpl-{uuid.uuid4().hex}", int(time.time())
-
-    def part(index: int, text: str, finish: str | None = None, looped: bool = False) -> Completion:
-        choice = CompletionChoice(
-            index=index,
-            text=text,
-            finish_reason=_reason(finish) if finish else None,
-            metadata=choice_metadata(looped),
-        )
-        return Completion(id=cmpl_id, created=created, model=model, choices=[choice])
-
-    for index in range(len(plan.prompts) * plan.n):
-        if plan.prefixes[index // plan.n]:
-            yield part(index, plan.prefixes[index // plan.n])
-    used = 0
-    async with aclosing(run_events(engine, plan)) as events:
-        async for event in events:
-            if event.delta:
-                yield part(event.index, event.delta)
-            if event.finish_reason is not None:
-                used += event.completion_tokens
-                yield part(event.index, "", event.finish_reason, event.loop_guard)
-    if include_usage:
-        yield Completion(
-            id=cmpl_id, created=created, model=model, choices=[], usage=plan.usage(used)
-        )
-
-
-def _call_deltas(calls: list[ToolCall]) -> list[ToolCallDelta]:
-    return [
-        ToolCallDelta(
-            index=i,
-            id=c.id,
-            type="function",
-            function=ToolCallFunctionDelta(name=c.function.name, arguments=c.function.arguments),
-        )
-        for i, c in enumerate(calls)
-    ]
+    return shared.completion_stream(plan.generation(engine), model, include_usage)
 
 
 def _check_required_call(request: ChatCompletionRequest, called: bool, text: str) -> None:
@@ -300,8 +188,3 @@ def _check_required_call(request: ChatCompletionRequest, called: bool, text: str
         f"given tools: {shown!r}",
         details={"output": text},
     )
-
-
-def _reason(value: str) -> FinishReason:
-    allowed: tuple[FinishReason, ...] = ("stop", "length", "tool_calls", "content_filter")
-    return next((r for r in allowed if r == value), "stop")
