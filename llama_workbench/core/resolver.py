@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -17,7 +19,7 @@ from llama_workbench.core.api_table import (
 from llama_workbench.core.build_context import BuildContext
 from llama_workbench.core.config import StackConfig, validation_problems
 from llama_workbench.core.datatypes import Api, ProviderDeps, ProviderSpec
-from llama_workbench.core.errors import ConfigError, ResolverError
+from llama_workbench.core.errors import ConfigError, LlamaWorkbenchError, ResolverError
 from llama_workbench.core.prompts import build_prompts
 from llama_workbench.core.protocols import check_protocol
 from llama_workbench.core.provider_compat import (
@@ -211,41 +213,149 @@ def _dependency_order(plan: StackPlan) -> list[Api]:
     return order
 
 
-async def build_stack(
-    plan: StackPlan, storage: StorageManager, wrap: Callable[[Api, Any], Any] | None = None
-) -> tuple[dict[Api, Any], dict[str, Any]]:
-    """Construct every provider and router in order; returns (impls by API, providers by id).
+# APIs that nothing else in a stack calls while it is built, and that take the longest to build
+# (their routers import most of the API models): a stack built from sync code (a notebook, a
+# script) builds them, with their providers, on first use. A server builds everything up front.
+DEFERRABLE = frozenset(
+    {Api.responses, Api.batches, Api.datasetio, Api.scoring, Api.eval, Api.post_training}
+)
+
+
+class StackBuild:
+    """The providers and routers of a plan: built in dependency order, all at once or with the
+    `DEFERRABLE` APIs that no other API needs left for their first use (`ensure`).
 
     `wrap` (tracing) replaces each API's implementation where it is stored: later APIs, their
-    providers and the stack's callers all go through it."""
-    from llama_workbench.core.connectors import ConnectorsService
-    from llama_workbench.execution.engine import build_engine
+    providers and the stack's callers all go through it. Runs on the stack's event loop only.
+    """
 
-    instances: dict[str, Any] = {}
-    impls: dict[Api, Any] = {  # built in, before the providers: they may use them
-        Api.prompts: build_prompts(storage, wrap),
-        Api.connectors: ConnectorsService(plan.config.connectors, instances.values()),
-    }
-    data_dir = plan.config.resolved_data_dir()
-    engine = build_engine(plan.config)
-    for api in plan.order:
+    def __init__(
+        self, plan: StackPlan, storage: StorageManager, wrap: Callable[[Api, Any], Any] | None
+    ) -> None:
+        from llama_workbench.core.connectors import ConnectorsService
+        from llama_workbench.execution.engine import build_engine
+
+        self._plan, self._storage, self._wrap = plan, storage, wrap
+        self.instances: dict[str, Any] = {}
+        self.impls: dict[Api, Any] = {  # built in, before the providers: they may use them
+            Api.prompts: build_prompts(storage, wrap),
+            Api.connectors: ConnectorsService(plan.config.connectors, self.instances.values()),
+        }
+        self._data_dir = plan.config.resolved_data_dir()
+        self._engine = build_engine(plan.config)
+        self._owner: dict[Api, Api] = {}  # an API not built yet -> the routed API that builds it
+        self._lock: asyncio.Lock | None = None
+        self.closed = False
+
+    @property
+    def pending(self) -> frozenset[Api]:
+        """The APIs (routed and their tables) that are served but not built yet."""
+        return frozenset(self._owner)
+
+    async def build(self, *, defer: bool) -> None:
+        """Build every API of the plan, except (with `defer`) those left for their first use."""
+        deferred = self._deferrable() if defer else set()
+        for api in self._plan.order:
+            if api in deferred:
+                self._owner[api] = api
+                table = API_DEFINITIONS[api].table_api
+                if table is not None:
+                    self._owner[table] = api
+            else:
+                await self._build_api(api)
+
+    async def ensure(self, api: Api) -> Any:
+        """The implementation of `api`, building it (and the deferred APIs it needs) first."""
+        if api in self._owner:
+            if self._lock is None:
+                self._lock = asyncio.Lock()
+            async with self._lock:
+                if self.closed:
+                    raise LlamaWorkbenchError("This stack is closed; build a new one.")
+                owner = self._owner.get(api)
+                if owner is not None:
+                    needed = self._closure({owner}) & set(self._owner.values())
+                    for routed in [a for a in self._plan.order if a in needed]:
+                        await self._build_api(routed)
+                        self._owner = {k: v for k, v in self._owner.items() if v != routed}
+        return self.impls[api]
+
+    def _needs(self, api: Api) -> set[Api]:
+        """The routed APIs `api`'s router and providers may use (tables stand for their API)."""
+        definition = API_DEFINITIONS[api]
+        used = {*definition.requires, *definition.uses}
+        for p in self._plan.providers.get(api, []):
+            used |= {*p.spec.api_dependencies, *p.spec.optional_api_dependencies}
+        tables = {d.table_api: a for a, d in API_DEFINITIONS.items() if d.table_api is not None}
+        return {tables.get(u, u) for u in used} - {api}
+
+    def _closure(self, apis: set[Api]) -> set[Api]:
+        seen: set[Api] = set()
+        todo = list(apis)
+        while todo:
+            api = todo.pop()
+            if api not in seen and api in API_DEFINITIONS:
+                seen.add(api)
+                todo.extend(self._needs(api))
+        return seen
+
+    def _deferrable(self) -> set[Api]:
+        """DEFERRABLE APIs of the plan that no API built up front needs, directly or not, and
+        whose resources the run config doesn't declare (those are checked at build, as every
+        config error is)."""
+        declared = self._plan.config.registered_resources
+        checked_at_build = {
+            Api.datasetio: declared.datasets,
+            Api.scoring: declared.scoring_fns,
+            Api.eval: declared.benchmarks,
+        }
+        deferred = {a for a in DEFERRABLE & set(self._plan.order) if not checked_at_build.get(a)}
+        while True:
+            eager = set(self._plan.order) - deferred
+            needed = set().union(*(self._needs(a) for a in eager)) if eager else set()
+            if not needed & deferred:
+                return deferred
+            deferred -= needed
+
+    async def _build_api(self, api: Api) -> None:
+        plan, impls = self._plan, self.impls
         definition = API_DEFINITIONS[api]
         protocol = import_attr(definition.provider_protocol)
         built: dict[str, Any] = {}
-        for p in plan.providers.get(api, []):
-            dep_apis = (*p.spec.api_dependencies, *p.spec.optional_api_dependencies)
-            deps = ProviderDeps(
-                provider_id=p.provider_id,
-                apis={d: impls[d] for d in dep_apis if d in impls},
-                storage=storage,
-                data_dir=data_dir,
-                execution=engine,
-            )
-            impl = await load_factory(p.spec)(p.config, deps)
-            check_protocol(impl, protocol, f"provider '{p.provider_id}' ({p.spec.provider_type})")
-            built[p.provider_id] = impl
-            instances[f"{api}/{p.provider_id}"] = impl
-        context = BuildContext(api, plan.config, built, storage, dict(impls))
-        for built_api, impl in (await load_builder(definition)(context)).items():
-            impls[built_api] = wrap(built_api, impl) if wrap is not None else impl
-    return impls, instances
+        try:
+            for p in plan.providers.get(api, []):
+                dep_apis = (*p.spec.api_dependencies, *p.spec.optional_api_dependencies)
+                deps = ProviderDeps(
+                    provider_id=p.provider_id,
+                    apis={d: impls[d] for d in dep_apis if d in impls},
+                    storage=self._storage,
+                    data_dir=self._data_dir,
+                    execution=self._engine,
+                )
+                impl = await load_factory(p.spec)(p.config, deps)
+                built[p.provider_id] = self.instances[f"{api}/{p.provider_id}"] = impl
+                check_protocol(
+                    impl, protocol, f"provider '{p.provider_id}' ({p.spec.provider_type})"
+                )
+            context = BuildContext(api, plan.config, built, self._storage, dict(impls))
+            routers = await load_builder(definition)(context)
+        except BaseException:
+            # Built on first use: a failed build leaves nothing running, and the next use retries.
+            for provider_id, impl in built.items():
+                del self.instances[f"{api}/{provider_id}"]
+                shutdown = getattr(impl, "shutdown", None)
+                if shutdown is not None:
+                    with contextlib.suppress(Exception):
+                        await shutdown()
+            raise
+        for built_api, impl in routers.items():
+            impls[built_api] = self._wrap(built_api, impl) if self._wrap is not None else impl
+
+
+async def build_stack(
+    plan: StackPlan, storage: StorageManager, wrap: Callable[[Api, Any], Any] | None = None
+) -> tuple[dict[Api, Any], dict[str, Any]]:
+    """Construct every provider and router in order; returns (impls by API, providers by id)."""
+    build = StackBuild(plan, storage, wrap)
+    await build.build(defer=False)
+    return build.impls, build.instances

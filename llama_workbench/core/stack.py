@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import os
 import threading
 import weakref
@@ -13,11 +14,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from llama_workbench.core import gc_tuning
 from llama_workbench.core.admin import AdminImpl
-from llama_workbench.core.bridge import run_async, run_sync, shared_loop
+from llama_workbench.core.bridge import run_async, run_sync, running_loop, shared_loop
 from llama_workbench.core.config import StackConfig, load_config
 from llama_workbench.core.datatypes import Api
 from llama_workbench.core.errors import NotFoundError
-from llama_workbench.core.resolver import PlannedProvider, StackPlan, build_stack, plan_stack
+from llama_workbench.core.resolver import PlannedProvider, StackBuild, StackPlan, plan_stack
 from llama_workbench.facade.aio._apis import AsyncStackApis
 from llama_workbench.facade.sync._apis import StackApis
 from llama_workbench.providers.registry import ProviderRegistry, default_registry
@@ -46,15 +47,15 @@ class Stack(StackApis):
     def __init__(
         self,
         plan: StackPlan,
-        impls: dict[Api, Any],
-        instances: dict[str, Any],
+        build: StackBuild,
         storage: StorageManager,
         loop: asyncio.AbstractEventLoop,
         tracer: StackTracer | None = None,
     ) -> None:
         self._plan = plan
-        self._impls = impls
-        self._instances = instances
+        self._build = build
+        self._impls = build.impls  # grows as deferred APIs are built on first use
+        self._instances = build.instances
         self._storage = storage
         self._loop = loop
         self._tracer = tracer  # None when telemetry is off: no proxy anywhere
@@ -76,7 +77,9 @@ class Stack(StackApis):
         with gc_tuning.paused():  # a build allocates long-lived objects only (see gc_tuning)
             plan = _plan(source, env, registry)
             loop = shared_loop()
-            return run_sync(cls._assemble(plan, loop), loop)
+            # Built from sync code (a notebook, a script): the APIs nothing else needs at build
+            # (responses, eval, scoring, post-training...) are built on first use.
+            return run_sync(cls._assemble(plan, loop, defer=True), loop)
 
     @classmethod
     def from_distribution(
@@ -95,11 +98,16 @@ class Stack(StackApis):
         env: Mapping[str, str] | None = None,
         registry: ProviderRegistry | None = None,
     ) -> Stack:
-        """Build on the running event loop (a server's); sync calls then come from other threads."""
-        return await cls._assemble(_plan(source, env, registry), asyncio.get_running_loop())
+        """Build on the running event loop (a server's); sync calls then come from other threads.
+
+        Every API is built before this returns (a server serves them all at once)."""
+        plan = _plan(source, env, registry)
+        return await cls._assemble(plan, asyncio.get_running_loop(), defer=False)
 
     @classmethod
-    async def _assemble(cls, plan: StackPlan, loop: asyncio.AbstractEventLoop) -> Stack:
+    async def _assemble(
+        cls, plan: StackPlan, loop: asyncio.AbstractEventLoop, *, defer: bool
+    ) -> Stack:
         from llama_workbench.storage.manager import StorageManager
 
         tracer = _tracer(plan)  # before storage: a missing dependency leaves nothing open
@@ -107,12 +115,14 @@ class Stack(StackApis):
         storage = StorageManager(plan.config.storage, data_dir)
         try:
             # Checks the config's `connectors:` first; a ConfigError closes storage.
-            impls, instances = await build_stack(plan, storage, tracer.wrap if tracer else None)
+            build = StackBuild(plan, storage, tracer.wrap if tracer else None)
+            await build.build(defer=defer)
         except BaseException:
             await storage.close()
             if tracer is not None:
                 tracer.shutdown()
             raise
+        impls, instances = build.impls, build.instances
         impls[Api.providers] = _ProvidersImpl(plan, instances)
         impls[Api.inspect] = _InspectImpl()
         impls[Api.admin] = AdminImpl(impls[Api.providers], impls[Api.inspect])
@@ -120,7 +130,7 @@ class Stack(StackApis):
             from llama_workbench.tracking.telemetry_api import TelemetryImpl
 
             impls[Api.telemetry] = TelemetryImpl(tracer)
-        stack = cls(plan, impls, instances, storage, loop, tracer)
+        stack = cls(plan, build, storage, loop, tracer)
         _track(stack)
         return stack
 
@@ -146,8 +156,8 @@ class Stack(StackApis):
 
     @property
     def apis(self) -> list[Api]:
-        """The APIs this stack serves."""
-        return sorted(self._impls, key=lambda a: a.value)
+        """The APIs this stack serves (those built on first use included)."""
+        return sorted({*self._impls, *self._build.pending}, key=lambda a: a.value)
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -162,11 +172,22 @@ class Stack(StackApis):
         }
 
     def impl(self, api: Api | str) -> Any:
-        """The async implementation behind an API (what the server and the magics call)."""
+        """The async implementation behind an API (what the server and the magics call).
+
+        An API built on first use is built now; asked for on the stack's own event loop (where
+        nothing may block), it comes as a stand-in whose first call builds it.
+        """
         try:
-            return self._impls[Api(api)]
-        except (KeyError, ValueError):
-            raise NotFoundError("API", str(api), [a.value for a in self._impls]) from None
+            key = Api(api)
+        except ValueError:
+            key = None
+        if key is not None and key in self._impls:
+            return self._impls[key]
+        if key is None or key not in self._build.pending:
+            raise NotFoundError("API", str(api), [a.value for a in self.apis]) from None
+        if running_loop() is self._loop:
+            return _DeferredImpl(self._build, key)
+        return run_sync(self._build.ensure(key), self._loop)
 
     def _face(self, api: Api, face: type[F]) -> F:
         return _cached_face(self, self._faces, api, face)
@@ -226,6 +247,7 @@ class Stack(StackApis):
         if self._closed:
             return
         self._closed = True
+        self._build.closed = True
         # Routers first (they flush what they write behind), then the providers under them.
         for impl in [*self._impls.values(), *self._instances.values()]:
             shutdown = getattr(impl, "shutdown", None)
@@ -312,9 +334,9 @@ def _cached_face(stack: Stack, faces: dict[Api, Face], api: Api, face: type[F]) 
     """The face of `api` (made once per stack), or AttributeError when the API is not enabled."""
     found = faces.get(api)
     if not isinstance(found, face):
-        if api not in stack._impls:
+        if api not in stack.apis:
             raise AttributeError(_missing(stack, api.value))
-        found = faces[api] = face(api.value, stack._impls[api], stack.loop)
+        found = faces[api] = face(api.value, stack.impl(api), stack.loop)
     return found
 
 
@@ -333,8 +355,33 @@ def _missing(stack: Stack, name: str) -> str:
 
 def _api_dir(stack: Stack, names: Iterable[str]) -> list[str]:
     """Attributes for Tab completion: the APIs this stack serves, not every API there is."""
-    disabled = {a.value for a in Api} - {a.value for a in stack._impls}
+    disabled = {a.value for a in Api} - {a.value for a in stack.apis}
     return [n for n in names if n not in disabled]
+
+
+class _DeferredImpl:
+    """An API not built yet, asked for on the stack's own loop: its first call builds it there
+    (on that loop, under the build's lock) and every call after goes straight to it."""
+
+    def __init__(self, build: StackBuild, api: Api) -> None:
+        self._build, self._api = build, api
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        built = self._build.impls.get(self._api)
+        if built is not None:
+            return getattr(built, name)
+        build, api = self._build, self._api
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            result = getattr(await build.ensure(api), name)(*args, **kwargs)
+            return await result if inspect.isawaitable(result) else result
+
+        return call
+
+    def __repr__(self) -> str:
+        return f"<{self._api.value}: built on first use>"
 
 
 class _ProvidersImpl:
