@@ -32,20 +32,30 @@ def save_checkpoint(
     state: dict[str, Any] | None,
 ) -> None:
     """Write into a temporary folder, then rename: a folder named step-N is always complete."""
-    import torch
-
     target = Path(checkpoint.path)
     tmp = output_dir / f".{target.name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    model.save_pretrained(str(tmp))
-    tokenizer.save_pretrained(str(tmp))
-    if state is not None:
-        torch.save(state, tmp / STATE_FILE)
-    (tmp / METRICS_FILE).write_text(checkpoint.model_dump_json(indent=2))
+    write_files(model, tokenizer, tmp, state)
+    mark_complete(tmp, checkpoint)
     if target.exists():  # the same step saved again after a resume
         shutil.rmtree(target)
     os.replace(tmp, target)
+
+
+def write_files(model: Any, tokenizer: Any, folder: Path, state: dict[str, Any] | None) -> None:
+    """The adapter (or model), its tokenizer and, when resuming will need it, the resume state."""
+    import torch
+
+    model.save_pretrained(str(folder))
+    tokenizer.save_pretrained(str(folder))
+    if state is not None:
+        torch.save(state, folder / STATE_FILE)
+
+
+def mark_complete(folder: Path, checkpoint: Checkpoint) -> None:
+    """The Checkpoint record, written last: a folder without it is not a checkpoint (yet)."""
+    (folder / METRICS_FILE).write_text(checkpoint.model_dump_json(indent=2))
 
 
 def checkpoint_path(output_dir: Path, step: int) -> Path:

@@ -34,6 +34,7 @@ from llama_workbench.providers.inline.post_training.huggingface.jobs import (
 )
 from llama_workbench.providers.inline.post_training.huggingface.plans import (
     build_plan,
+    check_engine,
     check_request,
     check_rows,
     request_of,
@@ -64,6 +65,7 @@ class HuggingfacePostTraining:
         self._config = config
         self._datasetio = deps.apis[Api.datasetio]
         self._models = deps.apis.get(Api.models)
+        self._engine = deps.execution
         self._data_dir = deps.data_dir
         self._jobs = JobStore(deps.storage, config.jobs_store)
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -98,6 +100,7 @@ class HuggingfacePostTraining:
             request.training_config, request.hyperparam_search_config, request.logger_config
         )
         algorithm = request.algorithm_config or LoraFinetuningConfig()
+        await self._check_engine("sft")
         base = await self._base_model(request.model or self._config.default_model)
         job_uuid = request.job_uuid or f"ptjob-{uuid.uuid4().hex[:12]}"
         request = request.model_copy(update={"job_uuid": job_uuid, "algorithm_config": algorithm})
@@ -114,6 +117,7 @@ class HuggingfacePostTraining:
                 "loss_type 'kto_pair' is gone from trl (KTO is a trainer of its own); "
                 "use sigmoid, hinge or ipo."
             )
+        await self._check_engine("dpo")
         base = await self._base_model(request.finetuned_model)
         job_uuid = request.job_uuid or f"ptjob-{uuid.uuid4().hex[:12]}"
         request = request.model_copy(update={"job_uuid": job_uuid})
@@ -160,6 +164,7 @@ class HuggingfacePostTraining:
                 f"Post-training job {job_uuid} is {job.status}; only a cancelled or failed job "
                 "resumes."
             )
+        await self._check_engine(spec.kind)
         training = request_of(spec).training_config
         rows = await self._read(training)
         check_rows(spec.kind, training, rows)
@@ -177,6 +182,7 @@ class HuggingfacePostTraining:
         rows: tuple[Rows, Rows | None],
     ) -> None:
         plan = build_plan(job, spec, rows, self._config, self._mlflow())
+        plan.params |= self._engine.params() if self._engine else {"execution_engine": "inprocess"}
         control.progress = Progress(  # where a resumed job stood, until its thread reports
             step=job.step,
             total_steps=job.total_steps,
@@ -187,7 +193,9 @@ class HuggingfacePostTraining:
             resources=job.resources_allocated or {},
         )
         task = asyncio.get_running_loop().create_task(
-            self._runner.run(job, spec, control, plan, trainer_for(spec, job, control))
+            self._runner.run(
+                job, spec, control, plan, trainer_for(spec, job, control, self._engine)
+            )
         )
         self._tasks[job.job_uuid] = task
         self._controls[job.job_uuid] = control
@@ -251,6 +259,12 @@ class HuggingfacePostTraining:
                 await task
 
     # -- helpers
+
+    async def _check_engine(self, kind: str) -> None:
+        """On Ray: a job the engine can't run is a 400; an unreachable cluster this call's error."""
+        check_engine(kind, self._engine)
+        if self._engine is not None and self._engine.is_ray:
+            await self._engine.connect()
 
     async def _sweep(self) -> None:
         """Jobs a stopped process left running read failed (interrupted), once; resume continues them."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llama_workbench.apis.post_training.models import (
     FullFinetuningConfig,
@@ -26,6 +26,9 @@ from llama_workbench.providers.inline.post_training.huggingface.training import 
     TrainPlan,
     TrainResult,
 )
+
+if TYPE_CHECKING:
+    from llama_workbench.execution.engine import ExecutionEngine
 
 Rows = list[dict[str, Any]]
 
@@ -106,8 +109,29 @@ def build_plan(
     )
 
 
-def trainer_for(spec: JobSpec, job: PostTrainingJobStatusResponse, control: JobControl) -> Any:
-    """The training thread's work: SFT, DPO, or nothing when the final checkpoint exists."""
+def check_engine(kind: str, engine: ExecutionEngine | None) -> None:
+    """What this provider runs on Ray: SFT (Ray Train); DPO is a 400 that says so."""
+    if engine is None or not engine.is_ray:
+        return
+    if kind == "dpo":
+        raise BadRequestError(
+            "preference_optimize (DPO) runs in-process only; execution.engine is 'ray', which "
+            "runs supervised_fine_tune on Ray Train. Use a run config without the execution "
+            "section for DPO."
+        )
+    from llama_workbench.execution.train import check_resources
+
+    check_resources(engine)
+
+
+def trainer_for(
+    spec: JobSpec,
+    job: PostTrainingJobStatusResponse,
+    control: JobControl,
+    engine: ExecutionEngine | None = None,
+) -> Any:
+    """The training thread's work: SFT (here or on Ray Train), DPO, or nothing when the final
+    checkpoint exists."""
     newest = control.checkpoints[-1] if control.checkpoints else None
     if (
         newest is not None
@@ -124,6 +148,10 @@ def trainer_for(spec: JobSpec, job: PostTrainingJobStatusResponse, control: JobC
         from llama_workbench.providers.inline.post_training.huggingface.dpo import DpoTrainer
 
         return lambda plan, control: DpoTrainer(plan, control).run
+    if engine is not None and engine.is_ray:
+        from llama_workbench.providers.inline.post_training.huggingface.ray_train import RaySftRun
+
+        return lambda plan, control: RaySftRun(engine, plan, control).run
     from llama_workbench.providers.inline.post_training.huggingface.sft import SftTrainer
 
     return lambda plan, control: SftTrainer(plan, control).run

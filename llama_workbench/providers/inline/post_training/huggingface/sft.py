@@ -1,4 +1,5 @@
-"""Supervised fine-tuning on the CPU: a plain loop (LoRA or full) that checkpoints and resumes."""
+"""Supervised fine-tuning on the CPU: a plain loop (LoRA or full) that checkpoints and resumes,
+in this process or as one rank of a Ray Train group (parallel.py)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,7 @@ from llama_workbench.providers.inline.post_training.huggingface.checkpoints impo
     checkpoint_path,
     drop_resume_state,
     load_state,
-    prune_checkpoints,
     resume_point,
-    save_checkpoint,
 )
 from llama_workbench.providers.inline.post_training.huggingface.data import (
     Example,
@@ -27,6 +26,10 @@ from llama_workbench.providers.inline.post_training.huggingface.data import (
     epoch_batches,
     sft_examples,
     steps_per_epoch,
+)
+from llama_workbench.providers.inline.post_training.huggingface.parallel import (
+    Parallel,
+    learned_tokens,
 )
 from llama_workbench.providers.inline.post_training.huggingface.training import (
     JobControl,
@@ -48,12 +51,16 @@ class SftTrainer:
     """Runs one job in the calling (worker) thread; `control.stop` ends it at a step boundary.
 
     The batches of every epoch are a function of the seed, so a resumed job picks up exactly
-    where its checkpoint was taken.
+    where its checkpoint was taken. On a data-parallel group (`parallel`), every rank runs this
+    same loop on its share of each micro-batch; the main rank logs, evaluates and saves.
     """
 
-    def __init__(self, plan: TrainPlan, control: JobControl) -> None:
+    def __init__(
+        self, plan: TrainPlan, control: JobControl, parallel: Parallel | None = None
+    ) -> None:
         self.plan = plan
         self.control = control
+        self.parallel = parallel or Parallel()
         self._lora = isinstance(plan.algorithm, LoraFinetuningConfig)
         self._tokenizer: Any = None
         self._pad_id = 0
@@ -80,7 +87,8 @@ class SftTrainer:
             start = int(state["step"])
         self.control.progress.resources = resources(model, plan.num_threads)
         self.control.progress.total_steps = total
-        run = open_run(plan, self.control, "LoRA" if self._lora else "full")
+        main = self.parallel.is_main
+        run = open_run(plan, self.control, "LoRA" if self._lora else "full") if main else None
         try:
             outcome = self._loop(model, optimizer, scheduler, start, total, per_epoch, run)
             final = self._finish(outcome, run)
@@ -146,7 +154,7 @@ class SftTrainer:
             if self._lora:
                 model.enable_input_require_grads()
         model.train()
-        return model
+        return self.parallel.wrap(model)
 
     def _optimizer(self, model: Any, total: int) -> tuple[Any, Any]:
         import torch
@@ -173,7 +181,7 @@ class SftTrainer:
         cfg = self.plan.training
         data, accumulation = cfg.data_config, cfg.gradient_accumulation_steps
         for step in range(start, total):
-            if self.control.stop.is_set():
+            if self.parallel.should_stop(self.control):
                 return "stopped"
             epoch, within = divmod(step, per_epoch)
             batches = epoch_batches(
@@ -201,14 +209,20 @@ class SftTrainer:
     ) -> tuple[float, float | None]:
         import torch
 
-        cfg = self.plan.training
+        cfg, parallel = self.plan.training, self.parallel
         loss_sum = 0.0
         for indices in micro:
-            batch = collate([self._train[i] for i in indices], self._pad_id)
+            examples = [self._train[i] for i in indices]
+            # The loss is a sum over this rank's tokens divided by the whole micro-batch's
+            # (every rank holds every row, so each knows it): the ranks' shares add up to the
+            # token mean of the in-process loop; DDP averages gradients, so scale by the ranks.
+            items = max(1, sum(learned_tokens(e) for e in examples))
+            batch = collate(parallel.share(examples), self._pad_id)
             with precision(cfg.dtype):
-                loss = model(**batch).loss
-            (loss / len(micro)).backward()
+                loss = model(**batch, num_items_in_batch=items).loss
+            (loss * parallel.world_size / len(micro)).backward()
             loss_sum += float(loss.detach()) / len(micro)
+        loss_sum = parallel.total(loss_sum)
         grad_norm = None
         if cfg.max_grad_norm is not None:
             params = [p for p in model.parameters() if p.requires_grad]
@@ -234,8 +248,9 @@ class SftTrainer:
         """Save an adapter (or model) folder; with the optimizer and scheduler to resume from."""
         import torch
 
-        plan = self.plan
-        eval_loss = self._evaluate(model) if self._valid else None
+        plan, main = self.plan, self.parallel.is_main
+        model = self.parallel.unwrap(model)
+        eval_loss = self._evaluate(model) if self._valid and main else None
         checkpoint = Checkpoint(
             identifier=f"{plan.job_uuid}-step-{step}",
             created_at=datetime.now(UTC),
@@ -252,7 +267,7 @@ class SftTrainer:
             step=step,
         )
         state = None
-        if resume_with is not None:
+        if resume_with is not None and main:
             optimizer, scheduler = resume_with
             state = {
                 "optimizer": optimizer.state_dict(),
@@ -260,8 +275,9 @@ class SftTrainer:
                 "step": step,
                 "rng": torch.get_rng_state(),
             }
-        save_checkpoint(model, self._tokenizer, plan.output_dir, checkpoint, state)
-        self.control.checkpoints = prune_checkpoints(plan.output_dir, plan.keep_checkpoints)
+        kept = self.parallel.save(model, self._tokenizer, plan, checkpoint, state)
+        if main:
+            self.control.checkpoints = kept
         if eval_loss is not None:
             self.control.progress.eval_loss = eval_loss
             if run is not None:
@@ -287,6 +303,8 @@ class SftTrainer:
     def _finish(self, outcome: str, run: StepRun | None) -> Checkpoint | None:
         """The final checkpoint of a completed job: resume state dropped, adapter to MLflow."""
         final = self.control.checkpoints[-1] if self.control.checkpoints else None
+        if not self.parallel.is_main:
+            return None
         if outcome == "completed" and final is not None:
             drop_resume_state(Path(final.path))
             if run is not None:
