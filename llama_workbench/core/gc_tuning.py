@@ -41,3 +41,10 @@ def install_exit_freeze() -> None:
     if not _exit_freeze_installed:
         _exit_freeze_installed = True
         atexit.register(gc.freeze)
+
+
+def freeze_startup_heap() -> None:
+    """For a long-running process (the server) once it is up: what start-up made lives as long
+    as the process, so the collector's full passes stop re-walking it (the permanent generation).
+    Garbage made later is collected as always."""
+    gc.freeze()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llama_workbench.core import gc_tuning
 from llama_workbench.core.errors import ConfigError, LlamaWorkbenchError
 from llama_workbench.core.stack import Source, Stack
 
@@ -49,6 +50,7 @@ async def serve(
                 "(Ctrl-C stops)",
                 flush=True,
             )
+        gc_tuning.freeze_startup_heap()  # a full collection won't re-walk the stack and app
         with _stop_signals_end_normally():
             await uvicorn.Server(config).serve()
     finally:
