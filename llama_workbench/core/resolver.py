@@ -350,12 +350,3 @@ class StackBuild:
             raise
         for built_api, impl in routers.items():
             impls[built_api] = self._wrap(built_api, impl) if self._wrap is not None else impl
-
-
-async def build_stack(
-    plan: StackPlan, storage: StorageManager, wrap: Callable[[Api, Any], Any] | None = None
-) -> tuple[dict[Api, Any], dict[str, Any]]:
-    """Construct every provider and router in order; returns (impls by API, providers by id)."""
-    build = StackBuild(plan, storage, wrap)
-    await build.build(defer=False)
-    return build.impls, build.instances
