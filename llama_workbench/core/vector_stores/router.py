@@ -6,15 +6,14 @@ import builtins
 import logging
 import time
 import uuid
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
 from pydantic import ValidationError
 
 from llama_workbench.apis.models.models import ModelType
-from llama_workbench.apis.vector_io.api import Order, ProgressCallback, VectorIOProvider
+from llama_workbench.apis.vector_io.api import Order, VectorIOProvider
 from llama_workbench.apis.vector_io.models import (
-    Attributes,
     Chunk,
     EmbeddedChunk,
     ExpiresAfter,
@@ -23,11 +22,6 @@ from llama_workbench.apis.vector_io.models import (
     SearchMode,
     SearchResultsPage,
     VectorStoreDeleteResponse,
-    VectorStoreFileBatchObject,
-    VectorStoreFileContentResponse,
-    VectorStoreFileDeleteResponse,
-    VectorStoreFileListResponse,
-    VectorStoreFileObject,
     VectorStoreListResponse,
     VectorStoreObject,
     VectorStoreRecord,
@@ -50,6 +44,29 @@ from llama_workbench.execution.engine import ExecutionEngine
 from llama_workbench.storage.kv import KVStore
 
 logger = logging.getLogger(__name__)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class _FileIngestionMethod(Generic[P, R]):
+    """A method of the router that is its FileIngestion's method of the same name (bound to
+    the router's service): one delegation instead of a copy of each signature."""
+
+    def __init__(self, method: Callable[Concatenate[FileIngestion, P], R]) -> None:
+        self._name = method.__name__
+
+    @overload
+    def __get__(self, router: None, owner: type) -> Callable[Concatenate[FileIngestion, P], R]: ...
+
+    @overload
+    def __get__(self, router: VectorStoresRouter, owner: type) -> Callable[P, R]: ...
+
+    def __get__(self, router: VectorStoresRouter | None, owner: type) -> Callable[..., R]:
+        if router is None:
+            return cast("Callable[..., R]", getattr(FileIngestion, self._name))
+        return cast("Callable[P, R]", getattr(router._files, self._name))
 
 
 class VectorStoresRouter:
@@ -236,101 +253,20 @@ class VectorStoresRouter:
         await self._stores.touch(record)
         return QueryChunksResponse(chunks=[h.chunk for h in hits], scores=[h.score for h in hits])
 
-    # -- files (the FileIngestion service)
+    # -- files: answered by the FileIngestion service the router owns, methods as they are there
 
-    async def attach_file(
-        self,
-        vector_store_id: str,
-        file_id: str,
-        attributes: Attributes | None = None,
-        chunking_strategy: dict[str, Any] | None = None,
-        on_progress: ProgressCallback | None = None,
-        *,
-        background: bool = False,
-    ) -> VectorStoreFileObject:
-        return await self._files.attach_file(
-            vector_store_id,
-            file_id,
-            attributes,
-            chunking_strategy,
-            on_progress,
-            background=background,
-        )
-
-    async def list_vector_store_files(
-        self,
-        vector_store_id: str,
-        after: str | None = None,
-        before: str | None = None,
-        limit: int = 20,
-        order: Order = "desc",
-        filter: str | None = None,
-    ) -> VectorStoreFileListResponse:
-        return await self._files.list_vector_store_files(
-            vector_store_id, after, before, limit, order, filter
-        )
-
-    async def retrieve_vector_store_file(
-        self, vector_store_id: str, file_id: str
-    ) -> VectorStoreFileObject:
-        return await self._files.retrieve_vector_store_file(vector_store_id, file_id)
-
-    async def retrieve_vector_store_file_contents(
-        self,
-        vector_store_id: str,
-        file_id: str,
-        include_embeddings: bool = False,
-        include_metadata: bool = False,
-    ) -> VectorStoreFileContentResponse:
-        return await self._files.retrieve_vector_store_file_contents(
-            vector_store_id, file_id, include_embeddings, include_metadata
-        )
-
-    async def update_vector_store_file(
-        self, vector_store_id: str, file_id: str, attributes: Attributes
-    ) -> VectorStoreFileObject:
-        return await self._files.update_vector_store_file(vector_store_id, file_id, attributes)
-
-    async def delete_vector_store_file(
-        self, vector_store_id: str, file_id: str
-    ) -> VectorStoreFileDeleteResponse:
-        return await self._files.delete_vector_store_file(vector_store_id, file_id)
-
-    async def create_file_batch(
-        self,
-        vector_store_id: str,
-        file_ids: builtins.list[str],
-        attributes: Attributes | None = None,
-        chunking_strategy: dict[str, Any] | None = None,
-        on_progress: ProgressCallback | None = None,
-    ) -> VectorStoreFileBatchObject:
-        return await self._files.create_file_batch(
-            vector_store_id, file_ids, attributes, chunking_strategy, on_progress
-        )
-
-    async def retrieve_file_batch(
-        self, vector_store_id: str, batch_id: str
-    ) -> VectorStoreFileBatchObject:
-        return await self._files.retrieve_file_batch(vector_store_id, batch_id)
-
-    async def list_files_in_file_batch(
-        self,
-        vector_store_id: str,
-        batch_id: str,
-        after: str | None = None,
-        before: str | None = None,
-        limit: int = 20,
-        order: Order = "desc",
-        filter: str | None = None,
-    ) -> VectorStoreFileListResponse:
-        return await self._files.list_files_in_file_batch(
-            vector_store_id, batch_id, after, before, limit, order, filter
-        )
-
-    async def cancel_file_batch(
-        self, vector_store_id: str, batch_id: str
-    ) -> VectorStoreFileBatchObject:
-        return await self._files.cancel_file_batch(vector_store_id, batch_id)
+    attach_file = _FileIngestionMethod(FileIngestion.attach_file)
+    list_vector_store_files = _FileIngestionMethod(FileIngestion.list_vector_store_files)
+    retrieve_vector_store_file = _FileIngestionMethod(FileIngestion.retrieve_vector_store_file)
+    retrieve_vector_store_file_contents = _FileIngestionMethod(
+        FileIngestion.retrieve_vector_store_file_contents
+    )
+    update_vector_store_file = _FileIngestionMethod(FileIngestion.update_vector_store_file)
+    delete_vector_store_file = _FileIngestionMethod(FileIngestion.delete_vector_store_file)
+    create_file_batch = _FileIngestionMethod(FileIngestion.create_file_batch)
+    retrieve_file_batch = _FileIngestionMethod(FileIngestion.retrieve_file_batch)
+    list_files_in_file_batch = _FileIngestionMethod(FileIngestion.list_files_in_file_batch)
+    cancel_file_batch = _FileIngestionMethod(FileIngestion.cancel_file_batch)
 
     # -- chunks
 
