@@ -25,7 +25,7 @@ JOB = {
     "job_uuid": "ray-lora",
     "model": BASE,
     "training_config": {
-        "n_epochs": 1,
+        "n_epochs": 2,  # 8 rows, 4 a step (2 on each worker): 4 steps
         "save_every_steps": 1,
         "max_seq_len": 48,
         "lr_scheduler": "constant",
@@ -64,47 +64,58 @@ def stack(
         yield s
 
 
-def wait(stack: Stack, job_uuid: str, limit_s: float = 240) -> Status:
+def wait(stack: Stack, job_uuid: str, until: Any = None, limit_s: float = 300) -> Status:
     return wait_for(
         lambda: stack.post_training.get_training_job_status(job_uuid=job_uuid),
-        lambda s: s.status in ("completed", "failed", "cancelled"),
+        until or (lambda s: s.status in ("completed", "failed", "cancelled")),
         limit_s,
-        lambda s: f"job {job_uuid} still {s.status} at step {s.step}",
+        lambda s: f"job {job_uuid} still {s.status} at step {s.step}: {s.error}",
     )
 
 
-def test_a_lora_run_on_two_ray_workers_serves_its_adapter(stack: Stack) -> None:
+def test_a_lora_run_on_two_ray_workers_cancels_resumes_and_serves(stack: Stack) -> None:
     started = time.monotonic()
     stack.post_training.supervised_fine_tune(**JOB)
-    done = wait(stack, "ray-lora")
-    elapsed = time.monotonic() - started
-    assert done.status == "completed", done.error
-    assert (done.step, done.total_steps) == (2, 2)  # 8 rows, 4 a step (2 on each worker)
-    assert [c.step for c in done.checkpoints] == [1, 2]
-    resources = done.resources_allocated or {}
+    running = wait(stack, "ray-lora", lambda s: s.checkpoints or s.status != "in_progress")
+    assert running.status == "in_progress", running.error
+    resources = running.resources_allocated or {}
     assert resources["execution_engine"] == "ray" and resources["num_workers"] == 2
     workers = resources["workers"]  # host:pid of each rank, two processes
     assert len(workers) == 2 and len(set(workers)) == 2, workers
     assert 0 < resources["trainable_params"] < resources["total_params"] / 10
 
+    stack.post_training.cancel_training_job(job_uuid="ray-lora")  # waits for the job to stop
+    cancelled = stack.post_training.get_training_job_status(job_uuid="ray-lora")
+    assert cancelled.status == "cancelled" and 1 <= cancelled.step < 4, cancelled
+    assert cancelled.checkpoints[-1].step == cancelled.step  # every step is checkpointed
+    resume_from = Path(cancelled.checkpoints[-1].path)
+    assert (resume_from / "training_state.pt").is_file()
+    first_fit = time.monotonic() - started
+
+    stack.post_training.resume_training_job(job_uuid="ray-lora")
+    done = wait(stack, "ray-lora")
+    assert done.status == "completed", done.error
+    assert (done.step, done.total_steps, done.epoch) == (4, 4, 2)
+    assert [c.step for c in done.checkpoints] == [2, 3, 4]  # 3 kept
+
     # Ray persisted each reported checkpoint as the job's own step-N folder.
     final = Path(done.checkpoints[-1].path)
-    assert final.parent.name == "ray-lora" and final.name == "step-2"
+    assert final.parent.name == "ray-lora" and final.name == "step-4"
     assert (final / "adapter_model.safetensors").is_file() and (final / "checkpoint.json").is_file()
     assert not (final / "training_state.pt").exists()
     snapshot = json.loads((final.parent / "checkpoint_manager_snapshot.json").read_text())
-    assert "step-2" in json.dumps(snapshot)
+    assert "step-4" in json.dumps(snapshot)
 
     from mlflow import MlflowClient
 
     client = MlflowClient(done.mlflow_tracking_uri)
-    assert done.mlflow_run_id is not None
+    assert done.mlflow_run_id is not None and done.mlflow_run_id == cancelled.mlflow_run_id
     run = client.get_run(done.mlflow_run_id)
     assert run.info.status == "FINISHED"
     assert run.data.params["execution_engine"] == "ray"
     assert run.data.params["execution_num_workers"] == "2"
     losses = client.get_metric_history(done.mlflow_run_id, "loss")
-    assert sorted(m.step for m in losses) == [1, 2]
+    assert sorted(m.step for m in losses) == [1, 2, 3, 4]  # none trained twice
 
     # The adapter serves through inline::transformers, as an in-process fine-tune's does.
     assert done.model_id == f"{BASE}-ft-ray-lora"
@@ -117,7 +128,9 @@ def test_a_lora_run_on_two_ray_workers_serves_its_adapter(stack: Stack) -> None:
         temperature=0,
     )
     assert answer.choices[0].message.content
-    print(f"ray LoRA job: {elapsed:.1f} s")
+    print(
+        f"ray LoRA: first fit to cancel {first_fit:.1f} s, all {time.monotonic() - started:.1f} s"
+    )
 
 
 def test_dpo_on_ray_is_a_clear_400(stack: Stack) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import tempfile
 import threading
@@ -153,6 +154,8 @@ class RayParallel(Parallel):
         if not self.is_main:
             ray.train.report(metrics, checkpoint=None, checkpoint_dir_name=name)
             return []
+        # The same step saved again after a resume: Ray copies into the folder, so clear it.
+        shutil.rmtree(checkpoint.path, ignore_errors=True)
         with tempfile.TemporaryDirectory(prefix="llama_workbench-ckpt-") as folder:
             write_files(model, tokenizer, Path(folder), state)
             ray.train.report(
