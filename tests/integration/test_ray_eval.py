@@ -201,3 +201,72 @@ def test_a_batch_on_ray_writes_every_line_once(ray_head: RayCluster, tmp_path: P
             (error,) = parse_jsonl(stack.files.retrieve_file_content(done.error_file_id))
             assert error["custom_id"] == "bad" and "messages" in error["error"]["message"]
         assert len(server.requests) == 3  # each valid line asked once
+
+
+def test_eval_on_ray_with_the_real_smollm2(
+    ray_head: RayCluster, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The bundled SmolLM2 loaded once by a Ray actor (inline::transformers), 2 rows: the same
+    answers as the driver's own copy of the model gives in-process."""
+    from tests.support.finetune import BASE, models_cache
+
+    models = models_cache(request, tmp_path / "models")
+    rows = _rows()[:2]
+    config: dict[str, Any] = {
+        "data_dir": str(tmp_path / "data"),
+        "apis": ["inference", "datasetio", "scoring", "eval"],
+        "providers": {
+            "inference": [
+                {
+                    "provider_id": "transformers",
+                    "provider_type": "inline::transformers",
+                    "config": {"cache_dir": str(models), "engine": "transformers"},
+                }
+            ],
+            "datasetio": [{"provider_id": "localfs", "provider_type": "inline::localfs"}],
+            "scoring": [{"provider_id": "basic", "provider_type": "inline::basic"}],
+            "eval": [{"provider_id": "builtin", "provider_type": "inline::builtin"}],
+        },
+        "registered_resources": {
+            "datasets": [
+                {"dataset_id": "qa", "purpose": "eval/question-answer", "source": {"rows": rows}}
+            ],
+            "benchmarks": [
+                {
+                    "benchmark_id": "qa-bench",
+                    "dataset_id": "qa",
+                    "scoring_functions": ["basic::subset_of"],
+                }
+            ],
+        },
+        "execution": {
+            "engine": "ray",
+            "address": ray_head.address,
+            "num_workers": 1,  # one actor, one copy of the model
+            "connect_timeout_s": 60,
+        },
+    }
+    candidate = {
+        "eval_candidate": {"type": "model", "model": BASE, "sampling_params": {"max_tokens": 16}}
+    }
+    with Stack.from_config(config) as stack:
+        job = stack.eval.run_eval("qa-bench", candidate)
+        wait_until(lambda: finished(stack, job.job_id), limit_s=240)
+        status = stack.eval.job_status("qa-bench", job.job_id)
+        assert status.status == "completed" and status.completed_rows == 2, status.error
+        assert status.engine == "ray" and len(status.workers) == 1
+        result = stack.eval.job_result("qa-bench", job.job_id)
+        answers = [g["generated_answer"] for g in result.generations]
+        here = [
+            stack.inference.chat_completion(
+                model=BASE,
+                messages=[{"role": "user", "content": row["input_query"]}],
+                max_tokens=16,
+                temperature=0,
+            )
+            .choices[0]
+            .message.content
+            for row in rows
+        ]
+        assert answers == here and all(answers), (answers, here)
+        assert "Paris" in answers[0]
