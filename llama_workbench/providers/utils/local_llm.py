@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         CompletionRequest,
         EmbeddingsRequest,
         EmbeddingsResponse,
+        SamplingFields,
     )
 
 R = TypeVar("R")
@@ -39,10 +40,12 @@ class LocalLLMProvider(abc.ABC, Generic[R]):
 
     provider_type = "inline::?"
     local_models = "a local model file"
+    extra_fields: frozenset[str] = frozenset()  # extra body fields it reads (as vLLM does)
 
-    def __init__(self, provider_id: str, runners: dict[str, R]) -> None:
+    def __init__(self, provider_id: str, runners: dict[str, R], default_max_tokens: int) -> None:
         self._provider_id = provider_id
         self._runners = runners
+        self._default_max_tokens = default_max_tokens
         self._closed = False
 
     @abc.abstractmethod
@@ -102,16 +105,43 @@ class LocalLLMProvider(abc.ABC, Generic[R]):
             "use an embedding model (e.g. from inline::sentence-transformers)."
         )
 
-    def check_chat(self, request: ChatCompletionRequest) -> None:
-        """What no in-process LLM gives a chat completion: a 400, never silently dropped."""
+    def unsupported(self, request: SamplingFields) -> list[str]:
+        """The request's fields this provider can't honour: logit_bias, and extra body fields
+        it does not read. A provider adds its own (each is named in one 400)."""
+        problems = ["logit_bias"] if request.logit_bias else []
+        unknown = sorted(set(request.model_extra or {}) - self.extra_fields)
+        if unknown:
+            problems.append(", ".join(unknown))
+        return problems
+
+    def chat_runner(self, request: ChatCompletionRequest) -> R:
+        """The runner of `request.model`, once the request is one this provider can answer."""
+        self._check_fields(request)
         if request.logprobs or request.top_logprobs:
             self._refuse("logprobs are not supported")
+        return self.runner(request.model)
 
-    def check_completion(self, request: CompletionRequest) -> None:
+    def completion_runner(self, request: CompletionRequest) -> R:
+        """The runner of `request.model`, once the request is one this provider can answer."""
+        self._check_fields(request)
         if request.logprobs is not None or request.suffix is not None:
             self._refuse("logprobs and suffix are not supported")
         if request.best_of is not None and request.best_of != (request.n or 1):
             self._refuse("best_of is not supported", "(use n)")
+        return self.runner(request.model)
+
+    def max_tokens(
+        self, prompts: list[list[int]], context: int, limit: int | None, too_long: str
+    ) -> list[int]:
+        """Each prompt's token budget: the request's `limit` (else the configured default), or
+        what the context has room for (`too_long` says the context's size, for the 400)."""
+        return token_budgets(prompts, context, limit or self._default_max_tokens, too_long)
+
+    def _check_fields(self, request: SamplingFields) -> None:
+        """Fields it can't honour are errors, never silently ignored."""
+        problems = self.unsupported(request)
+        if problems:
+            raise BadRequestError(f"{self.provider_type} does not support: {'; '.join(problems)}")
 
     def _refuse(self, what: str, after: str = "") -> NoReturn:
         raise BadRequestError(f"{what} by {self.provider_type}{f' {after}' if after else ''}")

@@ -14,10 +14,7 @@ from llama_workbench.apis.inference.models import (
     SamplingFields,
 )
 from llama_workbench.apis.models.models import ModelType, ProviderModel
-from llama_workbench.core.errors import (
-    BadRequestError,
-    ConfigError,
-)
+from llama_workbench.core.errors import ConfigError
 from llama_workbench.providers.inline.inference.llama_cpp.config import LlamaCppInferenceConfig
 from llama_workbench.providers.inline.inference.llama_cpp.loader import (
     LoadedModel,
@@ -38,7 +35,7 @@ from llama_workbench.providers.inline.inference.llama_cpp.responses import (
     completion_stream,
 )
 from llama_workbench.providers.inline.inference.llama_cpp.runner import ModelRunner, Sampling, Task
-from llama_workbench.providers.utils.local_llm import LocalLLMProvider, token_budgets
+from llama_workbench.providers.utils.local_llm import LocalLLMProvider
 
 _NAME = "inline::llama-cpp"
 
@@ -63,7 +60,7 @@ class LlamaCppInferenceImpl(LocalLLMProvider[ModelRunner]):
         for model in config.models:
             path = check_gguf(model.path, f"models[{model.model_id}].path") if model.path else None
             runners[model.model_id] = ModelRunner(path, self._settings, provider_id)
-        super().__init__(provider_id, runners)
+        super().__init__(provider_id, runners, config.default_max_tokens)
 
     def new_runner(self, path: Path) -> ModelRunner:
         return ModelRunner(path, self._settings, self._provider_id)
@@ -91,9 +88,7 @@ class LlamaCppInferenceImpl(LocalLLMProvider[ModelRunner]):
     async def chat_completion(
         self, request: ChatCompletionRequest
     ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
-        _reject_unsupported(request)
-        self.check_chat(request)
-        runner = self.runner(request.model)
+        runner = self.chat_runner(request)
         tool = forced_tool(request)
 
         def prepare(lm: LoadedModel) -> Task:
@@ -109,9 +104,7 @@ class LlamaCppInferenceImpl(LocalLLMProvider[ModelRunner]):
     async def completion(
         self, request: CompletionRequest
     ) -> Completion | AsyncIterator[Completion]:
-        _reject_unsupported(request)
-        self.check_completion(request)
-        runner = self.runner(request.model)
+        runner = self.completion_runner(request)
 
         def prepare(lm: LoadedModel) -> tuple[Task, list[str]]:
             prompts = completion_prompts(lm, request)
@@ -132,12 +125,8 @@ class LlamaCppInferenceImpl(LocalLLMProvider[ModelRunner]):
         limit: int | None,
         gbnf: str | None,
     ) -> Task:
-        max_tokens = token_budgets(
-            prompts,
-            lm.n_ctx,
-            limit or self._config.default_max_tokens,
-            f"the context holds {lm.n_ctx} (n_ctx in the {_NAME} config).",
-        )
+        too_long = f"the context holds {lm.n_ctx} (n_ctx in the {_NAME} config)."
+        max_tokens = self.max_tokens(prompts, lm.n_ctx, limit, too_long)
         sampling = Sampling(
             temperature=request.temperature,
             top_p=request.top_p,
@@ -157,14 +146,3 @@ def check_gguf(path: str, what: str) -> Path:
     if resolved.suffix != ".gguf":
         raise ConfigError(f"{_NAME}: {what} '{path}' is not a .gguf file")
     return resolved
-
-
-def _reject_unsupported(request: SamplingFields) -> None:
-    """Parameters this provider can't honour are errors, never silently ignored."""
-    problems = []
-    if request.logit_bias:
-        problems.append("logit_bias")
-    if request.model_extra:
-        problems.append(", ".join(sorted(request.model_extra)))
-    if problems:
-        raise BadRequestError(f"{_NAME} does not support: {'; '.join(problems)}")

@@ -17,7 +17,6 @@ from llama_workbench.apis.inference.models import (
 )
 from llama_workbench.apis.models.models import ModelType, ProviderModel
 from llama_workbench.core.errors import (
-    BadRequestError,
     MissingDependencyError,
 )
 from llama_workbench.providers.inline.inference.transformers.config import (
@@ -49,7 +48,7 @@ from llama_workbench.providers.inline.inference.transformers.responses import (
     completion_stream,
 )
 from llama_workbench.providers.utils.call_recording import recorded
-from llama_workbench.providers.utils.local_llm import LocalLLMProvider, token_budgets
+from llama_workbench.providers.utils.local_llm import LocalLLMProvider
 
 
 class TransformersInferenceImpl(LocalLLMProvider[GenerationEngine]):
@@ -63,6 +62,7 @@ class TransformersInferenceImpl(LocalLLMProvider[GenerationEngine]):
 
     provider_type = "inline::transformers"
     local_models = "a local model folder, adapter folder or .gguf file"
+    extra_fields = frozenset({"repetition_penalty", "no_repeat_ngram_size"})
 
     def __init__(
         self, config: TransformersInferenceConfig, provider_id: str, data_dir: Path
@@ -84,7 +84,7 @@ class TransformersInferenceImpl(LocalLLMProvider[GenerationEngine]):
             path = check_path(model.path, f"models[{model.model_id}].path") if model.path else None
             tokenizer = check_path(model.tokenizer, "tokenizer") if model.tokenizer else None
             engines[model.model_id] = GenerationEngine(path, tokenizer, self._settings)
-        super().__init__(provider_id, engines)
+        super().__init__(provider_id, engines, config.default_max_tokens)
         self._engines = engines  # the runners (one dict): what this provider calls them
 
     def new_runner(self, path: Path) -> GenerationEngine:
@@ -140,13 +140,22 @@ class TransformersInferenceImpl(LocalLLMProvider[GenerationEngine]):
 
     # -- inference
 
+    def unsupported(self, request: SamplingFields) -> list[str]:
+        """Besides the common ones: the OpenAI penalties (it has repetition_penalty instead),
+        and that one and no_repeat_ngram_size out of range."""
+        penalties = request.frequency_penalty or request.presence_penalty
+        problems = ["frequency_penalty / presence_penalty"] if penalties else []
+        return [
+            *problems,
+            *super().unsupported(request),
+            *_check_penalties(request.model_extra or {}),
+        ]
+
     @recorded("inline::transformers", ChatCompletion, ChatCompletionChunk)
     async def chat_completion(
         self, request: ChatCompletionRequest
     ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
-        _reject_unsupported(request)
-        self.check_chat(request)
-        engine = self.engine(request.model)
+        engine = self.chat_runner(request)
         lm = await asyncio.wrap_future(engine.load_future())
         prompt = await asyncio.to_thread(chat_prompt_ids, lm.tokenizer, request)
         tools = active_tools(request)
@@ -159,9 +168,7 @@ class TransformersInferenceImpl(LocalLLMProvider[GenerationEngine]):
     async def completion(
         self, request: CompletionRequest
     ) -> Completion | AsyncIterator[Completion]:
-        _reject_unsupported(request)
-        self.check_completion(request)
-        engine = self.engine(request.model)
+        engine = self.completion_runner(request)
         lm = await asyncio.wrap_future(engine.load_future())
         prompts = await asyncio.to_thread(completion_prompts, lm.tokenizer, request)
         prefixes = echo_texts(lm.tokenizer, request, prompts)
@@ -179,12 +186,8 @@ class TransformersInferenceImpl(LocalLLMProvider[GenerationEngine]):
         limit: int | None,
         prefixes: list[str],
     ) -> Plan:
-        max_tokens = token_budgets(
-            prompts,
-            lm.context_length,
-            limit or self._config.default_max_tokens,
-            f"the model's context holds {lm.context_length}.",
-        )
+        too_long = f"the model's context holds {lm.context_length}."
+        max_tokens = self.max_tokens(prompts, lm.context_length, limit, too_long)
         extra, c = request.model_extra or {}, self._config
         sampling = Sampling(
             request.temperature,
@@ -231,22 +234,3 @@ def _check_penalties(extra: dict[str, Any]) -> list[str]:
 
 def _or(value: Any, default: Any) -> Any:
     return default if value is None else value
-
-
-_EXTRAS = frozenset({"repetition_penalty", "no_repeat_ngram_size"})
-
-
-def _reject_unsupported(request: SamplingFields) -> None:
-    """Parameters this provider can't honour are errors, never silently ignored."""
-    problems = []
-    if request.frequency_penalty or request.presence_penalty:
-        problems.append("frequency_penalty / presence_penalty")
-    if request.logit_bias:
-        problems.append("logit_bias")
-    extra = request.model_extra or {}
-    unknown = sorted(set(extra) - _EXTRAS)
-    if unknown:
-        problems.append(", ".join(unknown))
-    problems += _check_penalties(extra)
-    if problems:
-        raise BadRequestError(f"inline::transformers does not support: {'; '.join(problems)}")
