@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     from llama_workbench.core.stack import Stack
 
 JS_DIR = Path(__file__).parent / "js"
-BASE_CSS = JS_DIR / "widget.css"
-BASE_JS = JS_DIR / "widget.js"
 
 
 class StackWidget(anywidget.AnyWidget):
@@ -42,20 +40,13 @@ class StackWidget(anywidget.AnyWidget):
     # A front-end message {"type": T, **fields} calls the method _actions[T](**fields).
     _actions: ClassVar[dict[str, str]] = {}
 
-    # The files each of `_esm` and `_css` is joined from (watched with ANYWIDGET_HMR=1).
-    _sources: ClassVar[dict[str, tuple[Path, ...]]] = {}
+    # The folder of the view's file: with ANYWIDGET_HMR=1, its shared widget.js/.css are followed.
+    _view_dir: ClassVar[Path | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        # A widget's view and stylesheet build on the shared widget.js (DOM and SVG helpers)
-        # and widget.css (the box every widget draws): each is joined in front of the widget's
-        # own file before anywidget reads `_esm` and `_css`, so a view stays one plain module.
-        sources = dict(cls._sources)
-        for attr, base in (("_esm", BASE_JS), ("_css", BASE_CSS)):
-            own = cls.__dict__.get(attr)
-            if isinstance(own, Path):
-                sources[attr] = (base, own)
-                setattr(cls, attr, _reload.joined(sources[attr]))
-        cls._sources = sources
+        esm = cls.__dict__.get("_esm")
+        if isinstance(esm, Path):  # before anywidget makes it a watched FileContents
+            cls._view_dir = esm.parent
         super().__init_subclass__(**kwargs)
 
     def __init__(self, stack: Stack, **traits: Any) -> None:
@@ -68,9 +59,12 @@ class StackWidget(anywidget.AnyWidget):
         self._draining = False
         super().__init__(**traits)
         self.on_msg(self._on_message)
-        files = [f for files in self._sources.values() for f in files]
-        if files and _reload.enabled(files):
-            _reload.watch(self, self._sources)
+        # Each view's `_esm`/`_css` is its own file (js/<name>.js, .css): anywidget reads it and,
+        # with ANYWIDGET_HMR=1, watches it. An edit to the shared widget.js/.css rewrites every
+        # view's import of it (build.py), so that those watches see it too.
+        folder = self._view_dir
+        if folder is not None and (folder / "widget.js").is_file() and _reload.enabled([folder]):
+            _reload.follow_shared(folder)
 
     @property
     def stack(self) -> Stack:

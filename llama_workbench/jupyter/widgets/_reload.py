@@ -1,9 +1,10 @@
 """Live reload while developing a widget: with ANYWIDGET_HMR=1, editing js/*.js or js/*.css
-updates the open views (anywidget swaps a view's module when its `_esm` trait changes).
+updates the open views.
 
-A widget's `_esm` is widget.js joined with its own file (see StackWidget), so anywidget's own
-file watching, which needs `_esm` to be one file, can't see the edits: this watches both files
-and sets the joined text on every live widget of the class.
+Each view's `_esm` and `_css` is a file of its own, which anywidget watches itself. Each view
+imports the shared js/widget.js and js/widget.css by value (build.py writes that line): this
+watches those two and writes the lines again on each save, so the views' files change and
+anywidget reloads them.
 """
 
 from __future__ import annotations
@@ -12,11 +13,9 @@ import importlib.util
 import os
 import threading
 import warnings
-import weakref
 from pathlib import Path
-from typing import Any
 
-_watched: dict[type, weakref.WeakSet[Any]] = {}
+_followed: dict[Path, threading.Event] = {}
 _lock = threading.Lock()
 
 
@@ -30,31 +29,32 @@ def enabled(paths: list[Path]) -> bool:
     return True
 
 
-def joined(files: tuple[Path, ...]) -> str:
-    return "\n".join(f.read_text(encoding="utf-8") for f in files)
+def follow_shared(js_dir: Path) -> threading.Event:
+    """Write the views' imports of `js_dir`'s shared files now and after every edit of those,
+    in a thread (one per folder); set the returned event to stop it."""
+    from llama_workbench.jupyter.widgets import build
 
-
-def watch(widget: Any, sources: dict[str, tuple[Path, ...]]) -> None:
-    """Keep `widget`'s joined traits (`_esm`, `_css`) in step with their files."""
-    cls = type(widget)
+    folder = js_dir.resolve()
     with _lock:
-        if cls not in _watched:
-            _watched[cls] = weakref.WeakSet()
+        stop = _followed.get(folder)
+        if stop is None or stop.is_set():
+            stop = _followed[folder] = threading.Event()
+            build.write(folder)
             thread = threading.Thread(
-                target=_follow, args=(cls, sources), name=f"reload {cls.__name__}", daemon=True
+                target=_follow, args=(folder, stop), name="widget.js reload", daemon=True
             )
             thread.start()
-        _watched[cls].add(widget)
+    return stop
 
 
-def _follow(cls: type, sources: dict[str, tuple[Path, ...]]) -> None:
+def _follow(folder: Path, stop: threading.Event) -> None:
     from watchfiles import watch as watch_files
 
-    paths = {p.resolve() for files in sources.values() for p in files}
-    for changes in watch_files(*paths):
-        touched = {Path(path).resolve() for _, path in changes}
-        for attr, files in sources.items():
-            if touched & {f.resolve() for f in files}:
-                text = joined(files)
-                for widget in list(_watched[cls]):
-                    setattr(widget, attr, text)
+    from llama_workbench.jupyter.widgets import build
+
+    def shared(_change: object, path: str) -> bool:
+        return Path(path).name in build.SHARED
+
+    # The folder, not the two files: an editor that saves by renaming replaces the file.
+    for _changes in watch_files(folder, watch_filter=shared, stop_event=stop):
+        build.write(folder)

@@ -1,46 +1,57 @@
-"""Developing a widget: with ANYWIDGET_HMR=1 an edit to its .js (or the shared widget.js)
-reaches the open views, as anywidget's hot reload does for a single-file `_esm`."""
+"""Developing a widget: with ANYWIDGET_HMR=1 an edit to its .js or .css (anywidget watches the
+view's own file) or to the shared widget.js (the views' imports are rewritten) reaches the open
+views."""
 
 from __future__ import annotations
 
+import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from llama_workbench.jupyter.widgets import _reload, build
 from llama_workbench.jupyter.widgets._base import JS_DIR, StackWidget
 
 
-def _until(check: object, timeout: float = 15.0) -> bool:
+def _until(check: Callable[[], bool], timeout: float = 15.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
+        if check():
             return True
         time.sleep(0.05)
     return False
 
 
-def test_edits_to_the_widget_files_reach_live_widgets(
+def test_edits_to_a_view_and_to_the_shared_file_reach_live_widgets(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ANYWIDGET_HMR", "1")
-    view, style = tmp_path / "demo.js", tmp_path / "demo.css"
-    view.write_text('export default { render({ el }) { el.append(h("b", {}, "first")); } };\n')
-    style.write_text(".demo { color: red; }\n")
+    js = tmp_path / "js"
+    shutil.copytree(JS_DIR, js)
 
-    class Demo(StackWidget):
-        _esm = view
-        _css = style
+    class Demo(StackWidget):  # anywidget watches these files from here on
+        _esm = js / "safety.js"
+        _css = js / "safety.css"
 
     widget = Demo(None)  # type: ignore[arg-type]  # the stack is only kept, never used here
-    assert widget._esm.startswith((JS_DIR / "widget.js").read_text())
-    assert '"first"' in widget._esm and "color: red" in widget._css
-    time.sleep(0.3)  # the watcher is up
-    view.write_text(view.read_text().replace('"first"', '"second"'))
-    assert _until(lambda: '"second"' in widget._esm), widget._esm[-200:]
-    style.write_text(".demo { color: blue; }\n")
-    assert _until(lambda: "color: blue" in widget._css)
-    assert widget._esm.startswith((JS_DIR / "widget.js").read_text())  # still joined
+    try:
+        assert widget._esm == (js / "safety.js").read_text()
+        time.sleep(0.3)  # the watchers are up
+        view = js / "safety.js"
+        view.write_text(view.read_text().replace("SafetyPanel's view", "SafetyPanel's own view"))
+        assert _until(lambda: "SafetyPanel's own view" in widget._esm), widget._esm[:300]
+        style = js / "safety.css"
+        style.write_text(style.read_text() + ".lw-safety { color: blue; }\n")
+        assert _until(lambda: "color: blue" in widget._css)
+        shared = js / "widget.js"
+        shared.write_text(shared.read_text() + "\nexport const EDITED = 1;\n")
+        assert _until(lambda: "import { h, svg, EDITED } from" in widget._esm), widget._esm[:300]
+        assert build.stale(js) == []
+        assert "SafetyPanel's own view" in widget._esm  # the view's own code is kept
+    finally:
+        _reload._followed[js.resolve()].set()  # the widget started following its folder
 
 
 def test_without_hmr_nothing_is_watched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,3 +66,4 @@ def test_without_hmr_nothing_is_watched(tmp_path: Path, monkeypatch: pytest.Monk
     view.write_text("export default { render() { /* edited */ } };\n")
     time.sleep(0.5)
     assert "edited" not in widget._esm
+    assert not _reload.enabled([tmp_path]) and not _reload.enabled([Path("site-packages/x")])

@@ -477,26 +477,37 @@ def test_eval_dashboard_runs_a_job_into_rows_and_scores(stack: Stack) -> None:
 
 
 @pytest.mark.parametrize("name", ["chat", "rag", "safety", "inspector", "eval", "finetune"])
-def test_each_view_is_a_plain_module_with_documented_test_ids(name: str) -> None:
+def test_each_view_is_one_module_with_documented_test_ids(name: str) -> None:
     source = (JS_DIR / f"{name}.js").read_text()
     assert (JS_DIR / f"{name}.css").is_file()
     assert "export default {" in source and "render({ model, el })" in source
-    assert not re.search(r"^\s*import\s", source, re.MULTILINE)  # no build step, no imports
-    # The shared helpers come from widget.js, joined in front: defined there, not again here.
-    assert not re.search(r"^(function (h|svg)\(|const SVG\b)", source, re.MULTILINE)
+    # Its one import is the shared widget.js, by value (build.py); h() and svg() live there.
+    imports = re.findall(r"^\s*import\s.*$", source, re.MULTILINE)
+    assert len(imports) == 1 and 'from "data:text/javascript;base64,' in imports[0]
+    assert not re.search(r"^(export )?(function (h|svg)\(|const SVG\b)", source, re.MULTILINE)
     header = "".join(line for line in source.splitlines() if line.startswith("//"))
     used = set(re.findall(r'testid: "([\w-]+)"', source))
     assert used and all(testid in header for testid in used), used
 
 
 @pytest.mark.parametrize(
-    "cls", [ChatWidget, RAGExplorer, SafetyPanel, StackInspector, EvalDashboard, FineTuneMonitor]
+    ("cls", "name"),
+    [
+        (ChatWidget, "chat"),
+        (RAGExplorer, "rag"),
+        (SafetyPanel, "safety"),
+        (StackInspector, "inspector"),
+        (EvalDashboard, "eval"),
+        (FineTuneMonitor, "finetune"),
+    ],
 )
-def test_each_widget_sends_one_module_and_one_stylesheet(cls: type) -> None:
-    """What anywidget ships to the browser: widget.js + the view, widget.css + its styles."""
+def test_each_widget_sends_its_own_files(cls: type, name: str) -> None:
+    """What anywidget ships to the browser: the view's file and its stylesheet, as they are
+    (files anywidget reads, and watches with ANYWIDGET_HMR=1)."""
+    from anywidget._file_contents import FileContents
+
     esm, css = cls._esm, cls._css  # type: ignore[attr-defined]
-    assert isinstance(esm, str) and isinstance(css, str)
-    assert esm.startswith((JS_DIR / "widget.js").read_text())
-    assert css.startswith((JS_DIR / "widget.css").read_text())
-    assert len(re.findall(r"^function h\(", esm, re.MULTILINE)) == 1
-    assert esm.count("export default {") == 1
+    assert isinstance(esm, FileContents) and isinstance(css, FileContents)
+    assert (esm._path, css._path) == (JS_DIR / f"{name}.js", JS_DIR / f"{name}.css")
+    assert str(esm) == (JS_DIR / f"{name}.js").read_text()
+    assert str(css).split("\n", 2)[1].startswith('@import url("data:text/css;base64,')

@@ -1,11 +1,12 @@
-// What every stack widget's view shares (each widget's own .js follows this one in the same
-// module, joined in Python before anywidget reads `_esm`): building DOM and SVG nodes.
+// What every stack widget's view shares: building DOM and SVG nodes. An ES module: each view
+// imports it by value (a data: URL that build.py writes, python -m
+// llama_workbench.jupyter.widgets.build), so the view stays one file that anywidget can watch.
 
 const SVG = "http://www.w3.org/2000/svg";
 
 // An element with attributes and children. "testid" sets data-testid, "class" the class name,
 // "on<event>" adds a listener; anything else is an attribute.
-function h(tag, attrs = {}, ...children) {
+export function h(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
     if (key === "testid") node.dataset.testid = value;
@@ -18,7 +19,7 @@ function h(tag, attrs = {}, ...children) {
 }
 
 // An SVG element with attributes (and text, if given).
-function svg(tag, attrs = {}, text) {
+export function svg(tag, attrs = {}, text) {
   const node = document.createElementNS(SVG, tag);
   for (const [key, value] of Object.entries(attrs)) {
     if (key === "testid") node.dataset.testid = value;
