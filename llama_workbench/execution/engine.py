@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 _PROBE_S = 5.0  # a TCP connect to the head, before Ray's own (retrying) client is started
+# Ray gives a node it starts a fixed 30 s to register its raylet; on a busy 2-core machine a
+# private (`local`) Ray can miss that once, and then starts on a second try.
+_LOCAL_TRIES = 2
+_NODE_TIMEOUT = "timed out during startup"
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,8 @@ class _Connection:
     lock = threading.Lock()
     address: str | None = None
     pending: Future[None] | None = None
+    # Set when the process leaves Ray: the thread that started a private Ray waits for it.
+    released = threading.Event()
 
 
 class ExecutionEngine:
@@ -98,22 +104,30 @@ class ExecutionEngine:
         try:
             await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), timeout)
         except TimeoutError:
-            raise self._unreachable(
-                f"ray.init(address={self.settings.address!r}) did not connect within {timeout:g} s"
-            ) from None
+            raise self._timed_out() from None
 
     def connect_sync(self) -> None:
-        """connect() from a thread that is not the stack's loop (a Ray Train worker's driver)."""
+        """connect() from a thread that is not the stack's loop (a Ray Train job's driver)."""
         if not self.is_ray:
             return
         future = self._start_connecting()
         try:
             future.result(self.settings.connect_timeout_s)
         except TimeoutError:
-            raise self._unreachable(
-                f"ray.init(address={self.settings.address!r}) did not connect within "
-                f"{self.settings.connect_timeout_s:g} s"
-            ) from None
+            raise self._timed_out() from None
+
+    def _timed_out(self) -> EngineUnavailableError:
+        timeout = self.settings.connect_timeout_s
+        if self.settings.address == "local":
+            return self._unreachable(
+                f"starting a private Ray in this process took longer than connect_timeout_s "
+                f"({timeout:g} s; on a busy machine its processes alone can take that long): "
+                "raise execution.connect_timeout_s, or start a cluster with `ray start --head` "
+                "and use address auto"
+            )
+        return self._unreachable(
+            f"ray.init(address={self.settings.address!r}) did not connect within {timeout:g} s"
+        )
 
     def _start_connecting(self) -> Future[None]:
         with _Connection.lock:
@@ -145,7 +159,12 @@ class ExecutionEngine:
             return
         with _Connection.lock:
             _Connection.address = self.settings.address
+            released = _Connection.released = threading.Event()
         future.set_result(None)
+        if self.settings.address == "local":
+            # Ray ties the processes it starts to the thread that starts them (Linux's
+            # PR_SET_PDEATHSIG): were this thread to end, the private Ray would die with it.
+            released.wait()
 
     def _connect_now(self) -> None:
         import ray
@@ -160,14 +179,22 @@ class ExecutionEngine:
             "configure_logging": False,
             "runtime_env": self.settings.runtime_env,
         }
+        # "local" is Ray's own word for a new private cluster: without an address, ray.init
+        # would join RAY_ADDRESS or a `ray start` cluster of this machine instead.
+        options["address"] = address
         if address == "local":
             options["include_dashboard"] = False
-        else:
-            options["address"] = address
-        try:
-            ray.init(**options)
-        except Exception as exc:
-            raise self._unreachable(f"ray.init(address={address!r}) failed: {exc}") from None
+        tries = _LOCAL_TRIES if address == "local" else 1
+        for attempt in range(1, tries + 1):
+            try:
+                ray.init(**options)
+                return
+            except Exception as exc:
+                if attempt < tries and _NODE_TIMEOUT in str(exc):
+                    logger.info("a private Ray did not start in time; starting it again")
+                    ray.shutdown()
+                    continue
+                raise self._unreachable(f"ray.init(address={address!r}) failed: {exc}") from None
 
     def _unreachable(self, tried: str) -> EngineUnavailableError:
         return EngineUnavailableError(
@@ -276,9 +303,11 @@ def disconnect() -> None:
         if _Connection.address is None:
             return
         _Connection.address, _Connection.pending = None, None
+        released = _Connection.released
     import ray
 
     ray.shutdown()
+    released.set()
 
 
 def stack_engine_info(stack: Any) -> ClusterInfo:

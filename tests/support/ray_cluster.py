@@ -34,6 +34,7 @@ class RayCluster:
     address: str  # the GCS, host:port
     temp_dir: Path
     process: subprocess.Popen[bytes]
+    client_address: str  # its Ray Client server, ray://host:port
 
     def processes(self) -> list[int]:
         """Pids of this cluster's processes (their command lines name its temp dir or port)."""
@@ -105,7 +106,7 @@ def _start(temp_dir: Path, num_cpus: int) -> RayCluster:
         command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
     )
     log.close()
-    cluster = RayCluster(f"127.0.0.1:{port}", temp_dir, process)
+    cluster = RayCluster(f"127.0.0.1:{port}", temp_dir, process, f"ray://127.0.0.1:{ports[0]}")
     try:
         _wait_ready(cluster, temp_dir / "ray_start.log")
     except BaseException:

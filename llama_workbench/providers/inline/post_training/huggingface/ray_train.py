@@ -194,9 +194,12 @@ def train_worker(config: dict[str, Any]) -> None:
     control = JobControl(checkpoints, config["run_id"])
     if ray.get(channel.joined.remote(rank, f"{socket.gethostname()}:{os.getpid()}")):
         control.stop.set()  # cancelled while the cluster placed the workers
+    parallel = RayParallel(rank, world)
+    if parallel.should_stop(control):  # every rank agrees before any loads the model
+        return
     pusher = _Pusher(channel, control) if rank == 0 else None
     try:
-        result = SftTrainer(plan, control, RayParallel(rank, world)).run()
+        result = SftTrainer(plan, control, parallel).run()
     except BaseException as exc:
         ray.get(channel.failed.remote(error_line(exc)))
         raise
