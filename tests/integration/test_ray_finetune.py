@@ -142,3 +142,21 @@ def test_dpo_on_ray_is_a_clear_400(stack: Stack) -> None:
             training_config={"n_epochs": 1, "data_config": {"dataset_id": "veltmora"}},
         )
     assert "ray-dpo" not in [j.job_uuid for j in stack.post_training.get_training_jobs().data]
+
+
+def test_an_unreachable_cluster_fails_the_call_clearly(tmp_path: Path, models: Path) -> None:
+    from llama_workbench.core.errors import EngineUnavailableError
+    from llama_workbench.execution.engine import disconnect
+    from tests.support.stub_server import free_port
+
+    disconnect()  # one process reaches one cluster: leave the session's (the next job rejoins)
+    address = f"127.0.0.1:{free_port()}"  # nothing listens there
+    config: dict[str, Any] = finetune_config(tmp_path, models)
+    config["execution"] = {"engine": "ray", "address": address}
+    with Stack.from_config(config) as stack:
+        started = time.monotonic()
+        with pytest.raises(EngineUnavailableError) as caught:
+            stack.post_training.supervised_fine_tune(**{**JOB, "job_uuid": "nowhere"})
+        assert time.monotonic() - started < 15
+        assert address in str(caught.value) and "ray start" in str(caught.value)
+        assert stack.post_training.get_training_jobs().data == []  # no job was created
