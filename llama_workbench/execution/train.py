@@ -145,7 +145,8 @@ def _watch(
             return state
     error = fitted.exception()
     if error is not None:
-        line = state["error"] or f"{type(error).__name__}: {error}"
+        # A worker's own exception, else Ray's (a lost worker: its first lines, not a traceback).
+        line = state["error"] or " ".join(f"{type(error).__name__}: {error}".split("\n")[:3])
         raise TrainFailedError(f"Ray Train run failed on a worker: {line}") from None
     return state
 
