@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from llama_workbench.core.run_tracking import RunTracker
     from llama_workbench.execution.engine import ExecutionEngine
     from llama_workbench.storage.manager import StorageManager
 
@@ -78,3 +79,5 @@ class ProviderDeps:
     data_dir: Path
     # The stack's execution engine (in-process or Ray); None where a provider is built alone.
     execution: ExecutionEngine | None = None
+    # Where jobs log their runs (MLflow, from the stack); None where a provider is built alone.
+    tracker: RunTracker | None = None

@@ -234,6 +234,7 @@ class StackBuild:
     ) -> None:
         from llama_workbench.core.connectors import ConnectorsService
         from llama_workbench.execution.engine import build_engine
+        from llama_workbench.tracking.mlflow_runs import MlflowRunTracker
 
         self._plan, self._storage, self._wrap = plan, storage, wrap
         self.instances: dict[str, Any] = {}
@@ -243,6 +244,7 @@ class StackBuild:
         }
         self._data_dir = plan.config.resolved_data_dir()
         self._engine = build_engine(plan.config)
+        self._tracker = MlflowRunTracker()  # providers log their jobs' runs through it
         self._owner: dict[Api, Api] = {}  # an API not built yet -> the routed API that builds it
         self._lock: asyncio.Lock | None = None
         self.closed = False
@@ -331,6 +333,7 @@ class StackBuild:
                     storage=self._storage,
                     data_dir=self._data_dir,
                     execution=self._engine,
+                    tracker=self._tracker,
                 )
                 impl = await load_factory(p.spec)(p.config, deps)
                 built[p.provider_id] = self.instances[f"{api}/{p.provider_id}"] = impl

@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from llama_workbench.core.outbound_headers import add_source
+
 # Set once a stack with telemetry on is built: until then, remote calls skip the lookup entirely
 # (and opentelemetry is never imported).
 _enabled = False
 
 
 def enable() -> None:
+    """Trace context from now on: out with every provider request, in from clients."""
     global _enabled
     _enabled = True
+    add_source(trace_headers)
 
 
 def trace_headers() -> dict[str, str] | None:

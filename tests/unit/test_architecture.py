@@ -18,6 +18,7 @@ FORBIDDEN = [
     ("providers.", "server."),  # ... nor the HTTP server
     ("providers.", "lab."),
     ("providers.", "cli"),
+    ("providers.", "tracking."),  # a run tracker comes in deps.tracker (core/run_tracking.py)
     ("apis.", "providers."),  # an API is a contract: it names no implementation
     ("apis.", "server."),  # routes are built by the server, they don't reach into it
     ("apis.", "core.stack"),

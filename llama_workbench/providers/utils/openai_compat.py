@@ -34,13 +34,13 @@ from llama_workbench.core.errors import (
     ProviderUnavailableError,
     RateLimitError,
 )
+from llama_workbench.core.outbound_headers import outbound_headers
 from llama_workbench.providers.utils.request_keys import (
     KeyAuth,
     caller_key,
     caller_key_rejected,
     missing_key_error,
 )
-from llama_workbench.tracking.propagation import trace_headers
 
 logger = logging.getLogger(__name__)
 
@@ -354,7 +354,7 @@ class OpenAICompatAdapter:
         while True:
             try:
                 # The current span (when the stack traces calls) continues in the server's trace.
-                headers = trace_headers()
+                headers = outbound_headers()
                 url, params = self._target(path, body)
                 request = self.client.build_request(
                     method, url, params=params or None, json=body, headers=headers

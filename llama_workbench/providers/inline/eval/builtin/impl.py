@@ -19,12 +19,11 @@ from llama_workbench.apis.eval.models import (
     Job,
 )
 from llama_workbench.core.datatypes import Api, ProviderDeps
-from llama_workbench.core.errors import BadRequestError, ConflictError, error_line
+from llama_workbench.core.errors import BadRequestError, ConfigError, ConflictError, error_line
 from llama_workbench.providers.inline.eval.builtin.candidates import eval_row, generate
 from llama_workbench.providers.inline.eval.builtin.config import BuiltinEvalConfig
 from llama_workbench.providers.inline.eval.builtin.jobs import JobStore
 from llama_workbench.providers.utils.jobs import Every, JobTasks, run_items
-from llama_workbench.tracking import mlflow_runs
 
 logger = logging.getLogger(__name__)
 _PAGE = 1000  # rows read from datasetio per call
@@ -53,6 +52,12 @@ class BuiltinEval:
         self._jobs = JobStore(deps.storage, config.jobs_store)
         self._data_dir = deps.data_dir
         self._engine = deps.execution
+        self._tracker = deps.tracker
+        if config.mlflow.enabled and self._tracker is None:
+            raise ConfigError(
+                "inline::builtin eval: mlflow.enabled needs a run tracker, which a stack passes "
+                "in its deps; set mlflow.enabled: false to build it alone"
+            )
         self._models = deps.apis.get(Api.models)
         self._tasks = JobTasks()
         self._live: dict[str, Job] = {}  # jobs running here, as they progress
@@ -80,7 +85,11 @@ class BuiltinEval:
 
     @property
     def tracking_uri(self) -> str:
-        return self._config.mlflow.tracking_uri or mlflow_runs.default_tracking_uri(self._data_dir)
+        if self._config.mlflow.tracking_uri:
+            return self._config.mlflow.tracking_uri
+        if self._tracker is None:
+            raise ConfigError("inline::builtin eval: no run tracker (mlflow.enabled is false)")
+        return self._tracker.default_uri(self._data_dir)
 
     async def register_benchmark(self, benchmark: Benchmark) -> None:
         return None  # the dataset and scoring functions are checked by the Benchmarks table
@@ -239,7 +248,7 @@ class BuiltinEval:
         generations: list[dict[str, Any]],
         scores: dict[str, Any],
     ) -> str | None:
-        if not self._config.mlflow.enabled:
+        if not self._config.mlflow.enabled or self._tracker is None:
             return None
         candidate = config.eval_candidate
         model = candidate.config.model if isinstance(candidate, AgentCandidate) else candidate.model
@@ -255,7 +264,7 @@ class BuiltinEval:
             "job_id": job.job_id,
             **self._engine_params(config),
         }
-        metrics = mlflow_runs.flatten_metrics(
+        metrics = self._tracker.flatten_metrics(
             {fn: result.aggregated_results for fn, result in scores.items()}
         )
         table = [
@@ -263,7 +272,7 @@ class BuiltinEval:
             for i, (row, gen) in enumerate(zip(rows, generations, strict=True))
         ]
         return await asyncio.to_thread(
-            mlflow_runs.log_run,
+            self._tracker.log_run,
             self.tracking_uri,
             self._config.mlflow.experiment_name,
             f"{benchmark.identifier}:{job.job_id}",

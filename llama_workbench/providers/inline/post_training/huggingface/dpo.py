@@ -19,6 +19,7 @@ from llama_workbench.apis.post_training.models import (
     PostTrainingMetric,
 )
 from llama_workbench.core.errors import MissingDependencyError
+from llama_workbench.core.run_tracking import StepRun
 from llama_workbench.providers.inline.post_training.huggingface.checkpoints import (
     METRICS_FILE,
     checkpoint_path,
@@ -39,7 +40,6 @@ from llama_workbench.providers.inline.post_training.huggingface.training import 
     open_run,
     resources,
 )
-from llama_workbench.tracking.mlflow_runs import StepRun
 
 _SCHEDULES = {"constant": "constant_with_warmup", "linear": "linear", "cosine": "cosine"}
 _OPTIMIZERS = {"adam": "adamw_torch", "adamw": "adamw_torch", "sgd": "sgd"}  # adam: wd 0

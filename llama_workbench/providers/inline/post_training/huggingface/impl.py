@@ -20,7 +20,7 @@ from llama_workbench.apis.post_training.models import (
     TrainingConfig,
 )
 from llama_workbench.core.datatypes import Api, ProviderDeps
-from llama_workbench.core.errors import BadRequestError, ConflictError
+from llama_workbench.core.errors import BadRequestError, ConfigError, ConflictError
 from llama_workbench.providers.inline.post_training.huggingface.checkpoints import (
     scan_checkpoints,
 )
@@ -51,7 +51,6 @@ from llama_workbench.providers.inline.post_training.huggingface.training import 
     MlflowTarget,
     Progress,
 )
-from llama_workbench.tracking import mlflow_runs
 
 _PAGE = 1000  # rows read from datasetio per call
 _FINISHED = ("completed", "failed", "cancelled")
@@ -66,6 +65,12 @@ class HuggingfacePostTraining:
         self._datasetio = deps.apis[Api.datasetio]
         self._models = deps.apis.get(Api.models)
         self._engine = deps.execution
+        self._tracker = deps.tracker  # MLflow runs go through it (the stack passes one)
+        if config.mlflow.enabled and self._tracker is None:
+            raise ConfigError(
+                "inline::huggingface post-training: mlflow.enabled needs a run tracker, which a "
+                "stack passes in its deps; set mlflow.enabled: false to build it alone"
+            )
         self._data_dir = deps.data_dir
         self._jobs = JobStore(deps.storage, config.jobs_store)
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -79,17 +84,24 @@ class HuggingfacePostTraining:
 
     @property
     def tracking_uri(self) -> str:
-        return self._config.mlflow.tracking_uri or mlflow_runs.default_tracking_uri(self._data_dir)
+        if self._config.mlflow.tracking_uri:
+            return self._config.mlflow.tracking_uri
+        if self._tracker is None:
+            raise ConfigError(
+                "inline::huggingface post-training: no run tracker (mlflow.enabled is false)"
+            )
+        return self._tracker.default_uri(self._data_dir)
 
     def _mlflow(self) -> MlflowTarget | None:
         settings = self._config.mlflow
-        if not settings.enabled:
+        if not settings.enabled or self._tracker is None:
             return None
         return MlflowTarget(
             self.tracking_uri,
             settings.experiment_name,
             self._data_dir / "mlartifacts",
             settings.log_every_steps,
+            self._tracker,
         )
 
     # -- starting jobs

@@ -14,6 +14,7 @@ from llama_workbench.apis.post_training.models import (
     LoraFinetuningConfig,
     PostTrainingMetric,
 )
+from llama_workbench.core.run_tracking import StepRun
 from llama_workbench.providers.inline.post_training.huggingface.checkpoints import (
     checkpoint_path,
     drop_resume_state,
@@ -44,7 +45,6 @@ from llama_workbench.providers.inline.post_training.huggingface.training import 
     quiet_notices,
     resources,
 )
-from llama_workbench.tracking.mlflow_runs import StepRun
 
 
 class SftTrainer:

@@ -21,8 +21,8 @@ from llama_workbench.apis.post_training.models import (
     TrainingConfig,
 )
 from llama_workbench.core.errors import BadRequestError, MissingDependencyError
+from llama_workbench.core.run_tracking import RunTracker, StepRun
 from llama_workbench.providers.inline.post_training.huggingface.jobs import BaseModelRef
-from llama_workbench.tracking.mlflow_runs import StepRun
 
 _MLP = ("gate_proj", "up_proj", "down_proj")
 _ALIASES = {"output_proj": "o_proj"}  # torchtune's name for the attention output projection
@@ -34,6 +34,7 @@ class MlflowTarget:
     experiment_name: str
     artifacts_dir: Path
     flush_every: int
+    tracker: RunTracker  # from the provider's deps; stateless, so it travels to Ray workers
 
 
 @dataclass
@@ -189,7 +190,7 @@ def open_run(plan: TrainPlan, control: JobControl, algorithm: str) -> StepRun | 
     target = plan.mlflow
     if target is None:
         return None
-    run = StepRun.open(
+    run = target.tracker.open_step_run(
         target.tracking_uri,
         target.experiment_name,
         f"{plan.base.model_id}:{plan.job_uuid}",
