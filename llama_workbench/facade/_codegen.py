@@ -7,7 +7,6 @@ committed faces are what this writes.
 
 from __future__ import annotations
 
-import argparse
 import ast
 import enum
 import inspect
@@ -32,6 +31,7 @@ from llama_workbench.facade._source import (
     members,
     union,
 )
+from llama_workbench.generated_files import generator_main
 
 PACKAGE_DIR = Path(__file__).parent
 ROOT = PACKAGE_DIR.parent.parent
@@ -393,17 +393,13 @@ def differences() -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="report stale faces, write nothing")
-    args = parser.parse_args(argv)
-    if args.check:
-        stale = differences()
-        for name in stale:
-            print(f"stale: llama_workbench/facade/{name}")
-        return 1 if stale else 0
-    for path in write(PACKAGE_DIR):
-        print(f"wrote {path.relative_to(ROOT)}")
-    return 0
+    return generator_main(
+        argv,
+        prog=None,
+        description=(__doc__ or "").splitlines()[0],
+        stale=lambda: (f"llama_workbench/facade/{name}" for name in differences()),
+        write=lambda: (str(path.relative_to(ROOT)) for path in write(PACKAGE_DIR)),
+    )
 
 
 if __name__ == "__main__":

@@ -204,45 +204,7 @@ class MlflowRunTracker:
     Stateless, so a job may carry it to another process (a Ray worker) and open its run there.
     """
 
-    def default_uri(self, data_dir: Path) -> str:
-        return default_tracking_uri(data_dir)
-
-    def flatten_metrics(self, scores: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
-        return flatten_metrics(scores)
-
-    def log_run(
-        self,
-        tracking_uri: str,
-        experiment_name: str,
-        run_name: str,
-        params: Mapping[str, Any],
-        metrics: Mapping[str, float],
-        rows: list[dict[str, Any]] | None = None,
-        tags: Mapping[str, str] | None = None,
-        artifacts_dir: Path | None = None,
-    ) -> str:
-        return log_run(
-            tracking_uri, experiment_name, run_name, params, metrics, rows, tags, artifacts_dir
-        )
-
-    def open_step_run(
-        self,
-        tracking_uri: str,
-        experiment_name: str,
-        run_name: str,
-        params: Mapping[str, Any],
-        tags: Mapping[str, str] | None = None,
-        artifacts_dir: Path | None = None,
-        run_id: str | None = None,
-        flush_every: int = 10,
-    ) -> StepRun:
-        return StepRun.open(
-            tracking_uri,
-            experiment_name,
-            run_name,
-            params,
-            tags,
-            artifacts_dir,
-            run_id=run_id,
-            flush_every=flush_every,
-        )
+    default_uri = staticmethod(default_tracking_uri)
+    flatten_metrics = staticmethod(flatten_metrics)
+    log_run = staticmethod(log_run)
+    open_step_run = staticmethod(StepRun.open)

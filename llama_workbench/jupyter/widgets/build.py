@@ -13,11 +13,12 @@ With ANYWIDGET_HMR=1 the widgets rewrite them on every save of a shared file (`_
 
 from __future__ import annotations
 
-import argparse
 import base64
 import re
 import sys
 from pathlib import Path
+
+from llama_workbench.generated_files import generator_main
 
 JS_DIR = Path(__file__).parent / "js"
 SHARED = ("widget.js", "widget.css")
@@ -72,20 +73,13 @@ def write(js_dir: Path = JS_DIR) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    return generator_main(
+        argv,
         prog="python -m llama_workbench.jupyter.widgets.build",
         description="Write each widget view's import of the shared widget.js / widget.css.",
+        stale=lambda: (f"{view.name} (run this without --check)" for view in stale()),
+        write=lambda: (view.name for view in write()),
     )
-    parser.add_argument("--check", action="store_true", help="only list the stale views")
-    args = parser.parse_args(argv)
-    if args.check:
-        found = stale()
-        for view in found:
-            print(f"stale: {view.name} (run python -m llama_workbench.jupyter.widgets.build)")
-        return 1 if found else 0
-    for view in write():
-        print(f"wrote {view.name}")
-    return 0
 
 
 if __name__ == "__main__":
