@@ -7,6 +7,7 @@ from __future__ import annotations
 import abc
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
@@ -28,6 +29,31 @@ if TYPE_CHECKING:
     )
 
 R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class BaseSampling:
+    """OpenAI's sampling fields as both in-process engines read them: temperature 0 or unset is
+    greedy; an unset filter (top_p, top_k) is off. Each engine adds its own penalties."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    seed: int | None = None
+
+    @property
+    def greedy(self) -> bool:
+        return not self.temperature
+
+    @staticmethod
+    def of(request: SamplingFields) -> dict[str, Any]:
+        """The request's sampling fields, as keyword arguments of a subclass."""
+        return {
+            "temperature": request.temperature,
+            "top_p": request.top_p,
+            "top_k": request.top_k,
+            "seed": request.seed,
+        }
 
 
 class LocalLLMProvider(abc.ABC, Generic[R]):

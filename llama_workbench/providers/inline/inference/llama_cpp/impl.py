@@ -128,10 +128,7 @@ class LlamaCppInferenceImpl(LocalLLMProvider[ModelRunner]):
         too_long = f"the context holds {lm.n_ctx} (n_ctx in the {_NAME} config)."
         max_tokens = self.max_tokens(prompts, lm.n_ctx, limit, too_long)
         sampling = Sampling(
-            temperature=request.temperature,
-            top_p=request.top_p,
-            top_k=request.top_k,
-            seed=request.seed,
+            **Sampling.of(request),
             frequency_penalty=request.frequency_penalty,
             presence_penalty=request.presence_penalty,
         )

@@ -24,6 +24,7 @@ from llama_workbench.providers.inline.inference.llama_cpp.loader import (
     RunnerSettings,
     load_gguf,
 )
+from llama_workbench.providers.utils.local_llm import BaseSampling
 from llama_workbench.providers.utils.stop_sequences import StopSequenceBuffer
 
 logger = logging.getLogger(__name__)
@@ -34,13 +35,10 @@ _EARLY = "generation ended before every choice finished"
 
 
 @dataclass(frozen=True)
-class Sampling:
-    """OpenAI sampling fields; temperature 0 or unset is greedy, as in the other inline provider."""
+class Sampling(BaseSampling):
+    """OpenAI sampling fields (temperature 0 or unset is greedy, as in the other inline provider)
+    with llama.cpp's frequency and presence penalties."""
 
-    temperature: float | None = None
-    top_p: float | None = None
-    top_k: int | None = None
-    seed: int | None = None
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
 
@@ -56,7 +54,7 @@ class Sampling:
             "presence_penalty": self.presence_penalty or 0.0,
             "repeat_penalty": 1.0,
         }
-        if not self.temperature:
+        if self.greedy:
             return {"temp": 0.0, **penalties}
         return {
             "temp": self.temperature,

@@ -190,10 +190,7 @@ class TransformersInferenceImpl(LocalLLMProvider[GenerationEngine]):
         max_tokens = self.max_tokens(prompts, lm.context_length, limit, too_long)
         extra, c = request.model_extra or {}, self._config
         sampling = Sampling(
-            request.temperature,
-            request.top_p,
-            request.top_k,
-            request.seed,
+            **Sampling.of(request),
             repetition_penalty=_or(extra.get("repetition_penalty"), c.repetition_penalty),
             no_repeat_ngram_size=_or(extra.get("no_repeat_ngram_size"), c.no_repeat_ngram_size),
         )

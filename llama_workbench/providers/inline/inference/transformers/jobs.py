@@ -11,23 +11,17 @@ from llama_workbench.providers.inline.inference.transformers.config import (
     DEFAULT_REPETITION_PENALTY,
 )
 from llama_workbench.providers.inline.inference.transformers.loop_guard import LoopGuard
+from llama_workbench.providers.utils.local_llm import BaseSampling
 from llama_workbench.providers.utils.stop_sequences import StopSequenceBuffer
 
 
 @dataclass(frozen=True)
-class Sampling:
-    """How the next token is picked; temperature 0 or None means greedy."""
+class Sampling(BaseSampling):
+    """How the next token is picked (temperature 0 or None means greedy), with transformers' and
+    CTranslate2's penalties."""
 
-    temperature: float | None = None
-    top_p: float | None = None
-    top_k: int | None = None
-    seed: int | None = None
     repetition_penalty: float | None = None  # None: the default of the engine that serves it
     no_repeat_ngram_size: int = 0
-
-    @property
-    def greedy(self) -> bool:
-        return not self.temperature
 
     def penalty_for(self, engine: str) -> float:
         """The repetition penalty on `engine`: the one set, else that engine's default."""
