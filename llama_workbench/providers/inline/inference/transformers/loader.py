@@ -173,7 +173,11 @@ def _save_cache(model: Any, tokenizer: Any, target: Path, source: Path) -> None:
         model.save_pretrained(str(tmp))
         tokenizer.save_pretrained(str(tmp))
         (tmp / _MARKER).write_text(json.dumps({"source": str(source), "key": target.name}))
-        if target.exists():  # another process cached it meanwhile
+        if not any(tmp.glob("*.safetensors")):
+            # Under torch.distributed, transformers writes the weights on rank 0 only: a
+            # folder without them must never become the cache (rank 0 writes it).
+            shutil.rmtree(tmp)
+        elif target.exists():  # another process cached it meanwhile
             shutil.rmtree(tmp)
         else:
             os.replace(tmp, target)
