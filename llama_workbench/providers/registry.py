@@ -23,7 +23,6 @@ logger = logging.getLogger(__name__)
 Factory = Callable[[Any, ProviderDeps], Awaitable[Any]]
 
 
-
 def _builtin_specs() -> builtins.list[ProviderSpec]:
     from llama_workbench.providers.specs import builtin_specs
 

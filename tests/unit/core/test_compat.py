@@ -369,7 +369,6 @@ def test_llama_status_shows_the_notes(tmp_path: Path) -> None:
         "Not served as written: providers.inference[0].module: external provider modules are "
         "not imported; the provider_type is looked up in this version's registry (third-party "
         "providers register through the 'llama_workbench.providers' entry-point group)",
-        "Not served as written: server.workers: not used; one server process serves every "
-        "request",
+        "Not served as written: server.workers: not used; one server process serves every request",
     ]
     assert lines.index(notes[0]) == 1  # right after the stack's line

@@ -200,6 +200,7 @@ class BuiltinEval:
         if self._on_ray(candidate):
             from llama_workbench.execution.rows import run_rows_on_ray
 
+            assert self._models is not None and not isinstance(candidate, AgentCandidate)
             model = await self._models.retrieve(candidate.model)
             spec = candidate.model_dump(mode="json")
             items = [(i, {"candidate": spec, "row": rows[i]}) for i in pending]
