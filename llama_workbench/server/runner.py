@@ -25,7 +25,6 @@ async def serve(
     import uvicorn
 
     from llama_workbench.server.app import create_app
-    from llama_workbench.server.http_protocol import TurnBufferedHttpToolsProtocol
 
     stack = await Stack.create(source)
     try:
@@ -35,7 +34,6 @@ async def serve(
             create_app(stack),
             host=host,
             port=port,
-            http=TurnBufferedHttpToolsProtocol,
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=int(settings.graceful_shutdown_s),
@@ -113,13 +111,11 @@ def start_server(
     import uvicorn
 
     from llama_workbench.server.app import create_app
-    from llama_workbench.server.http_protocol import TurnBufferedHttpToolsProtocol
 
     config = uvicorn.Config(
         create_app(stack),
         host=host,
         port=port,
-        http=TurnBufferedHttpToolsProtocol,
         log_level="warning",
         access_log=False,
         **tls_options(stack),
