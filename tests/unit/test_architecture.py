@@ -154,3 +154,13 @@ def test_no_forbidden_arrow() -> None:
         if m.startswith(source) and (t == target.rstrip(".") or t.startswith(target))
     ]
     assert wrong == []
+
+
+def test_no_module_is_over_500_lines() -> None:
+    """A module that grows past a screenful of screens is two modules (the generated faces too)."""
+    long = {
+        str(path.relative_to(PACKAGE)): n
+        for path in PACKAGE.rglob("*.py")
+        if (n := len(path.read_text().splitlines())) > 500
+    }
+    assert long == {}, long
