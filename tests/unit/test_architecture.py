@@ -157,7 +157,7 @@ def test_no_forbidden_arrow() -> None:
 
 
 def test_no_module_is_over_500_lines() -> None:
-    """The issue's limit, kept: a module past 500 lines is split (the generated faces too)."""
+    """Modules stay short: one past 500 lines is split (the generated faces too)."""
     long = {
         str(path.relative_to(PACKAGE)): n
         for path in PACKAGE.rglob("*.py")
