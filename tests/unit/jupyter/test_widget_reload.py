@@ -38,10 +38,17 @@ def test_edits_to_a_view_and_to_the_shared_file_reach_live_widgets(
     widget = Demo(None)  # type: ignore[arg-type]  # the stack is only kept, never used here
     try:
         assert widget._esm == (js / "safety.js").read_text()
-        time.sleep(0.3)  # the watchers are up
         view = js / "safety.js"
-        view.write_text(view.read_text().replace("SafetyPanel's view", "SafetyPanel's own view"))
-        assert _until(lambda: "SafetyPanel's own view" in widget._esm), widget._esm[:300]
+        edited = view.read_text().replace("SafetyPanel's view", "SafetyPanel's own view")
+
+        def seen_after_writing() -> bool:
+            # The watchers start in their own threads: write until one of them reports it.
+            if "SafetyPanel's own view" in widget._esm:
+                return True
+            view.write_text(edited)
+            return False
+
+        assert _until(seen_after_writing), widget._esm[:300]
         style = js / "safety.css"
         style.write_text(style.read_text() + ".lw-safety { color: blue; }\n")
         assert _until(lambda: "color: blue" in widget._css)
