@@ -110,8 +110,21 @@ class TransformersInferenceConfig(BaseModel):
         default_factory=lambda: os.cpu_count() or 1,
         ge=1,
         description=(
-            "Compute threads (torch's intra-op threads are process-wide). Default: the number of "
-            "CPU cores."
+            "transformers' compute threads (torch's intra-op threads are process-wide). Default: "
+            "the number of CPU cores. CTranslate2 has its own: ctranslate2_threads."
+        ),
+    )
+    # 1 by measurement (bench/bench_inline.py, SmolLM2-135M int8 on 2 cores): one thread
+    # decodes at ~40 tokens/s against ~33 with two, and a batch of 8 at ~190 tokens/s against
+    # ~125 (the model's ops are too small to gain from a second OpenMP thread); a ~600-token
+    # prompt's prefill is slower (~600 against ~930 tokens/s). Larger models may want more.
+    ctranslate2_threads: int = Field(
+        1,
+        ge=1,
+        description=(
+            "CTranslate2's compute threads on the CPU (engine ctranslate2 only). Default 1: "
+            "faster decoding and batches for the bundled model on 2 cores, slower prefill of "
+            "long prompts; raise it for larger models."
         ),
     )
     max_batch_size: int = Field(

@@ -36,6 +36,7 @@ class EngineSettings:
     cache_dir: Path
     engine: str = "transformers"  # or ctranslate2
     compute_type: str = "int8"  # ctranslate2's
+    ct2_threads: int = 1  # ctranslate2's CPU threads
     loop_guard_repeats: int = 0
 
 
@@ -140,7 +141,7 @@ class GenerationEngine:
     def _load_converted(self, target: Path, source: str) -> LoadedModel:
         s = self._settings
         return ct2.load_converted(
-            target, self._tokenizer_path, s.compute_type, s.num_threads, source
+            target, self._tokenizer_path, s.compute_type, s.ct2_threads, source
         )
 
     def _convert_adapter(self, merged: LoadedModel, target: Path) -> None:

@@ -77,6 +77,7 @@ class TransformersInferenceImpl(LocalLLMProvider[GenerationEngine]):
             cache_dir=cache_dir,
             engine=_engine(config),
             compute_type=config.compute_type,
+            ct2_threads=config.ctranslate2_threads,
             loop_guard_repeats=config.loop_guard_repeats,
         )
         engines = {}
