@@ -10,7 +10,7 @@ import os
 import ssl
 import time
 from collections.abc import AsyncIterator
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -43,6 +43,9 @@ from llama_workbench.providers.utils.request_keys import (
 )
 
 logger = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from llama_workbench.providers.utils.http_transport import DirectSender
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -118,6 +121,7 @@ class OpenAICompatAdapter:
         self.provider_id = provider_id
         self.config = config
         self._client: httpx.AsyncClient | None = None
+        self._direct: DirectSender | None = None  # plain JSON requests, past httpx's client layer
 
     # -- InferenceProvider
 
@@ -212,7 +216,7 @@ class OpenAICompatAdapter:
             key = self.config.api_key
             if auth is None and key is not None and key.get_secret_value():
                 headers["Authorization"] = f"Bearer {key.get_secret_value()}"
-            from llama_workbench.providers.utils.http_transport import fast_transport
+            from llama_workbench.providers.utils.http_transport import DirectSender, fast_transport
             from llama_workbench.providers.utils.recording import transport_for
 
             verify = _verify(self.config.verify)
@@ -226,6 +230,8 @@ class OpenAICompatAdapter:
                 timeout=httpx.Timeout(self.config.timeout_s, connect=self.config.connect_timeout_s),
                 limits=limits,
             )
+            if type(auth) is KeyAuth and not self._client.base_url.userinfo:
+                self._direct = DirectSender.for_client(self._client, self._credentials)
         return self._client
 
     def _auth(self) -> httpx.Auth | None:
@@ -356,10 +362,14 @@ class OpenAICompatAdapter:
                 # The current span (when the stack traces calls) continues in the server's trace.
                 headers = outbound_headers()
                 url, params = self._target(path, body)
-                request = self.client.build_request(
-                    method, url, params=params or None, json=body, headers=headers
-                )
-                response = await self.client.send(request, stream=stream)
+                client = self.client
+                if not stream and self._direct is not None:
+                    response = await self._direct.send(method, url, params, body, headers)
+                else:
+                    request = client.build_request(
+                        method, url, params=params or None, json=body, headers=headers
+                    )
+                    response = await client.send(request, stream=stream)
             except (
                 httpx.ConnectError,
                 httpx.ConnectTimeout,
