@@ -2,7 +2,14 @@
 
 Both servers serve a remote::vllm provider pointed at bench/fast_stub.py (a microsecond stub), so
 what is measured is the server's own overhead. Llama Stack runs when its venv exists
-(.bench/llama-stack, Python 3.12). Goals: p50 <= 3 ms sequential, start < 1.5 s, 0 errors.
+(.bench/llama-stack, Python 3.12).
+
+Ours is measured interleaved with the floor (the openai SDK straight to the stub): one request
+to each in turn, so that the host's noise, which drifts over seconds, falls on both alike. Llama
+Stack runs after ours has stopped, on its own: interleaved, the work it goes on doing after each
+reply (~2 ms here) lands on the next call, the floor's or ours. The load tests run one server at
+a time.
+Goals: seq p50 <= 2x the floor and >= 4x lower than Llama Stack, start < 1.5 s, 0 errors.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ LOAD_CLIENTS, LOAD_REQUESTS = 64, int(os.environ.get("BENCH_LOAD_REQUESTS", "200
 LOAD_DEADLINE_S = float(os.environ.get("BENCH_LOAD_DEADLINE_S", "180"))
 SERVERS = os.environ.get("BENCH_SERVERS", "ours,llama-stack").split(",")
 MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
+OURS, THEIRS = "llama_workbench", "Llama Stack 0.7.3"
 
 OURS_CONFIG = """
 version: 2
@@ -78,15 +86,21 @@ def server(cmd: list[str], port: int) -> Iterator[float]:
                 proc.wait()
 
 
-def sequential(base: str, model: str) -> list[float]:
-    client = openai.OpenAI(base_url=base, api_key="none", max_retries=0)
-    for _ in range(30):
-        client.chat.completions.create(model=model, messages=MESSAGES)  # type: ignore[arg-type]
-    out = []
+def sequential(targets: dict[str, tuple[str, str]]) -> dict[str, list[float]]:
+    """SEQUENTIAL requests to each (base URL, model), interleaved: one to each, in turn."""
+    clients = {
+        name: (openai.OpenAI(base_url=base, api_key="none", max_retries=0), model)
+        for name, (base, model) in targets.items()
+    }
+    for client, model in clients.values():
+        for _ in range(30):
+            client.chat.completions.create(model=model, messages=MESSAGES)  # type: ignore[arg-type]
+    out: dict[str, list[float]] = {name: [] for name in clients}
     for _ in range(SEQUENTIAL):
-        t0 = time.perf_counter()
-        client.chat.completions.create(model=model, messages=MESSAGES)  # type: ignore[arg-type]
-        out.append(time.perf_counter() - t0)
+        for name, (client, model) in clients.items():
+            t0 = time.perf_counter()
+            client.chat.completions.create(model=model, messages=MESSAGES)  # type: ignore[arg-type]
+            out[name].append(time.perf_counter() - t0)
     return out
 
 
@@ -122,22 +136,6 @@ async def load(base: str, model: str) -> tuple[float, list[float], int, int]:
     return answered / (time.perf_counter() - t0), latencies or [0.0], errors + remaining, answered
 
 
-def measure(name: str, cmd: list[str], port: int, model: str) -> dict[str, Any]:
-    with server(cmd, port) as start:
-        base = f"http://127.0.0.1:{port}/v1"
-        seq = sequential(base, model)
-        rps, lat, errors, answered = asyncio.run(load(base, model))
-    return {
-        "name": name,
-        "start": start,
-        "seq": summary(seq),
-        "rps": rps,
-        "load": summary(lat),
-        "errors": errors,
-        "answered": answered,
-    }
-
-
 def _print_row(r: dict[str, Any]) -> None:
     seq, ld = r["seq"], r["load"]
     print(
@@ -149,53 +147,65 @@ def _print_row(r: dict[str, Any]) -> None:
 
 def main() -> None:
     print(
-        f"server mode, remote::vllm -> local stub; {SEQUENTIAL} sequential (openai SDK), "
-        f"{LOAD_REQUESTS} requests from {LOAD_CLIENTS} concurrent clients within {LOAD_DEADLINE_S:.0f} s"
+        f"server mode, remote::vllm -> local stub; {SEQUENTIAL} sequential requests (openai "
+        f"SDK; ours interleaved with the floor), {LOAD_REQUESTS} requests from {LOAD_CLIENTS} "
+        f"concurrent clients within {LOAD_DEADLINE_S:.0f} s"
     )
     print(
-        f"  {'':18}{'start s':>9}{'seq p50':>9}{'seq p99':>9}{'req/s':>9}{'load p50':>10}{'load p99':>10}"
-        f"{'errors':>8}{'answered':>10}",
+        f"  {'':18}{'start s':>9}{'seq p50':>9}{'seq p99':>9}{'req/s':>9}{'load p50':>10}"
+        f"{'load p99':>10}{'errors':>8}{'answered':>10}",
         flush=True,
     )
-    rows = []
+    rows: dict[str, dict[str, Any]] = {}
+    floor: tuple[float, float] | None = None
     with fast_stub() as base_url, tempfile.TemporaryDirectory() as tmp:
-        floor = summary(sequential(base_url, "stub-model"))
-        print(
-            f"  floor: the openai SDK straight to the stub, seq p50 {floor[0]:.2f} ms, p99 {floor[1]:.2f} ms",
-            flush=True,
-        )
-        ours_cfg = Path(tmp) / "ours.yaml"
-        ours_cfg.write_text(OURS_CONFIG.format(base_url=base_url, d=tmp))
-        port = free_port()
-        cli = [
-            sys.executable,
-            "-m",
-            "llama_workbench.cli",
-            "stack",
-            "run",
-            str(ours_cfg),
-            "--port",
-            str(port),
-        ]
+        runs = []
         if "ours" in SERVERS:
-            rows.append(measure("llama_workbench", cli, port, "stub-model"))
-            _print_row(rows[-1])
+            ours_cfg = Path(tmp) / "ours.yaml"
+            ours_cfg.write_text(OURS_CONFIG.format(base_url=base_url, d=tmp))
+            cli = [sys.executable, "-m", "llama_workbench.cli", "stack", "run", str(ours_cfg)]
+            runs.append((OURS, cli, "stub-model"))
         if "llama-stack" in SERVERS and LLAMA_STACK_PY.exists():
             ls_cfg = Path(tmp) / "ls.yaml"
             ls_cfg.write_text(LLAMA_STACK_CONFIG.format(base_url=base_url, d=tmp))
-            port = free_port()
             llama = str(LLAMA_STACK_PY.parent / "llama")
-            cmd = [llama, "stack", "run", str(ls_cfg), "--port", str(port)]
-            rows.append(measure("Llama Stack 0.7.3", cmd, port, "vllm/stub-model"))
-            _print_row(rows[-1])
-    if len(rows) == 2:
-        ours, theirs = rows
+            runs.append((THEIRS, [llama, "stack", "run", str(ls_cfg)], "vllm/stub-model"))
+        for name, cmd, model in runs:
+            port = free_port()
+            with server([*cmd, "--port", str(port)], port) as start:
+                base = f"http://127.0.0.1:{port}/v1"
+                targets = {name: (base, model)}
+                if name == OURS:
+                    targets["floor"] = (base_url, "stub-model")
+                seq = {key: summary(samples) for key, samples in sequential(targets).items()}
+                if "floor" in seq:
+                    floor = seq["floor"]
+                    print(
+                        f"  floor: the openai SDK straight to the stub, seq p50 {floor[0]:.2f} ms, "
+                        f"p99 {floor[1]:.2f} ms",
+                        flush=True,
+                    )
+                rps, lat, errors, answered = asyncio.run(load(base, model))
+            rows[name] = {
+                "name": name,
+                "start": start,
+                "seq": seq[name],
+                "rps": rps,
+                "load": summary(lat),
+                "errors": errors,
+                "answered": answered,
+            }
+            _print_row(rows[name])
+    if floor is not None:
+        print(f"  ours / floor (seq p50): {rows[OURS]['seq'][0] / floor[0]:.2f}x   (goal <= 2x)")
+    if OURS in rows and THEIRS in rows:
+        ours, theirs = rows[OURS], rows[THEIRS]
         print(
-            f"  ratio: {theirs['seq'][0] / ours['seq'][0]:.1f}x lower p50, "
+            f"  Llama Stack / ours: {theirs['seq'][0] / ours['seq'][0]:.1f}x lower p50 (goal >= 4x), "
             f"{ours['rps'] / max(theirs['rps'], 1e-9):.1f}x the answered requests/s, "
             f"{theirs['start'] / ours['start']:.1f}x faster start"
         )
-    print("  goal: seq p50 <= 3 ms, start < 1.5 s, 0 errors")
+    print("  goals: start < 1.5 s, 0 errors")
 
 
 if __name__ == "__main__":
