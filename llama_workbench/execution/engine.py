@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import logging
+import os
 import socket
 import threading
 from concurrent.futures import Future
@@ -194,7 +195,9 @@ class ExecutionEngine:
                     logger.info("a private Ray did not start in time; starting it again")
                     ray.shutdown()
                     continue
-                raise self._unreachable(f"ray.init(address={address!r}) failed: {exc}") from None
+                raise self._unreachable(
+                    f"ray.init(address={address!r}) failed: {exc}{_auth_hint(address)}"
+                ) from None
 
     def _unreachable(self, tried: str) -> EngineUnavailableError:
         return EngineUnavailableError(
@@ -295,6 +298,18 @@ def _probe(address: str, unreachable: Any) -> None:
         raise unreachable(
             f"a TCP connection to {host}:{port} failed ({reason}) within {_PROBE_S:g} s"
         ) from None
+
+
+def _auth_hint(address: str) -> str:
+    """Why a reachable cluster may refuse us: `ray start` turns on Ray's token authentication,
+    and a driver given host:port sends the token only in token mode (with `auto` Ray finds it)."""
+    if address in ("auto", "local") or os.environ.get("RAY_AUTH_MODE", "").lower() == "token":
+        return ""
+    return (
+        " (if the cluster uses token authentication, which `ray start` turns on: set "
+        "RAY_AUTH_MODE=token in this process's environment, with the cluster's token in "
+        "~/.ray/auth_token or RAY_AUTH_TOKEN)"
+    )
 
 
 def disconnect() -> None:
