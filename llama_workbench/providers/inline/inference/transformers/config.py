@@ -62,7 +62,7 @@ class TransformersInferenceConfig(BaseModel):
         None,
         description=(
             "ctranslate2: the model converted once to `compute_type` and served by CTranslate2 "
-            "(~2.4x transformers' decode on 2 cores). transformers: the exact fp32 path (also the "
+            "(~2.9x transformers' decode on 2 cores). transformers: the exact fp32 path (also the "
             "fine-tuning path). Default: ctranslate2 when it is installed, else transformers."
         ),
     )
