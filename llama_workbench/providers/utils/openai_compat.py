@@ -204,7 +204,7 @@ class OpenAICompatAdapter:
     async def shutdown(self) -> None:
         if self._client is not None:
             await self._client.aclose()
-            self._client = None
+            self._client = self._direct = None
 
     # -- HTTP
 
@@ -230,8 +230,7 @@ class OpenAICompatAdapter:
                 timeout=httpx.Timeout(self.config.timeout_s, connect=self.config.connect_timeout_s),
                 limits=limits,
             )
-            if type(auth) is KeyAuth and not self._client.base_url.userinfo:
-                self._direct = DirectSender.for_client(self._client, self._credentials)
+            self._direct = DirectSender.for_client(self._client, auth)
         return self._client
 
     def _auth(self) -> httpx.Auth | None:

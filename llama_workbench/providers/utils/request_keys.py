@@ -17,6 +17,10 @@ class KeyAuth(httpx.Auth):
     def __init__(self, credentials: Callable[[], dict[str, str]]) -> None:
         self._credentials = credentials
 
+    def headers(self) -> dict[str, str]:
+        """The headers of the request being sent now."""
+        return self._credentials()
+
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers.update(self._credentials())
         yield request

@@ -16,6 +16,7 @@ from aiohttp import web
 from llama_workbench.providers.remote.inference.vllm.config import VLLMConfig
 from llama_workbench.providers.utils.http_transport import DirectSender, fast_transport
 from llama_workbench.providers.utils.openai_compat import OpenAICompatAdapter
+from llama_workbench.providers.utils.request_keys import KeyAuth
 from tests.support.stub_server import free_port
 
 
@@ -70,8 +71,7 @@ def client_for(base: str, **kw: Any) -> httpx.AsyncClient:
     )
 
 
-def key() -> dict[str, str]:
-    return {"Authorization": "Bearer sk-per-request"}
+KEY = KeyAuth(lambda: {"Authorization": "Bearer sk-per-request"})
 
 
 BODY = {"model": "m", "messages": [{"role": "user", "content": "héllo \u2603"}], "n": 1}
@@ -79,14 +79,14 @@ BODY = {"model": "m", "messages": [{"role": "user", "content": "héllo \u2603"}]
 
 async def test_the_wire_is_the_same_as_httpx_sends(recorder: Recorder) -> None:
     async with client_for(recorder.url) as client:
-        direct = DirectSender.for_client(client, key)
+        direct = DirectSender.for_client(client, KEY)
         assert direct is not None
         trace = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
         got = await direct.send("POST", "/chat/completions", {"api-version": "1"}, BODY, trace)
         request = client.build_request(
             "POST", "/chat/completions", params={"api-version": "1"}, json=BODY, headers=trace
         )
-        request.headers.update(key())
+        request.headers.update(KEY.headers())
         reference = await client.send(request)
     assert got.status_code == reference.status_code == 200
     assert got.json() == reference.json() == {"ok": True, "echo": BODY}
@@ -105,7 +105,7 @@ async def test_the_wire_is_the_same_as_httpx_sends(recorder: Recorder) -> None:
 
 async def test_an_absolute_url_and_a_get_without_a_body(recorder: Recorder) -> None:
     async with client_for("http://127.0.0.1:9") as client:  # base_url unused: the URL is absolute
-        direct = DirectSender.for_client(client, dict)
+        direct = DirectSender.for_client(client, None)
         assert direct is not None
         got = await direct.send("GET", f"{recorder.url}/v1/models", None, None, None)
     assert got.json() == {"ok": True, "echo": None}
@@ -116,7 +116,7 @@ async def test_an_absolute_url_and_a_get_without_a_body(recorder: Recorder) -> N
 
 async def test_a_compressed_reply_is_decoded_once(recorder: Recorder) -> None:
     async with client_for(recorder.url) as client:
-        direct = DirectSender.for_client(client, dict)
+        direct = DirectSender.for_client(client, None)
         assert direct is not None
         got = await direct.send("GET", "/gzip", None, None, None)
         reference = await client.get("/gzip")
@@ -125,7 +125,7 @@ async def test_a_compressed_reply_is_decoded_once(recorder: Recorder) -> None:
 
 async def test_an_error_reply_names_its_request(recorder: Recorder) -> None:
     async with client_for(recorder.url) as client:
-        direct = DirectSender.for_client(client, dict)
+        direct = DirectSender.for_client(client, None)
         assert direct is not None
         got = await direct.send("GET", "/missing", None, None, None)
     assert got.status_code == 404
@@ -135,7 +135,7 @@ async def test_an_error_reply_names_its_request(recorder: Recorder) -> None:
 
 async def test_transport_failures_are_httpx_exceptions(recorder: Recorder) -> None:
     async with client_for(f"http://127.0.0.1:{free_port()}") as client:
-        direct = DirectSender.for_client(client, dict)
+        direct = DirectSender.for_client(client, None)
         assert direct is not None
         with pytest.raises(httpx.ConnectError) as refused:
             await direct.send("POST", "/chat/completions", None, BODY, None)
@@ -143,7 +143,7 @@ async def test_transport_failures_are_httpx_exceptions(recorder: Recorder) -> No
 
     async with client_for(recorder.url, follow_redirects=False) as client:
         client.timeout = httpx.Timeout(0.2, connect=1.0)
-        direct = DirectSender.for_client(client, dict)
+        direct = DirectSender.for_client(client, None)
         assert direct is not None
         with pytest.raises(httpx.ReadTimeout):
             await direct.send("GET", "/slow", None, None, None)
@@ -155,7 +155,7 @@ async def test_transport_failures_are_httpx_exceptions(recorder: Recorder) -> No
     server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     async with server, client_for(f"http://127.0.0.1:{port}") as client:
-        direct = DirectSender.for_client(client, dict)
+        direct = DirectSender.for_client(client, None)
         assert direct is not None
         with pytest.raises(httpx.RemoteProtocolError):
             await direct.send("GET", "/anything", None, None, None)
@@ -165,12 +165,16 @@ async def test_httpx_sends_where_the_direct_path_would_differ(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     plain = httpx.AsyncClient(base_url="http://127.0.0.1:9/v1")  # httpx's own transport
-    assert DirectSender.for_client(plain, dict) is None
+    assert DirectSender.for_client(plain, None) is None
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
     proxied = client_for("http://127.0.0.1:9")
-    assert DirectSender.for_client(proxied, dict) is None  # httpx routes proxies itself
-    await plain.aclose()
-    await proxied.aclose()
+    assert DirectSender.for_client(proxied, None) is None  # httpx routes proxies itself
+    monkeypatch.delenv("HTTPS_PROXY")
+    with_user = client_for("http://user:secret@127.0.0.1:9")
+    assert DirectSender.for_client(with_user, None) is None  # httpx makes it a Basic header
+    assert DirectSender.for_client(client_for("http://127.0.0.1:9"), None) is not None
+    for client in (plain, proxied, with_user):
+        await client.aclose()
 
 
 class _Signed(OpenAICompatAdapter):
