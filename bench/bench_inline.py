@@ -209,17 +209,18 @@ def speed(cache: Path) -> None:
     print(f"cold start (GGUF dequantize + int8 conversion, once): {time.perf_counter() - t0:.1f} s")
     # Rounds interleave the engines, so that load from other processes hits them alike; each
     # figure is the engine's best round (peak RSS: its highest).
-    r: dict[str, dict[str, float]] = {}
-    by_threads: dict[tuple[str, int], dict[str, float]] = {}  # each raw run's own best
+    by_threads: dict[tuple[str, int], dict[str, float]] = {}  # each run's best round
     runs = [("hf", 1), ("hf", CORES), ("ct2", 1), ("ct2", CORES), ("ours", CORES)]
     for _ in range(ROUNDS):
         for name, threads in dict.fromkeys(runs):
-            got, best = run_worker(name, cache, threads), r.setdefault(name, {})
-            for key, value in got.items():
-                best[key] = max(best.get(key, 0.0), value)
             seen = by_threads.setdefault((name, threads), {})
-            for key, value in got.items():
+            for key, value in run_worker(name, cache, threads).items():
                 seen[key] = max(seen.get(key, 0.0), value)
+    r: dict[str, dict[str, float]] = {}  # each engine's better thread count, per figure
+    for (name, _), seen in by_threads.items():
+        best = r.setdefault(name, {})
+        for key, value in seen.items():
+            best[key] = max(best.get(key, 0.0), value)
     print(
         f"SmolLM2-135M, greedy, {TOKENS} new tokens, best of {ROUNDS} interleaved rounds, each "
         f"engine in a fresh process; raw engines at 1 and {CORES} threads, the better per figure"

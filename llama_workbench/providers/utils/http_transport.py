@@ -64,7 +64,10 @@ class DirectSender:
     """
 
     def __init__(
-        self, client: httpx.AsyncClient, transport: Any, credentials: Callable[[], dict[str, str]]
+        self,
+        client: httpx.AsyncClient,
+        transport: httpx.AsyncBaseTransport,
+        credentials: Callable[[], dict[str, str]],
     ) -> None:
         import aiohttp
         from multidict import CIMultiDict
@@ -79,14 +82,16 @@ class DirectSender:
         )
 
     @classmethod
-    def for_client(cls, client: httpx.AsyncClient, auth: httpx.Auth | None) -> DirectSender | None:
-        """The direct path of `client`, whose requests authenticate with `auth`."""
+    def for_client(
+        cls, client: httpx.AsyncClient, transport: httpx.AsyncBaseTransport, auth: httpx.Auth | None
+    ) -> DirectSender | None:
+        """The direct path of `client`, built on `transport` (the one the client was given),
+        whose requests authenticate with `auth`."""
         import urllib.request
 
         from llama_workbench.providers.utils.request_keys import KeyAuth
 
-        transport = client._transport  # httpx keeps the one it was given here
-        if not hasattr(transport, "session") or urllib.request.getproxies():
+        if not hasattr(transport, "session") or urllib.request.getproxies():  # fast_transport's
             return None
         if client.base_url.userinfo:  # httpx's auth step turns user:password into a header
             return None
@@ -118,7 +123,7 @@ class DirectSender:
             sent["Content-Type"] = "application/json"
         try:
             with map_aiohttp_exceptions():
-                async with self._transport.session().request(
+                async with self._transport.session().request(  # type: ignore[attr-defined]
                     method,
                     target,
                     params=params or None,

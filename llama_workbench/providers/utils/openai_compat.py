@@ -221,16 +221,17 @@ class OpenAICompatAdapter:
 
             verify = _verify(self.config.verify)
             limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+            transport = transport_for() or fast_transport(verify=verify, limits=limits)
             self._client = httpx.AsyncClient(
                 base_url=self.config.base_url.rstrip("/"),
-                transport=transport_for() or fast_transport(verify=verify, limits=limits),
+                transport=transport,
                 verify=verify,
                 headers=headers,
                 auth=auth,
                 timeout=httpx.Timeout(self.config.timeout_s, connect=self.config.connect_timeout_s),
                 limits=limits,
             )
-            self._direct = DirectSender.for_client(self._client, auth)
+            self._direct = DirectSender.for_client(self._client, transport, auth)
         return self._client
 
     def _auth(self) -> httpx.Auth | None:

@@ -22,7 +22,7 @@ class KeyAuth(httpx.Auth):
         return self._credentials()
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers.update(self._credentials())
+        request.headers.update(self.headers())
         yield request
 
 

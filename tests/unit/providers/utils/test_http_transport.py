@@ -61,14 +61,24 @@ async def recorder() -> AsyncIterator[Recorder]:
     await runner.cleanup()
 
 
+TRANSPORTS: dict[int, httpx.AsyncBaseTransport] = {}  # each test client's transport
+
+
 def client_for(base: str, **kw: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
+    transport = fast_transport()
+    client = httpx.AsyncClient(
         base_url=f"{base}/v1",
-        transport=fast_transport(),
+        transport=transport,
         headers={"Accept": "application/json", "X-Extra": "from-config"},
         timeout=httpx.Timeout(5.0, connect=1.0),
         **kw,
     )
+    TRANSPORTS[id(client)] = transport
+    return client
+
+
+def direct_path(client: httpx.AsyncClient, auth: httpx.Auth | None = None) -> DirectSender | None:
+    return DirectSender.for_client(client, TRANSPORTS[id(client)], auth)
 
 
 KEY = KeyAuth(lambda: {"Authorization": "Bearer sk-per-request"})
@@ -79,7 +89,7 @@ BODY = {"model": "m", "messages": [{"role": "user", "content": "héllo \u2603"}]
 
 async def test_the_wire_is_the_same_as_httpx_sends(recorder: Recorder) -> None:
     async with client_for(recorder.url) as client:
-        direct = DirectSender.for_client(client, KEY)
+        direct = direct_path(client, KEY)
         assert direct is not None
         trace = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
         got = await direct.send("POST", "/chat/completions", {"api-version": "1"}, BODY, trace)
@@ -105,7 +115,7 @@ async def test_the_wire_is_the_same_as_httpx_sends(recorder: Recorder) -> None:
 
 async def test_an_absolute_url_and_a_get_without_a_body(recorder: Recorder) -> None:
     async with client_for("http://127.0.0.1:9") as client:  # base_url unused: the URL is absolute
-        direct = DirectSender.for_client(client, None)
+        direct = direct_path(client)
         assert direct is not None
         got = await direct.send("GET", f"{recorder.url}/v1/models", None, None, None)
     assert got.json() == {"ok": True, "echo": None}
@@ -116,7 +126,7 @@ async def test_an_absolute_url_and_a_get_without_a_body(recorder: Recorder) -> N
 
 async def test_a_compressed_reply_is_decoded_once(recorder: Recorder) -> None:
     async with client_for(recorder.url) as client:
-        direct = DirectSender.for_client(client, None)
+        direct = direct_path(client)
         assert direct is not None
         got = await direct.send("GET", "/gzip", None, None, None)
         reference = await client.get("/gzip")
@@ -125,7 +135,7 @@ async def test_a_compressed_reply_is_decoded_once(recorder: Recorder) -> None:
 
 async def test_an_error_reply_names_its_request(recorder: Recorder) -> None:
     async with client_for(recorder.url) as client:
-        direct = DirectSender.for_client(client, None)
+        direct = direct_path(client)
         assert direct is not None
         got = await direct.send("GET", "/missing", None, None, None)
     assert got.status_code == 404
@@ -135,7 +145,7 @@ async def test_an_error_reply_names_its_request(recorder: Recorder) -> None:
 
 async def test_transport_failures_are_httpx_exceptions(recorder: Recorder) -> None:
     async with client_for(f"http://127.0.0.1:{free_port()}") as client:
-        direct = DirectSender.for_client(client, None)
+        direct = direct_path(client)
         assert direct is not None
         with pytest.raises(httpx.ConnectError) as refused:
             await direct.send("POST", "/chat/completions", None, BODY, None)
@@ -143,7 +153,7 @@ async def test_transport_failures_are_httpx_exceptions(recorder: Recorder) -> No
 
     async with client_for(recorder.url, follow_redirects=False) as client:
         client.timeout = httpx.Timeout(0.2, connect=1.0)
-        direct = DirectSender.for_client(client, None)
+        direct = direct_path(client)
         assert direct is not None
         with pytest.raises(httpx.ReadTimeout):
             await direct.send("GET", "/slow", None, None, None)
@@ -155,7 +165,7 @@ async def test_transport_failures_are_httpx_exceptions(recorder: Recorder) -> No
     server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     async with server, client_for(f"http://127.0.0.1:{port}") as client:
-        direct = DirectSender.for_client(client, None)
+        direct = direct_path(client)
         assert direct is not None
         with pytest.raises(httpx.RemoteProtocolError):
             await direct.send("GET", "/anything", None, None, None)
@@ -165,14 +175,14 @@ async def test_httpx_sends_where_the_direct_path_would_differ(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     plain = httpx.AsyncClient(base_url="http://127.0.0.1:9/v1")  # httpx's own transport
-    assert DirectSender.for_client(plain, None) is None
+    assert DirectSender.for_client(plain, httpx.AsyncHTTPTransport(), None) is None
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
     proxied = client_for("http://127.0.0.1:9")
-    assert DirectSender.for_client(proxied, None) is None  # httpx routes proxies itself
+    assert direct_path(proxied) is None  # httpx routes proxies itself
     monkeypatch.delenv("HTTPS_PROXY")
     with_user = client_for("http://user:secret@127.0.0.1:9")
-    assert DirectSender.for_client(with_user, None) is None  # httpx makes it a Basic header
-    assert DirectSender.for_client(client_for("http://127.0.0.1:9"), None) is not None
+    assert direct_path(with_user) is None  # httpx makes it a Basic header
+    assert direct_path(client_for("http://127.0.0.1:9")) is not None
     for client in (plain, proxied, with_user):
         await client.aclose()
 
