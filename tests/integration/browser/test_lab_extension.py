@@ -23,18 +23,28 @@ pytestmark = pytest.mark.slow
 API_KEY = "sk-stub-4242"
 
 
-def open_from_palette(page: Any) -> None:
-    """Ctrl+Shift+C, the command's label, Enter (again if Lab was still settling)."""
+def open_from_palette(page: Any, panel: Any) -> None:
+    """Ctrl+Shift+C, the command's label, Enter, once Lab has restored its workspace.
+
+    Lab restores the workspace after the plugins activate, and the modal palette closes when
+    something takes the focus, so the launcher (shown once restoring ends) is awaited first and
+    the whole gesture is repeated until the panel shows.
+    """
+    page.locator(".jp-LauncherCard").first.wait_for(timeout=120_000)
     palette = page.locator(".lm-CommandPalette-input")
-    for _ in range(3):
-        page.keyboard.press("Control+Shift+C")
+    item = page.locator(".lm-CommandPalette-item", has_text="Open the Llama Stack panel")
+    for _ in range(6):
         try:
+            page.keyboard.press("Escape")
+            page.keyboard.press("Control+Shift+C")
             palette.wait_for(state="visible", timeout=10_000)
-            break
-        except Exception:
+            palette.fill("Open the Llama Stack panel", timeout=10_000)
+            item.first.click(timeout=10_000)
+            panel.get_by_text("Run config:").wait_for(timeout=15_000)
+            return
+        except Exception:  # Lab was still settling: do it again
             continue
-    palette.fill("Open the Llama Stack panel")
-    page.locator(".lm-CommandPalette-item", has_text="Open the Llama Stack panel").first.click()
+    raise AssertionError("the command palette did not open the Llama Stack panel")
 
 
 def test_add_an_openai_compatible_provider_from_the_panel(tmp_path: Path) -> None:
@@ -50,8 +60,7 @@ def test_add_an_openai_compatible_provider_from_the_panel(tmp_path: Path) -> Non
         panel = page.locator("#llama-workbench-panel")
         # The plugin is active once its (hidden) sidebar panel is in the page.
         panel.wait_for(state="attached", timeout=120_000)
-        open_from_palette(page)
-        panel.get_by_text("Run config:").wait_for(timeout=30_000)
+        open_from_palette(page, panel)
         assert "does not exist yet" in panel.inner_text()
 
         try:
