@@ -138,6 +138,38 @@ def test_concurrent_first_conversions_convert_once(
     ]
 
 
+def test_the_converter_runs_in_a_child_process(
+    llm: TransformersInferenceImpl,
+    llm_data_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """CTranslate2's converter collects garbage after every layer: in this process (a kernel's
+    large heap) that cost minutes. Converting here must never collect in this process."""
+    import gc
+
+    collections: list[object] = []
+    monkeypatch.setattr(gc, "collect", lambda *args: collections.append(args) or 0)
+    folder = ct2.hf_folder(default_gguf_path(), llm_data_dir / "models")  # cached by `llm`
+    out = tmp_path / "converted"
+    ct2._convert_into(folder, out, "int8", folder)
+    assert ct2.is_converted(out) and (out / "model.bin").is_file()
+    assert (out / "tokenizer" / "tokenizer.json").is_file()
+    assert collections == []
+
+
+def test_a_failed_conversion_says_why(tmp_path: Path) -> None:
+    unknown = tmp_path / "unknown"
+    unknown.mkdir()
+    (unknown / "config.json").write_text('{"model_type": "no-such-architecture"}')
+    # A model the converter doesn't know is a ValueError, as in-process (transformers serves it).
+    with pytest.raises(ValueError, match="no-such-architecture"):
+        ct2._convert_into(unknown, tmp_path / "out", "int8", unknown)
+    with pytest.raises(RuntimeError, match=r"conversion of .*missing failed \(exit 1\)"):
+        ct2._convert_into(tmp_path / "missing", tmp_path / "out", "int8", tmp_path / "missing")
+    assert not (tmp_path / "out").exists()
+
+
 async def test_a_model_ctranslate2_cannot_convert_is_served_by_transformers(
     llm_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -10,6 +10,9 @@ import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -110,6 +113,33 @@ def convert(
 
 
 def _convert_into(folder: Path, tmp: Path, compute_type: str, tokenizer_path: Path) -> None:
+    """CTranslate2's converter, run in a child Python process.
+
+    The converter calls `gc.collect()` after each layer: in a process holding a large heap (a
+    long-lived notebook kernel, a test session) each collection walks all of it, and a
+    20-second conversion was measured taking 4-6 minutes, holding the GIL all along. The child
+    starts with an empty heap, leaves the kernel responsive, and returns its memory when done.
+    """
+    import llama_workbench
+
+    root = str(Path(llama_workbench.__file__).resolve().parent.parent)
+    env = dict(os.environ)  # the child imports this same llama_workbench
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    args = [str(folder), str(tmp), compute_type, str(tokenizer_path)]
+    main = f"import sys; from {__name__} import _child_main; sys.exit(_child_main(sys.argv[1:]))"
+    done = subprocess.run(
+        [sys.executable, "-c", main, *args], env=env, capture_output=True, text=True
+    )
+    if done.returncode == _UNSUPPORTED:
+        raise ValueError(done.stderr.strip().splitlines()[-1])
+    if done.returncode != 0 or not (tmp / _MARKER).is_file():
+        raise RuntimeError(
+            f"CTranslate2's conversion of {folder} failed (exit {done.returncode}):\n"
+            f"{done.stderr[-3000:]}"
+        )
+
+
+def _convert_here(folder: Path, tmp: Path, compute_type: str, tokenizer_path: Path) -> None:
     from ctranslate2.converters import TransformersConverter
 
     with quiet_loading():
@@ -126,6 +156,31 @@ def _convert_into(folder: Path, tmp: Path, compute_type: str, tokenizer_path: Pa
         "context_length": _context_length(folder),
     }
     (tmp / _MARKER).write_text(json.dumps(meta))
+
+
+_UNSUPPORTED = 3  # the child's exit status for a model CTranslate2's converter doesn't know
+
+
+def _child_main(argv: list[str]) -> int:
+    """The child process's work: FOLDER TMP COMPUTE_TYPE TOKENIZER, converted into TMP.
+
+    It ends itself if the process that started it goes away, so no conversion outlives it.
+    """
+    parent = os.getppid()
+
+    def watch_parent() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch_parent, daemon=True).start()
+    folder, tmp, compute_type, tokenizer = argv
+    try:
+        _convert_here(Path(folder), Path(tmp), compute_type, Path(tokenizer))
+    except (ValueError, NotImplementedError) as exc:
+        print(" ".join(str(exc).split()), file=sys.stderr)  # one line: the parent's message
+        return _UNSUPPORTED
+    return 0
 
 
 def _eos_ids(folder: Path, tokenizer: Any) -> list[int]:
