@@ -131,7 +131,8 @@ def _convert_into(folder: Path, tmp: Path, compute_type: str, tokenizer_path: Pa
         [sys.executable, "-c", main, *args], env=env, capture_output=True, text=True
     )
     if done.returncode == _UNSUPPORTED:
-        raise ValueError(done.stderr.strip().splitlines()[-1])
+        said = done.stderr.strip().splitlines()
+        raise ValueError(said[-1] if said else f"CTranslate2 can't convert {folder}")
     if done.returncode != 0 or not (tmp / _MARKER).is_file():
         raise RuntimeError(
             f"CTranslate2's conversion of {folder} failed (exit {done.returncode}):\n"
