@@ -11,5 +11,7 @@ if __name__ == "__main__":
     names = sys.argv[1:] or sorted(p.stem for p in here.glob("bench_*.py"))
     for name in names:
         print(f"== {name}")
-        runpy.run_path(str(here / f"{name}.py"), run_name="__main__")
+        script = str(here / f"{name}.py")
+        sys.argv = [script]  # each benchmark parses its own (default) arguments, not ours
+        runpy.run_path(script, run_name="__main__")
         print()
