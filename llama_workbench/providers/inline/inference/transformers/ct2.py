@@ -120,11 +120,16 @@ def _convert_into(folder: Path, tmp: Path, compute_type: str, tokenizer_path: Pa
     20-second conversion was measured taking 4-6 minutes, holding the GIL all along. The child
     starts with an empty heap, leaves the kernel responsive, and returns its memory when done.
     """
+    import site
+
     import llama_workbench
 
+    env = dict(os.environ)
     root = str(Path(llama_workbench.__file__).resolve().parent.parent)
-    env = dict(os.environ)  # the child imports this same llama_workbench
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    if root not in {*site.getsitepackages(), site.getusersitepackages()}:
+        # A checkout on sys.path by hand: the child imports this same llama_workbench. (An
+        # installed one it finds itself; site-packages ahead of the stdlib could shadow it.)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     args = [str(folder), str(tmp), compute_type, str(tokenizer_path)]
     main = f"import sys; from {__name__} import _child_main; sys.exit(_child_main(sys.argv[1:]))"
     done = subprocess.run(
